@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Every entry point a person types. Run `./build.sh help` for the list.
+#
+# Tools it installs when missing: the Rust toolchain pinned in rust-toolchain.toml (with the
+# wasm32 target), the wasm-bindgen CLI at the version Cargo.lock records (into a cache it
+# reuses), and Debian packages: binaryen (wasm-opt), brotli, and for tests chromium, xvfb and
+# mesa-vulkan-drivers; playwright-core from npm for the browser test.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+# A RUSTFLAGS variable would replace .cargo/config.toml's flags and silently drop +simd128.
+unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+TOOLS="${SPARKBENCH_TOOLS:-$HOME/.cache/sparkbench/tools}"
+DIST="$ROOT/dist"
+SHOTS="$ROOT/target/screenshots"
+WASM_TARGET=wasm32-unknown-unknown
+# wasm-opt 108 must be told every feature rustc 1.97's wasm32 output uses.
+WASM_OPT_FEATURES=(--enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int
+  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+# Runs a named step and prints how long it took.
+TIMINGS=()
+step() {
+  local name="$1"; shift
+  local start=$SECONDS
+  log "$name"
+  "$@"
+  local took=$((SECONDS - start))
+  TIMINGS+=("$(printf '%-28s %4dm%02ds' "$name" $((took / 60)) $((took % 60)))")
+  log "$name: done in ${took}s"
+}
+
+print_timings() {
+  [ ${#TIMINGS[@]} -gt 0 ] || return 0
+  printf '\nstep times:\n' >&2
+  printf '  %s\n' "${TIMINGS[@]}" >&2
+}
+trap print_timings EXIT
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+APT_UPDATED=0
+# Installs the Debian packages whose command (or file) is missing. Args: "check:package" pairs.
+ensure_apt() {
+  local wanted=()
+  for pair in "$@"; do
+    local check="${pair%%:*}" package="${pair#*:}"
+    if [[ "$check" == /* ]]; then [ -e "$check" ] && continue; else command -v "$check" >/dev/null && continue; fi
+    wanted+=("$package")
+  done
+  [ ${#wanted[@]} -gt 0 ] || return 0
+  log "installing Debian packages: ${wanted[*]}"
+  if [ "$APT_UPDATED" -eq 0 ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${wanted[@]}" >/dev/null
+}
+
+ensure_rust() {
+  command -v rustup >/dev/null || die "rustup is needed: see https://rustup.rs"
+  local channel
+  channel="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
+  if ! rustup run "$channel" rustc --print target-list >/dev/null 2>&1 ||
+     ! rustup component list --toolchain "$channel" --installed 2>/dev/null | grep -q clippy; then
+    rustup toolchain install "$channel" --profile minimal -c clippy -c rustfmt -t "$WASM_TARGET"
+  fi
+  rustup target list --toolchain "$channel" --installed | grep -qx "$WASM_TARGET" ||
+    rustup target add --toolchain "$channel" "$WASM_TARGET"
+}
+
+# The wasm-bindgen CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+ensure_wasm_bindgen() {
+  local version dir
+  version="$(wasm_bindgen_version)"
+  [ -n "$version" ] || die "Cargo.lock names no wasm-bindgen version"
+  dir="$TOOLS/wasm-bindgen-$version"
+  if [ ! -x "$dir/bin/wasm-bindgen" ]; then
+    log "installing wasm-bindgen-cli $version into $dir"
+    # Not --locked: the CLI's own lock file names a webpki-roots release the registry lacks.
+    (cd "$TOOLS" 2>/dev/null || { mkdir -p "$TOOLS" && cd "$TOOLS"; }
+     env -u CARGO_TARGET_DIR cargo install wasm-bindgen-cli --version "=$version" --root "$dir" --quiet)
+  fi
+  WASM_BINDGEN="$dir/bin/wasm-bindgen"
+}
+
+ensure_web_tools() {
+  ensure_rust
+  ensure_wasm_bindgen
+  ensure_apt wasm-opt:binaryen brotli:brotli gzip:gzip node:nodejs
+}
+
+ensure_test_tools() {
+  ensure_web_tools
+  ensure_apt chromium:chromium xvfb-run:xvfb xauth:xauth \
+    /usr/share/vulkan/icd.d/lvp_icd.x86_64.json:mesa-vulkan-drivers \
+    /usr/lib/x86_64-linux-gnu/libvulkan.so.1:libvulkan1 \
+    /usr/lib/x86_64-linux-gnu/libxkbcommon-x11.so.0:libxkbcommon-x11-0 \
+    /usr/lib/x86_64-linux-gnu/libXcursor.so.1:libxcursor1 \
+    /usr/lib/x86_64-linux-gnu/libXrandr.so.2:libxrandr2 \
+    /usr/lib/x86_64-linux-gnu/libXi.so.6:libxi6
+  if [ ! -d tests/web/node_modules/playwright-core ]; then
+    log "installing playwright-core (npm)"
+    (cd tests/web && npm ci --no-audit --no-fund --silent)
+  fi
+}
+
+human() { awk -v b="$1" 'BEGIN { printf "%12d B  %8.2f MB", b, b / 1e6 }'; }
+
+size_report() {
+  local wasm="$DIST/sparkbench_bg.wasm"
+  printf '\nsize of %s:\n' "${wasm#"$ROOT"/}"
+  printf '  raw     %s\n' "$(human "$(stat -c %s "$wasm")")"
+  printf '  gzip    %s\n' "$(human "$(stat -c %s "$wasm.gz")")"
+  printf '  brotli  %s\n' "$(human "$(stat -c %s "$wasm.br")")"
+}
+
+# Builds the browser bundle into dist/.
+build_web() {
+  ensure_web_tools
+  cargo build --lib --profile web-release --target "$WASM_TARGET"
+  local built="$CARGO_TARGET_DIR/$WASM_TARGET/web-release/sparkbench.wasm"
+  rm -rf "$DIST" && mkdir -p "$DIST"
+  "$WASM_BINDGEN" --target web --no-typescript --out-dir "$DIST" --out-name sparkbench "$built"
+  # -O2 keeps sparkbench's opt-level 3 loops fast; --strip-debug also drops the name section.
+  wasm-opt -O2 --strip-debug --strip-producers "${WASM_OPT_FEATURES[@]}" \
+    "$DIST/sparkbench_bg.wasm" -o "$DIST/sparkbench_bg.wasm"
+  cp web/index.html web/loader.js "$DIST/"
+  printf '{"wasm":"sparkbench_bg.wasm","js":"sparkbench.js","wasm_bytes":%d}\n' \
+    "$(stat -c %s "$DIST/sparkbench_bg.wasm")" >"$DIST/build.json"
+  for file in "$DIST"/sparkbench_bg.wasm "$DIST"/*.js "$DIST"/index.html; do
+    gzip -9 -k -f "$file"
+    brotli -q 11 -f "$file"
+  done
+  size_report
+}
+
+cmd_web() { step "web bundle" build_web; }
+
+cmd_serve() {
+  step "web bundle" build_web
+  print_timings
+  TIMINGS=()
+  exec node web/serve.mjs "$DIST" "${PORT:-8080}"
+}
+
+test_browser() {
+  mkdir -p "$SHOTS"
+  SPARKBENCH_DIST="$DIST" SPARKBENCH_SHOTS="$SHOTS" node --test tests/web/
+}
+
+cmd_test() {
+  step "install tools" ensure_test_tools
+  step "cargo fmt --check" cargo fmt --all --check
+  step "clippy (native)" cargo clippy --profile ci --all-targets -- -D warnings
+  step "clippy (wasm32)" cargo clippy --profile ci --lib --target "$WASM_TARGET" -- -D warnings
+  # The desktop test inside runs the app in a real window under Xvfb (Mesa software Vulkan).
+  step "cargo test" env SPARKBENCH_SHOTS="$SHOTS" cargo test --profile ci
+  step "web bundle" build_web
+  step "browser test (chromium)" test_browser
+  printf '\nscreenshots: %s\n' "${SHOTS#"$ROOT"/}"
+}
+
+cmd_help() {
+  cat <<'USAGE'
+usage: ./build.sh COMMAND
+
+  serve   build the browser bundle into dist/ and serve it on http://127.0.0.1:8080 (PORT= to change)
+  web     build the browser bundle into dist/ and print its size
+  test    everything CI runs: fmt, clippy (native + wasm32), cargo test (with the desktop
+          window test), the web bundle, and the browser test in headless Chromium
+  setup   install the tools the other commands need
+USAGE
+}
+
+case "${1:-help}" in
+  serve) cmd_serve ;;
+  web) cmd_web ;;
+  test) cmd_test ;;
+  setup) step "install tools" ensure_test_tools ;;
+  help | -h | --help) cmd_help ;;
+  *) cmd_help >&2; die "unknown command '$1'" ;;
+esac

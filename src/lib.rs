@@ -1,0 +1,67 @@
+//! sparkbench: a Bevy real-time particle demo that is also a performance instrument.
+//!
+//! [`app`] builds the Bevy [`App`] from one plugin per module; the native binary
+//! (`main.rs`) and the browser entry point (`web.rs`) both start from it.
+
+use bevy::asset::AssetMetaCheck;
+use bevy::prelude::*;
+use bevy::window::WindowResolution;
+
+mod overlay;
+pub mod perf;
+mod render;
+#[cfg(target_arch = "wasm32")]
+mod web;
+
+pub use render::ScriptedRun;
+
+/// The window title, also shown in the browser tab.
+pub const TITLE: &str = "sparkbench";
+
+/// How an entry point runs the app.
+#[derive(Debug, Clone, Default)]
+pub enum AppMode {
+    /// Run until the person closes the window or the page.
+    #[default]
+    Interactive,
+    /// Render a fixed number of frames, optionally save a screenshot, then exit.
+    /// The hook that the desktop test and captures use.
+    Scripted(ScriptedRun),
+}
+
+/// Builds the sparkbench app for `mode`: window, renderer, measurements and overlay.
+#[must_use]
+pub fn app(mode: AppMode) -> App {
+    let mut app = App::new();
+    app.add_plugins(
+        DefaultPlugins
+            .set(WindowPlugin {
+                primary_window: Some(primary_window()),
+                ..default()
+            })
+            .set(AssetPlugin {
+                // Assets are embedded or bundled without `.meta` files; asking for them
+                // would only produce 404s in the browser.
+                meta_check: AssetMetaCheck::Never,
+                ..default()
+            }),
+    );
+    app.add_plugins((perf::plugin, render::plugin, overlay::plugin));
+    if let AppMode::Scripted(run) = mode {
+        app.insert_resource(run);
+    }
+    #[cfg(target_arch = "wasm32")]
+    app.add_plugins(web::plugin);
+    app
+}
+
+fn primary_window() -> Window {
+    Window {
+        title: TITLE.to_owned(),
+        resolution: WindowResolution::new(1280, 720),
+        // In the browser the app draws into the page's canvas and follows its size.
+        canvas: Some("#sparkbench-canvas".to_owned()),
+        fit_canvas_to_parent: true,
+        ..default()
+    }
+}

@@ -1,0 +1,79 @@
+//! The browser entry point and the page's small JS API (`window.sparkbench`).
+//!
+//! The loader (`web/loader.js`) compiles the module and calls wasm-bindgen's init, which
+//! runs [`start`]; the functions exported here become `window.sparkbench.*`.
+
+use std::cell::Cell;
+
+use bevy::prelude::*;
+use wasm_bindgen::prelude::*;
+
+use crate::perf::FrameStats;
+
+/// The figures `stats()` hands to JavaScript, copied from [`FrameStats`] each frame.
+#[derive(Clone, Copy, Default)]
+struct StatsSnapshot {
+    frames: u64,
+    fps: f64,
+    frame_ms: f64,
+}
+
+thread_local! {
+    // The browser runs the app on the page's only thread; JS calls read this copy
+    // because the `World` itself is owned by the running event loop.
+    static LATEST: Cell<StatsSnapshot> = Cell::new(StatsSnapshot::default());
+}
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(Last, publish_stats);
+}
+
+fn publish_stats(stats: Res<FrameStats>) {
+    LATEST.set(StatsSnapshot {
+        frames: stats.frames,
+        fps: stats.fps,
+        frame_ms: stats.frame_ms,
+    });
+}
+
+/// Starts the app in the page's canvas; wasm-bindgen calls this once the module is ready.
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        show_panic_on_page(&info.to_string());
+    }));
+    crate::app(crate::AppMode::Interactive).run();
+}
+
+/// `window.sparkbench.stats()`: `{frames, fps, frame_ms}` measured in the running app
+/// (frames since start, frames per second over the last second or so, last frame in milliseconds).
+#[wasm_bindgen]
+#[must_use]
+pub fn stats() -> JsValue {
+    let snapshot = LATEST.get();
+    let object = js_sys::Object::new();
+    // Counts up to 2^53 frames are exact as a JS number: years at any frame rate.
+    let fields = [
+        ("frames", snapshot.frames as f64),
+        ("fps", snapshot.fps),
+        ("frame_ms", snapshot.frame_ms),
+    ];
+    for (name, value) in fields {
+        // Setting a plain property on a fresh object cannot fail.
+        let _ = js_sys::Reflect::set(&object, &name.into(), &value.into());
+    }
+    object.into()
+}
+
+/// Puts the panic message into the page's error panel so a person sees it without a console.
+fn show_panic_on_page(message: &str) {
+    let Some(document) = web_sys::window().and_then(|window| window.document()) else {
+        return;
+    };
+    let Some(panel) = document.get_element_by_id("sparkbench-error") else {
+        return;
+    };
+    panel.set_text_content(Some(&format!("sparkbench stopped: {message}")));
+    let _ = panel.remove_attribute("hidden");
+}

@@ -1,0 +1,109 @@
+// Browser test: loads the built dist/ page in Debian's headless Chromium (WebGL2 through
+// SwiftShader) and checks that the app runs, reports stats, and explains missing features.
+// Run by `./build.sh test` after the web bundle is built.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+import { serve } from '../../web/serve.mjs';
+
+const DIST = resolve(process.env.SPARKBENCH_DIST ?? 'dist');
+const SHOTS = resolve(process.env.SPARKBENCH_SHOTS ?? 'target/screenshots');
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--no-first-run',
+];
+// Software WebGL2 and a cold wasm compile on a 2-core machine: allow minutes, not seconds.
+const RUN_TIMEOUT_MS = 240_000;
+
+let server;
+let browser;
+let origin;
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  server = await serve(DIST, 0);
+  origin = `http://127.0.0.1:${server.address().port}`;
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+/** Opens a page that records every page error and console error. */
+async function openPage(setup) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  if (setup) await page.addInitScript(setup);
+  return { page, problems };
+}
+
+test('the app runs in the page and reports its frame stats', { timeout: RUN_TIMEOUT_MS + 30_000 }, async () => {
+  const { page, problems } = await openPage();
+  const wasmResponses = [];
+  page.on('response', (response) => {
+    if (response.url().endsWith('.wasm')) wasmResponses.push(response);
+  });
+  await page.goto(`${origin}/`);
+  await page.waitForFunction(
+    () => (window.sparkbench?.stats?.().frames ?? 0) > 60 || document.body.dataset.state === 'unsupported',
+    null, { timeout: RUN_TIMEOUT_MS, polling: 500 },
+  );
+  await page.screenshot({ path: join(SHOTS, 'web.png') });
+  const stats = await page.evaluate(() => window.sparkbench.stats());
+  const loading = await page.locator('#loading').isVisible();
+  const errorText = await page.locator('#sparkbench-error').textContent();
+  await page.close();
+
+  assert.deepEqual(problems, []);
+  assert.equal(errorText, '', 'the error panel stays empty');
+  assert.equal(loading, false, 'the progress panel is gone once the app runs');
+  assert.ok(stats.frames > 60, `frames ${stats.frames}`);
+  assert.ok(stats.fps > 0 && Number.isFinite(stats.fps), `fps ${stats.fps}`);
+  assert.ok(stats.frame_ms > 0 && Number.isFinite(stats.frame_ms), `frame_ms ${stats.frame_ms}`);
+  // Served with the wasm MIME type (needed for streaming compilation) and precompressed.
+  assert.equal(wasmResponses.length, 1);
+  const headers = await wasmResponses[0].allHeaders();
+  assert.equal(headers['content-type'], 'application/wasm');
+  assert.equal(headers['content-encoding'], 'br');
+});
+
+for (const [feature, setup] of [
+  ['WebGL2', () => {
+    const getContext = HTMLCanvasElement.prototype.getContext;
+    HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
+      return kind === 'webgl2' ? null : getContext.call(this, kind, ...rest);
+    };
+  }],
+  ['WebAssembly SIMD', () => {
+    const validate = WebAssembly.validate;
+    // Reject any module that uses a SIMD instruction (prefix 0xfd), as a browser without SIMD would.
+    WebAssembly.validate = (bytes) => !new Uint8Array(bytes).includes(0xfd) && validate(bytes);
+  }],
+]) {
+  test(`a browser without ${feature} gets a page that names it`, async () => {
+    const { page, problems } = await openPage(setup);
+    const requested = [];
+    page.on('request', (request) => requested.push(new URL(request.url()).pathname));
+    await page.goto(`${origin}/`);
+    await page.waitForFunction(() => document.body.dataset.state === 'unsupported', null, { timeout: 30_000 });
+    const missing = await page.locator('#missing-list').innerText();
+    await page.screenshot({ path: join(SHOTS, `web-without-${feature.replace(/\W+/g, '-').toLowerCase()}.png`) });
+    await page.close();
+
+    assert.deepEqual(problems, []);
+    assert.match(missing, new RegExp(feature));
+    const other = feature === 'WebGL2' ? 'WebAssembly SIMD' : 'WebGL2';
+    assert.doesNotMatch(missing, new RegExp(other), 'only the missing feature is named');
+    assert.ok(!requested.some((path) => path.endsWith('.wasm')), 'the wasm is not downloaded');
+  });
+}

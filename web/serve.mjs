@@ -1,0 +1,81 @@
+// Serves dist/ on loopback with the right types and the precompressed .br/.gz files.
+// Usage: node web/serve.mjs [DIR] [PORT]   (defaults: dist, 8080). Also imported by the browser test.
+
+import { createServer } from 'node:http';
+import { stat, readFile } from 'node:fs/promises';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.png': 'image/png',
+  '.wgsl': 'text/plain; charset=utf-8',
+};
+
+// Best first: brotli, then gzip, as the browser accepts them.
+const ENCODINGS = [['br', '.br'], ['gzip', '.gz']];
+
+async function isFile(path) {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The file for a request path inside `root`, or null when it would leave `root`. */
+function fileFor(root, urlPath) {
+  const path = decodeURIComponent(urlPath.split('?')[0]);
+  const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
+  return file === root || file.startsWith(root + sep) ? file : null;
+}
+
+async function handle(root, request, response) {
+  const file = fileFor(root, request.url ?? '/');
+  if (!file || !(await isFile(file))) {
+    response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+    return;
+  }
+  const headers = {
+    'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+    'Cache-Control': 'no-cache',
+    Vary: 'Accept-Encoding',
+  };
+  const accepted = request.headers['accept-encoding'] ?? '';
+  let body = null;
+  for (const [encoding, suffix] of ENCODINGS) {
+    if (accepted.includes(encoding) && (await isFile(file + suffix))) {
+      body = await readFile(file + suffix);
+      headers['Content-Encoding'] = encoding;
+      break;
+    }
+  }
+  body ??= await readFile(file);
+  headers['Content-Length'] = body.byteLength;
+  response.writeHead(200, headers).end(request.method === 'HEAD' ? undefined : body);
+}
+
+/** Starts serving `dir`; resolves to the server once it listens (port 0 picks a free one). */
+export function serve(dir, port = 8080, host = '127.0.0.1') {
+  const root = resolve(dir);
+  const server = createServer((request, response) => {
+    handle(root, request, response).catch((error) => {
+      response.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${error}\n`);
+    });
+  });
+  return new Promise((done, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => done(server));
+  });
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [dir = 'dist', port = '8080'] = process.argv.slice(2);
+  const server = await serve(dir, Number(port));
+  const { port: bound } = server.address();
+  console.log(`sparkbench: serving ${resolve(dir)} on http://127.0.0.1:${bound}/ (Ctrl-C stops)`);
+}
