@@ -10,6 +10,7 @@ use bevy::window::WindowResolution;
 mod overlay;
 pub mod perf;
 mod render;
+pub mod sim;
 #[cfg(target_arch = "wasm32")]
 mod web;
 
@@ -30,7 +31,6 @@ pub enum AppMode {
 }
 
 /// Builds the sparkbench app for `mode`: window, renderer, measurements and overlay.
-#[must_use]
 pub fn app(mode: AppMode) -> App {
     let mut app = App::new();
     app.add_plugins(
@@ -46,7 +46,12 @@ pub fn app(mode: AppMode) -> App {
                 ..default()
             }),
     );
-    app.add_plugins((perf::plugin, render::plugin, overlay::plugin));
+    app.add_plugins((
+        sim::SimPlugin,
+        perf::plugin,
+        render::plugin,
+        overlay::plugin,
+    ));
     if let AppMode::Scripted(run) = mode {
         app.insert_resource(run);
     }

@@ -25,9 +25,9 @@ fn run_sparkbench(args: &[&str]) -> Output {
     };
     // Wayland is not built in; make winit use X11 even inside a Wayland session.
     command.env_remove("WAYLAND_DISPLAY").args(args);
-    command
-        .output()
-        .expect("could not start sparkbench (for a display without one, install xvfb: ./build.sh setup)")
+    command.output().expect(
+        "could not start sparkbench (for a display without one, install xvfb: ./build.sh setup)",
+    )
 }
 
 #[test]
@@ -36,16 +36,30 @@ fn renders_sixty_frames_and_saves_a_screenshot_that_is_not_blank() {
     let _ = std::fs::remove_file(&shot);
     let output = run_sparkbench(&["--frames", "60", "--screenshot", shot.to_str().unwrap()]);
     let log = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "sparkbench failed: {}\n{log}", output.status);
+    assert!(
+        output.status.success(),
+        "sparkbench failed: {}\n{log}",
+        output.status
+    );
 
     let image = image::open(&shot).expect("screenshot is a PNG").to_rgb8();
-    assert!(image.width() >= 640 && image.height() >= 360, "size {:?}", image.dimensions());
+    assert!(
+        image.width() >= 640 && image.height() >= 360,
+        "size {:?}",
+        image.dimensions()
+    );
     let background = *image.get_pixel(image.width() - 1, image.height() - 1);
     let drawn = image.pixels().filter(|pixel| **pixel != background).count();
     let share = drawn as f64 / f64::from(image.width() * image.height());
     // The overlay alone covers well over 0.5% of the window; a blank or black frame has none.
-    assert!(share > 0.005, "only {share:.4} of the pixels differ from the background");
-    assert!(background.0.iter().any(|&channel| channel > 0), "background is pure black: nothing rendered");
+    assert!(
+        share > 0.005,
+        "only {share:.4} of the pixels differ from the background"
+    );
+    assert!(
+        background.0.iter().any(|&channel| channel > 0),
+        "background is pure black: nothing rendered"
+    );
 }
 
 #[test]

@@ -17,7 +17,10 @@ pub struct ScriptedRun {
 }
 
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(Last, finish_scripted_run.run_if(resource_exists::<ScriptedRun>));
+    app.add_systems(
+        Last,
+        finish_scripted_run.run_if(resource_exists::<ScriptedRun>),
+    );
 }
 
 /// Once enough frames are done, asks for the screenshot (the app exits when it is saved)
@@ -34,7 +37,11 @@ fn finish_scripted_run(
     commands.remove_resource::<ScriptedRun>();
     match &run.screenshot {
         Some(path) => {
-            info!("frame {}: saving screenshot to {}", stats.frames, path.display());
+            info!(
+                "frame {}: saving screenshot to {}",
+                stats.frames,
+                path.display()
+            );
             let path = path.clone();
             commands.spawn(Screenshot::primary_window()).observe(
                 move |captured: On<ScreenshotCaptured>, mut exit: MessageWriter<AppExit>| {

@@ -1,0 +1,131 @@
+//! `Lanes` over eight `f32`s in an AVX2 register, for x86_64 CPUs that have it.
+//!
+//! `wide` picks its instructions when it is compiled, and the x86_64 baseline is SSE2, so
+//! AVX2 chosen at run time needs `core::arch`. Values of [`F32x8`] only exist inside
+//! [`step`], whose caller has checked that the CPU supports AVX2; every method and the
+//! generic kernel are `#[inline(always)]`, so they are compiled as part of that
+//! AVX2-enabled function.
+
+use core::arch::x86_64::{
+    __m256, _CMP_GT_OQ, _CMP_LT_OQ, _mm256_add_ps, _mm256_and_ps, _mm256_blendv_ps, _mm256_cmp_ps,
+    _mm256_cvttps_epi32, _mm256_div_ps, _mm256_floor_ps, _mm256_loadu_ps, _mm256_mul_ps,
+    _mm256_or_si256, _mm256_set1_ps, _mm256_slli_epi32, _mm256_sqrt_ps, _mm256_storeu_ps,
+    _mm256_storeu_si256, _mm256_sub_ps,
+};
+use core::ops::{Add, Div, Mul, Sub};
+
+use super::StepParams;
+use super::lanes::Lanes;
+use crate::sim::pool::Columns;
+
+/// Eight `f32` lanes in a 256-bit AVX register.
+#[derive(Clone, Copy)]
+pub(super) struct F32x8(__m256);
+
+/// True when this CPU can run [`step`] (the answer is cached by the standard library).
+pub(super) fn available() -> bool {
+    is_x86_feature_detected!("avx2")
+}
+
+/// The step kernel compiled for AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2 ([`available`] returned true).
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn step(columns: Columns<'_>, params: &StepParams) {
+    super::step::run::<F32x8>(columns, params);
+}
+
+// SAFETY (for every `unsafe` block below): the intrinsics need AVX or AVX2, and `F32x8`
+// values are only created inside `step`, which is only called once `available()` has
+// confirmed AVX2 (which implies AVX); loads and stores go through slices that were
+// bounds-checked for eight lanes first.
+
+macro_rules! binary_op {
+    ($trait:ident, $method:ident, $intrinsic:ident) => {
+        impl $trait for F32x8 {
+            type Output = Self;
+            #[inline(always)]
+            fn $method(self, rhs: Self) -> Self {
+                // SAFETY: see the note above.
+                Self(unsafe { $intrinsic(self.0, rhs.0) })
+            }
+        }
+    };
+}
+
+binary_op!(Add, add, _mm256_add_ps);
+binary_op!(Sub, sub, _mm256_sub_ps);
+binary_op!(Mul, mul, _mm256_mul_ps);
+binary_op!(Div, div, _mm256_div_ps);
+
+impl Lanes for F32x8 {
+    type Mask = __m256;
+    const WIDTH: usize = 8;
+
+    #[inline(always)]
+    fn splat(value: f32) -> Self {
+        // SAFETY: see the note above.
+        Self(unsafe { _mm256_set1_ps(value) })
+    }
+    #[inline(always)]
+    fn load(column: &[f32], i: usize) -> Self {
+        let lanes = &column[i..i + 8];
+        // SAFETY: see the note above; `lanes` holds exactly eight f32s.
+        Self(unsafe { _mm256_loadu_ps(lanes.as_ptr()) })
+    }
+    #[inline(always)]
+    fn store(self, column: &mut [f32], i: usize) {
+        let lanes = &mut column[i..i + 8];
+        // SAFETY: see the note above; `lanes` holds exactly eight f32s.
+        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), self.0) }
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        // SAFETY: see the note above.
+        Self(unsafe { _mm256_sqrt_ps(self.0) })
+    }
+    #[inline(always)]
+    fn floor(self) -> Self {
+        // SAFETY: see the note above.
+        Self(unsafe { _mm256_floor_ps(self.0) })
+    }
+    #[inline(always)]
+    fn lt(self, other: Self) -> __m256 {
+        // SAFETY: see the note above.
+        unsafe { _mm256_cmp_ps::<_CMP_LT_OQ>(self.0, other.0) }
+    }
+    #[inline(always)]
+    fn gt(self, other: Self) -> __m256 {
+        // SAFETY: see the note above.
+        unsafe { _mm256_cmp_ps::<_CMP_GT_OQ>(self.0, other.0) }
+    }
+    #[inline(always)]
+    fn and(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: see the note above.
+        unsafe { _mm256_and_ps(a, b) }
+    }
+    #[inline(always)]
+    fn select(mask: __m256, if_true: Self, if_false: Self) -> Self {
+        // SAFETY: see the note above.
+        Self(unsafe { _mm256_blendv_ps(if_false.0, if_true.0, mask) })
+    }
+    #[inline(always)]
+    fn store_rgba8(r: Self, g: Self, b: Self, a: Self, column: &mut [u32], i: usize) {
+        let lanes = &mut column[i..i + 8];
+        // SAFETY: see the note above; `lanes` holds exactly eight u32s.
+        unsafe {
+            let packed = _mm256_or_si256(
+                _mm256_or_si256(
+                    _mm256_cvttps_epi32(r.0),
+                    _mm256_slli_epi32::<8>(_mm256_cvttps_epi32(g.0)),
+                ),
+                _mm256_or_si256(
+                    _mm256_slli_epi32::<16>(_mm256_cvttps_epi32(b.0)),
+                    _mm256_slli_epi32::<24>(_mm256_cvttps_epi32(a.0)),
+                ),
+            );
+            _mm256_storeu_si256(lanes.as_mut_ptr().cast(), packed);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! `Lanes`: the few vector operations the kernels use, over 1 (scalar), 4 or 8 `f32`s.
+//!
+//! Each kernel is written once, generic over `Lanes`; the scalar twin is the same code at
+//! `f32`. Every operation here is exactly rounded IEEE 754 (add, sub, mul, div, sqrt,
+//! floor) or a compare-and-select, and none fuses a multiply with an add, so every width
+//! gives the same bits for the same inputs.
+
+use core::ops::{Add, Div, Mul, Sub};
+
+/// A vector of `WIDTH` `f32` lanes.
+pub trait Lanes:
+    Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Div<Output = Self>
+{
+    /// The result of a lane-wise comparison.
+    type Mask: Copy;
+    /// Lanes per vector.
+    const WIDTH: usize;
+
+    /// Every lane set to `value`.
+    fn splat(value: f32) -> Self;
+    /// Lanes `i..i + WIDTH` of `column`.
+    fn load(column: &[f32], i: usize) -> Self;
+    /// Writes the lanes to `column[i..i + WIDTH]`.
+    fn store(self, column: &mut [f32], i: usize);
+    /// Lane-wise correctly rounded square root.
+    #[must_use]
+    fn sqrt(self) -> Self;
+    /// Lane-wise largest integer not above the lane.
+    #[must_use]
+    fn floor(self) -> Self;
+    /// Lane-wise `self < other`; false where either is NaN.
+    fn lt(self, other: Self) -> Self::Mask;
+    /// Lane-wise `self > other`; false where either is NaN.
+    fn gt(self, other: Self) -> Self::Mask;
+    /// Lane-wise logical and of two masks.
+    fn and(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+    /// Lane-wise `if mask { if_true } else { if_false }`.
+    fn select(mask: Self::Mask, if_true: Self, if_false: Self) -> Self;
+    /// Converts lanes already clamped to `0.0..=255.0` to integers (rounding toward
+    /// zero) and writes `r | g << 8 | b << 16 | a << 24` to `column[i..i + WIDTH]`.
+    fn store_rgba8(r: Self, g: Self, b: Self, a: Self, column: &mut [u32], i: usize);
+
+    /// Lane-wise `if self < other { self } else { other }`: the same on every width,
+    /// unlike the platforms' own min, which disagree about NaN and signed zeros.
+    #[inline(always)]
+    #[must_use]
+    fn min(self, other: Self) -> Self {
+        Self::select(self.lt(other), self, other)
+    }
+
+    /// Lane-wise `if self > other { self } else { other }`.
+    #[inline(always)]
+    #[must_use]
+    fn max(self, other: Self) -> Self {
+        Self::select(self.gt(other), self, other)
+    }
+
+    /// Lane-wise fractional part, `self - floor(self)`.
+    #[inline(always)]
+    #[must_use]
+    fn fract(self) -> Self {
+        self - self.floor()
+    }
+}
+
+impl Lanes for f32 {
+    type Mask = bool;
+    const WIDTH: usize = 1;
+
+    #[inline(always)]
+    fn splat(value: f32) -> Self {
+        value
+    }
+    #[inline(always)]
+    fn load(column: &[f32], i: usize) -> Self {
+        column[i]
+    }
+    #[inline(always)]
+    fn store(self, column: &mut [f32], i: usize) {
+        column[i] = self;
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f32::sqrt(self)
+    }
+    #[inline(always)]
+    fn floor(self) -> Self {
+        f32::floor(self)
+    }
+    #[inline(always)]
+    fn lt(self, other: Self) -> bool {
+        self < other
+    }
+    #[inline(always)]
+    fn gt(self, other: Self) -> bool {
+        self > other
+    }
+    #[inline(always)]
+    fn and(a: bool, b: bool) -> bool {
+        a && b
+    }
+    #[inline(always)]
+    fn select(mask: bool, if_true: Self, if_false: Self) -> Self {
+        if mask { if_true } else { if_false }
+    }
+    #[inline(always)]
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    fn store_rgba8(r: Self, g: Self, b: Self, a: Self, column: &mut [u32], i: usize) {
+        // In range by contract, so `as` truncates toward zero like the vector conversions.
+        column[i] = (r as u32) | ((g as u32) << 8) | ((b as u32) << 16) | ((a as u32) << 24);
+    }
+}

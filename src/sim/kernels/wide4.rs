@@ -1,0 +1,56 @@
+//! `Lanes` over `wide::f32x4`: SSE2 on x86_64, simd128 on wasm32, NEON on aarch64.
+
+use wide::{f32x4, i32x4};
+
+use super::lanes::Lanes;
+
+impl Lanes for f32x4 {
+    type Mask = f32x4;
+    const WIDTH: usize = 4;
+
+    #[inline(always)]
+    fn splat(value: f32) -> Self {
+        f32x4::splat(value)
+    }
+    #[inline(always)]
+    fn load(column: &[f32], i: usize) -> Self {
+        let lanes: [f32; 4] = column[i..i + 4].try_into().expect("four lanes");
+        f32x4::new(lanes)
+    }
+    #[inline(always)]
+    fn store(self, column: &mut [f32], i: usize) {
+        column[i..i + 4].copy_from_slice(&self.to_array());
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f32x4::sqrt(self)
+    }
+    #[inline(always)]
+    fn floor(self) -> Self {
+        f32x4::floor(self)
+    }
+    #[inline(always)]
+    fn lt(self, other: Self) -> Self {
+        self.simd_lt(other)
+    }
+    #[inline(always)]
+    fn gt(self, other: Self) -> Self {
+        self.simd_gt(other)
+    }
+    #[inline(always)]
+    fn and(a: Self, b: Self) -> Self {
+        a & b
+    }
+    #[inline(always)]
+    fn select(mask: Self, if_true: Self, if_false: Self) -> Self {
+        mask.select(if_true, if_false)
+    }
+    #[inline(always)]
+    fn store_rgba8(r: Self, g: Self, b: Self, a: Self, column: &mut [u32], i: usize) {
+        let [r, g, b, a] = [r, g, b, a].map(f32x4::fast_trunc_int);
+        let packed: i32x4 = r | (g << 8) | (b << 16) | (a << 24);
+        for (slot, value) in column[i..i + 4].iter_mut().zip(packed.to_array()) {
+            *slot = value.cast_unsigned();
+        }
+    }
+}

@@ -1,0 +1,369 @@
+//! The particle simulation: pure Rust and `bevy_ecs`, no window or render types, so it is
+//! tested and benchmarked without a GPU.
+//!
+//! Each fixed step (60 Hz) runs [`SimSystems`] in `FixedUpdate`: emitters spawn into free
+//! slots of the [`ParticlePool`], the SIMD kernel integrates every particle and evaluates
+//! its colour and size, and expired particles are swap-removed. [`Simulation`] runs the
+//! same steps without an `App`, for tests, benchmarks and the determinism checksum.
+
+use bevy::prelude::*;
+
+pub mod emitter;
+pub mod forces;
+pub mod kernels;
+pub mod looks;
+pub mod pool;
+
+pub use emitter::{Burst, Emitter, EmitterShape, EmitterState, SimRng, Spread};
+pub use forces::{Attractor, Bounds, Forces, NoiseField};
+pub use kernels::Backend;
+pub use looks::{ColorKey, Looks, SizeKey};
+pub use pool::ParticlePool;
+
+use kernels::StepParams;
+
+/// The fixed simulation rate, in steps per second.
+pub const STEPS_PER_SECOND: f64 = 60.0;
+
+/// What the simulation does, set by the scenario and the overlay.
+#[derive(Resource, Debug, Clone, PartialEq, Reflect)]
+pub struct SimSettings {
+    /// Pool capacity, in particles (fixed at start-up).
+    pub capacity: usize,
+    /// Seed for the simulation's random numbers.
+    pub seed: u64,
+    /// Use the best SIMD backend (true) or the scalar twin (false).
+    pub use_simd: bool,
+    /// Stop stepping (the pool keeps its state).
+    pub paused: bool,
+    /// Forces on the particles.
+    pub forces: Forces,
+    /// Colour and size over the lifetime.
+    pub looks: Looks,
+}
+
+impl Default for SimSettings {
+    fn default() -> Self {
+        Self {
+            capacity: 200_000,
+            seed: 1,
+            use_simd: true,
+            paused: false,
+            forces: Forces::default(),
+            looks: Looks::default(),
+        }
+    }
+}
+
+impl SimSettings {
+    /// The backend these settings ask for on this machine.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        if self.use_simd {
+            Backend::best()
+        } else {
+            Backend::Scalar
+        }
+    }
+
+    /// The kernel's numbers for a step of `dt` seconds, `elapsed` seconds into the run.
+    #[must_use]
+    pub fn step_params(&self, dt: f32, elapsed: f64) -> StepParams {
+        let (attractors, attractor_count) = self.forces.attractor_params();
+        StepParams {
+            dt,
+            gravity: self.forces.gravity.to_array(),
+            damping: self.forces.damping(dt),
+            attractors,
+            attractor_count,
+            noise: self.forces.noise_params(elapsed),
+            bounds: self.forces.bounds_params(),
+            color: self.looks.color_gradients(),
+            size: self.looks.size_gradient(),
+        }
+    }
+}
+
+/// The backend the kernels run on now, and the best this machine has.
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimBackend {
+    /// In use: the best, or scalar when `SimSettings::use_simd` is off.
+    pub active: Backend,
+    /// The widest this build can run on this CPU.
+    pub best: Backend,
+}
+
+/// Steps taken since the start, for the noise field's drift.
+#[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SimClock {
+    /// Fixed steps completed.
+    pub steps: u64,
+}
+
+impl SimClock {
+    /// Seconds simulated after `steps` steps of `dt` seconds (computed in f64, so exact
+    /// enough for days and the same on every platform).
+    #[must_use]
+    pub fn elapsed(self, dt: f32) -> f64 {
+        #[allow(clippy::cast_precision_loss)]
+        let steps = self.steps as f64;
+        steps * f64::from(dt)
+    }
+}
+
+/// The simulation's systems, in `FixedUpdate`: spawn, then integrate, then cull.
+#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SimSystems {
+    /// Emitters fill free slots.
+    Spawn,
+    /// The kernel advances every particle.
+    Integrate,
+    /// Expired particles are removed.
+    Cull,
+}
+
+/// Adds the simulation: pool, settings, backend and the fixed-step systems.
+/// Uses `SimSettings` if the app already has one.
+pub struct SimPlugin;
+
+impl Plugin for SimPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<SimSettings>()
+            .init_resource::<SimClock>()
+            .insert_resource(Time::<Fixed>::from_hz(STEPS_PER_SECOND))
+            .configure_sets(
+                FixedUpdate,
+                (SimSystems::Spawn, SimSystems::Integrate, SimSystems::Cull)
+                    .chain()
+                    .run_if(|settings: Res<SimSettings>| !settings.paused),
+            )
+            .add_systems(Startup, size_pool)
+            .add_systems(PreUpdate, select_backend)
+            .add_systems(
+                FixedUpdate,
+                (
+                    spawn_particles.in_set(SimSystems::Spawn),
+                    integrate_particles.in_set(SimSystems::Integrate),
+                    cull_particles.in_set(SimSystems::Cull),
+                ),
+            );
+        let settings = app.world().resource::<SimSettings>();
+        let backend = SimBackend {
+            active: settings.backend(),
+            best: Backend::best(),
+        };
+        app.insert_resource(backend);
+    }
+}
+
+/// Takes the pool's memory once, at start-up, and seeds the random numbers.
+fn size_pool(mut commands: Commands, settings: Res<SimSettings>) {
+    commands.insert_resource(ParticlePool::with_capacity(settings.capacity));
+    commands.insert_resource(SimRng::new(settings.seed));
+    info!(
+        "particle pool: {} particles, {} bytes; SIMD backend {}",
+        settings.capacity,
+        settings.capacity * pool::BYTES_PER_PARTICLE,
+        settings.backend()
+    );
+}
+
+fn select_backend(settings: Res<SimSettings>, mut backend: ResMut<SimBackend>) {
+    if settings.is_changed() {
+        backend.active = settings.backend();
+    }
+}
+
+/// The fixed step, in seconds, as every system reads it.
+fn fixed_dt(time: &Time<Fixed>) -> f32 {
+    time.timestep().as_secs_f32()
+}
+
+fn spawn_particles(
+    time: Res<Time<Fixed>>,
+    mut emitters: Query<(&Emitter, &mut EmitterState, &Transform)>,
+    mut pool: ResMut<ParticlePool>,
+    mut rng: ResMut<SimRng>,
+) {
+    let dt = fixed_dt(&time);
+    for (emitter, mut state, transform) in &mut emitters {
+        emitter::emit(emitter, &mut state, transform, &mut pool, &mut rng, dt);
+    }
+}
+
+fn integrate_particles(
+    time: Res<Time<Fixed>>,
+    settings: Res<SimSettings>,
+    backend: Res<SimBackend>,
+    mut clock: ResMut<SimClock>,
+    mut pool: ResMut<ParticlePool>,
+) {
+    let dt = fixed_dt(&time);
+    let params = settings.step_params(dt, clock.elapsed(dt));
+    kernels::step(backend.active, pool.columns_mut(), &params);
+    clock.steps += 1;
+}
+
+fn cull_particles(mut pool: ResMut<ParticlePool>) {
+    pool.cull_expired();
+}
+
+/// The simulation without an `App`: the same steps as [`SimPlugin`]'s systems, in the same
+/// order, for tests, benchmarks and the determinism checksum.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    /// The particles.
+    pub pool: ParticlePool,
+    /// Forces, looks and seed.
+    pub settings: SimSettings,
+    /// Emitters with their state and placement, in spawn order.
+    pub emitters: Vec<(Emitter, EmitterState, Transform)>,
+    /// The random numbers.
+    pub rng: SimRng,
+    /// Steps taken.
+    pub clock: SimClock,
+}
+
+impl Simulation {
+    /// A simulation of `settings` with `emitters` (placed by their transforms).
+    #[must_use]
+    pub fn new(settings: SimSettings, emitters: Vec<(Emitter, Transform)>) -> Self {
+        Self {
+            pool: ParticlePool::with_capacity(settings.capacity),
+            rng: SimRng::new(settings.seed),
+            emitters: emitters
+                .into_iter()
+                .map(|(emitter, transform)| (emitter, EmitterState::default(), transform))
+                .collect(),
+            settings,
+            clock: SimClock::default(),
+        }
+    }
+
+    /// One step of `dt` seconds on `backend`: spawn, integrate, cull.
+    pub fn step(&mut self, backend: Backend, dt: f32) {
+        for (emitter, state, transform) in &mut self.emitters {
+            emitter::emit(emitter, state, transform, &mut self.pool, &mut self.rng, dt);
+        }
+        let params = self.settings.step_params(dt, self.clock.elapsed(dt));
+        kernels::step(backend, self.pool.columns_mut(), &params);
+        self.clock.steps += 1;
+        self.pool.cull_expired();
+    }
+
+    /// `steps` fixed steps of 1/60 s on `backend`.
+    pub fn run(&mut self, backend: Backend, steps: u32) {
+        let dt = fixed_step_seconds();
+        for _ in 0..steps {
+            self.step(backend, dt);
+        }
+    }
+}
+
+/// The fixed step in seconds, exactly as `Time<Fixed>` at [`STEPS_PER_SECOND`] reports it.
+#[must_use]
+pub fn fixed_step_seconds() -> f32 {
+    Time::<Fixed>::from_hz(STEPS_PER_SECOND)
+        .timestep()
+        .as_secs_f32()
+}
+
+/// The scenario the determinism checks run: every emitter shape, bursts, gravity, drag,
+/// an attractor and a repulsor, the noise field and bounce, with colour and size.
+#[must_use]
+pub fn determinism_scenario(seed: u64) -> Simulation {
+    let settings = SimSettings {
+        capacity: 20_000,
+        seed,
+        forces: Forces {
+            gravity: Vec3::new(0.0, -9.81, 0.0),
+            drag: 0.3,
+            attractors: vec![
+                Attractor {
+                    position: Vec3::new(0.0, 4.0, 0.0),
+                    strength: 40.0,
+                    softening: 0.5,
+                },
+                Attractor {
+                    position: Vec3::new(3.0, 1.0, -2.0),
+                    strength: -15.0,
+                    softening: 0.3,
+                },
+            ],
+            noise: NoiseField {
+                strength: 6.0,
+                frequency: 0.7,
+                drift: Vec3::new(0.1, 0.3, 0.0),
+            },
+            bounds: Bounds {
+                min: Vec3::new(-8.0, 0.0, -8.0),
+                max: Vec3::new(8.0, 12.0, 8.0),
+                restitution: 0.6,
+            },
+        },
+        ..SimSettings::default()
+    };
+    let emitters = vec![
+        (
+            Emitter {
+                shape: EmitterShape::Point,
+                rate: 3000.0,
+                ..default()
+            },
+            Transform::default(),
+        ),
+        (
+            Emitter {
+                shape: EmitterShape::Sphere { radius: 1.0 },
+                rate: 2000.0,
+                scatter: 1.0,
+                ..default()
+            },
+            Transform::from_xyz(-3.0, 3.0, 0.0),
+        ),
+        (
+            Emitter {
+                shape: EmitterShape::Box {
+                    half_extents: Vec3::new(1.0, 0.2, 1.0),
+                },
+                rate: 1500.0,
+                ..default()
+            },
+            Transform::from_xyz(3.0, 6.0, 2.0),
+        ),
+        (
+            Emitter {
+                shape: EmitterShape::Disk { radius: 2.0 },
+                rate: 0.0,
+                burst: Some(Burst {
+                    count: 800,
+                    first_at: 0.25,
+                    every: 1.5,
+                }),
+                speed: Spread::new(1.0, 8.0),
+                ..default()
+            },
+            Transform::from_xyz(0.0, 8.0, -3.0).with_rotation(Quat::from_xyzw(0.6, 0.0, 0.0, 0.8)),
+        ),
+        (
+            Emitter {
+                shape: EmitterShape::Cone {
+                    radius: 0.5,
+                    slope: 0.8,
+                },
+                rate: 2500.0,
+                ..default()
+            },
+            Transform::from_xyz(0.0, 0.5, 4.0),
+        ),
+    ];
+    Simulation::new(settings, emitters)
+}
+
+/// The pool checksum after `steps` fixed steps of [`determinism_scenario`] on `backend`.
+#[must_use]
+pub fn determinism_checksum(seed: u64, backend: Backend, steps: u32) -> u64 {
+    let mut simulation = determinism_scenario(seed);
+    simulation.run(backend, steps);
+    simulation.pool.checksum()
+}

@@ -1,0 +1,344 @@
+//! `ParticlePool`: every particle as structure-of-arrays columns, sized once.
+//!
+//! Particles are not entities. Each column holds one `f32` (or packed `u32`) per live
+//! particle; indices `0..len` are alive and tightly packed, so kernels run over plain
+//! slices. Capacity is fixed at start-up: spawning stops when the pool is full and culling
+//! swap-removes, so neither ever allocates.
+
+use bevy::prelude::*;
+
+/// Bytes one particle takes across all columns: position and velocity (6 × 4), age and
+/// lifetime (2 × 4), packed RGBA8 colour (4) and size (4).
+pub const BYTES_PER_PARTICLE: usize = 10 * 4;
+
+/// The largest capacity a pool may be given, in particles (160 MB of columns).
+pub const MAX_CAPACITY: usize = 4_000_000;
+
+/// The particles, as columns. Index `i` of every column is particle `i`.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct ParticlePool {
+    capacity: usize,
+    len: usize,
+    /// Positions in world units (metres).
+    pub(crate) pos: [Vec<f32>; 3],
+    /// Velocities in metres per second.
+    pub(crate) vel: [Vec<f32>; 3],
+    /// Time since spawn, in seconds.
+    pub(crate) age: Vec<f32>,
+    /// Time the particle lives, in seconds.
+    pub(crate) lifetime: Vec<f32>,
+    /// Colour over lifetime, RGBA8 packed little-endian (red in the low byte).
+    pub(crate) color: Vec<u32>,
+    /// Sprite size over lifetime, in metres.
+    pub(crate) size: Vec<f32>,
+}
+
+/// What a new particle starts with; colour and size follow from its age.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NewParticle {
+    /// Position in metres.
+    pub pos: [f32; 3],
+    /// Velocity in metres per second.
+    pub vel: [f32; 3],
+    /// Seconds the particle lives.
+    pub lifetime: f32,
+}
+
+/// Mutable views of the columns of the live particles, all the same length.
+pub struct Columns<'a> {
+    /// Positions in metres, x, y and z.
+    pub pos: [&'a mut [f32]; 3],
+    /// Velocities in metres per second.
+    pub vel: [&'a mut [f32]; 3],
+    /// Ages in seconds.
+    pub age: &'a mut [f32],
+    /// Lifetimes in seconds.
+    pub lifetime: &'a mut [f32],
+    /// Packed RGBA8 colours.
+    pub color: &'a mut [u32],
+    /// Sizes in metres.
+    pub size: &'a mut [f32],
+}
+
+impl Columns<'_> {
+    /// Number of particles in the view.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.age.len()
+    }
+
+    /// True when the view holds no particles.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.age.is_empty()
+    }
+
+    /// Splits the view at particle `mid`: `[0, mid)` and `[mid, len)`.
+    #[must_use]
+    pub fn split_at(self, mid: usize) -> (Self, Self) {
+        let [px, py, pz] = self.pos;
+        let [vx, vy, vz] = self.vel;
+        let (px0, px1) = px.split_at_mut(mid);
+        let (py0, py1) = py.split_at_mut(mid);
+        let (pz0, pz1) = pz.split_at_mut(mid);
+        let (vx0, vx1) = vx.split_at_mut(mid);
+        let (vy0, vy1) = vy.split_at_mut(mid);
+        let (vz0, vz1) = vz.split_at_mut(mid);
+        let (age0, age1) = self.age.split_at_mut(mid);
+        let (life0, life1) = self.lifetime.split_at_mut(mid);
+        let (color0, color1) = self.color.split_at_mut(mid);
+        let (size0, size1) = self.size.split_at_mut(mid);
+        (
+            Columns {
+                pos: [px0, py0, pz0],
+                vel: [vx0, vy0, vz0],
+                age: age0,
+                lifetime: life0,
+                color: color0,
+                size: size0,
+            },
+            Columns {
+                pos: [px1, py1, pz1],
+                vel: [vx1, vy1, vz1],
+                age: age1,
+                lifetime: life1,
+                color: color1,
+                size: size1,
+            },
+        )
+    }
+}
+
+impl ParticlePool {
+    /// A pool for up to `capacity` particles (clamped to [`MAX_CAPACITY`]); all memory is
+    /// taken here, once.
+    #[must_use]
+    pub fn with_capacity(capacity: usize) -> Self {
+        let capacity = capacity.min(MAX_CAPACITY);
+        let column = || vec![0.0_f32; capacity];
+        Self {
+            capacity,
+            len: 0,
+            pos: [column(), column(), column()],
+            vel: [column(), column(), column()],
+            age: column(),
+            lifetime: column(),
+            color: vec![0; capacity],
+            size: column(),
+        }
+    }
+
+    /// Live particles.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when no particle is alive.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The most particles the pool holds.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Free slots left, in particles.
+    #[must_use]
+    pub fn free(&self) -> usize {
+        self.capacity - self.len
+    }
+
+    /// Bytes the columns take (capacity × [`BYTES_PER_PARTICLE`]).
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.capacity * BYTES_PER_PARTICLE
+    }
+
+    /// Adds a particle in the next free slot; returns false (and drops it) when full.
+    pub fn push(&mut self, particle: NewParticle) -> bool {
+        if self.len == self.capacity {
+            return false;
+        }
+        let i = self.len;
+        for axis in 0..3 {
+            self.pos[axis][i] = particle.pos[axis];
+            self.vel[axis][i] = particle.vel[axis];
+        }
+        self.age[i] = 0.0;
+        self.lifetime[i] = particle.lifetime;
+        self.color[i] = 0;
+        self.size[i] = 0.0;
+        self.len += 1;
+        true
+    }
+
+    /// Removes every particle whose age has reached its lifetime, moving the last live
+    /// particle into each hole. Returns how many were removed.
+    pub fn cull_expired(&mut self) -> usize {
+        let before = self.len;
+        let mut i = 0;
+        while i < self.len {
+            if self.age[i] >= self.lifetime[i] {
+                self.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        before - self.len
+    }
+
+    fn swap_remove(&mut self, i: usize) {
+        let last = self.len - 1;
+        for axis in 0..3 {
+            self.pos[axis][i] = self.pos[axis][last];
+            self.vel[axis][i] = self.vel[axis][last];
+        }
+        self.age[i] = self.age[last];
+        self.lifetime[i] = self.lifetime[last];
+        self.color[i] = self.color[last];
+        self.size[i] = self.size[last];
+        self.len = last;
+    }
+
+    /// Removes every particle (capacity and memory stay).
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Mutable views of the live particles' columns.
+    pub fn columns_mut(&mut self) -> Columns<'_> {
+        let n = self.len;
+        let [px, py, pz] = &mut self.pos;
+        let [vx, vy, vz] = &mut self.vel;
+        Columns {
+            pos: [&mut px[..n], &mut py[..n], &mut pz[..n]],
+            vel: [&mut vx[..n], &mut vy[..n], &mut vz[..n]],
+            age: &mut self.age[..n],
+            lifetime: &mut self.lifetime[..n],
+            color: &mut self.color[..n],
+            size: &mut self.size[..n],
+        }
+    }
+
+    /// Positions of the live particles, in metres.
+    #[must_use]
+    pub fn positions(&self) -> [&[f32]; 3] {
+        let n = self.len;
+        [&self.pos[0][..n], &self.pos[1][..n], &self.pos[2][..n]]
+    }
+
+    /// Velocities of the live particles, in metres per second.
+    #[must_use]
+    pub fn velocities(&self) -> [&[f32]; 3] {
+        let n = self.len;
+        [&self.vel[0][..n], &self.vel[1][..n], &self.vel[2][..n]]
+    }
+
+    /// Ages of the live particles, in seconds.
+    #[must_use]
+    pub fn ages(&self) -> &[f32] {
+        &self.age[..self.len]
+    }
+
+    /// Lifetimes of the live particles, in seconds.
+    #[must_use]
+    pub fn lifetimes(&self) -> &[f32] {
+        &self.lifetime[..self.len]
+    }
+
+    /// Packed RGBA8 colours of the live particles.
+    #[must_use]
+    pub fn colors(&self) -> &[u32] {
+        &self.color[..self.len]
+    }
+
+    /// Sizes of the live particles, in metres.
+    #[must_use]
+    pub fn sizes(&self) -> &[f32] {
+        &self.size[..self.len]
+    }
+
+    /// A 64-bit FNV-1a hash of every live particle's bits, column by column: equal
+    /// checksums mean bit-identical state.
+    #[must_use]
+    pub fn checksum(&self) -> u64 {
+        const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let mut hash = OFFSET;
+        let mut feed = |word: u32| {
+            for byte in word.to_le_bytes() {
+                hash = (hash ^ u64::from(byte)).wrapping_mul(PRIME);
+            }
+        };
+        feed(u32::try_from(self.len).unwrap_or(u32::MAX));
+        let n = self.len;
+        let float_columns =
+            self.pos
+                .iter()
+                .chain(&self.vel)
+                .chain([&self.age, &self.lifetime, &self.size]);
+        for column in float_columns {
+            column[..n].iter().for_each(|value| feed(value.to_bits()));
+        }
+        self.color[..n].iter().for_each(|&value| feed(value));
+        hash
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn particle(x: f32, lifetime: f32) -> NewParticle {
+        NewParticle {
+            pos: [x, 0.0, 0.0],
+            vel: [0.0; 3],
+            lifetime,
+        }
+    }
+
+    #[test]
+    fn push_stops_at_capacity() {
+        let mut pool = ParticlePool::with_capacity(2);
+        assert!(pool.push(particle(1.0, 1.0)));
+        assert!(pool.push(particle(2.0, 1.0)));
+        assert!(!pool.push(particle(3.0, 1.0)));
+        assert_eq!(pool.len(), 2);
+        assert_eq!(pool.free(), 0);
+        assert_eq!(pool.bytes(), 2 * BYTES_PER_PARTICLE);
+    }
+
+    #[test]
+    fn cull_swap_removes_expired_and_keeps_the_rest_packed() {
+        let mut pool = ParticlePool::with_capacity(8);
+        for (x, lifetime) in [(0.0, 0.0), (1.0, 5.0), (2.0, 0.0), (3.0, 5.0), (4.0, 0.0)] {
+            pool.push(particle(x, lifetime));
+        }
+        assert_eq!(pool.cull_expired(), 3);
+        let mut xs = pool.positions()[0].to_vec();
+        xs.sort_by(f32::total_cmp);
+        assert_eq!(xs, vec![1.0, 3.0]);
+        assert!(pool.lifetimes().iter().all(|&l| l == 5.0));
+    }
+
+    #[test]
+    fn checksum_sees_a_single_bit() {
+        let mut pool = ParticlePool::with_capacity(4);
+        pool.push(particle(1.0, 1.0));
+        let before = pool.checksum();
+        pool.pos[1][0] = f32::from_bits(pool.pos[1][0].to_bits() ^ 1);
+        assert_ne!(before, pool.checksum());
+    }
+
+    #[test]
+    fn bytes_per_particle_fits_the_budget() {
+        assert!(BYTES_PER_PARTICLE <= 48);
+        let pool = ParticlePool::with_capacity(3);
+        let column_bytes = 9 * 3 * size_of::<f32>() + 3 * size_of::<u32>();
+        assert_eq!(pool.bytes(), column_bytes);
+    }
+}
