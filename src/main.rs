@@ -1,4 +1,4 @@
-//! The native binary: parses the command line and runs the app.
+//! The native binary: parses the command line and runs the app or a tool.
 //!
 //! In the browser the app starts from `web.rs` instead; this file is not used there.
 
@@ -14,24 +14,80 @@ fn main() {
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
-    //! The command line: `sparkbench [--frames N [--screenshot FILE.png]]`.
+    //! The command line:
+    //! `sparkbench [--frames N [--screenshot FILE.png]] [--backend simd|scalar]`,
+    //! `sparkbench checksum ...` and `sparkbench bench ...`.
 
     use std::path::PathBuf;
     use std::process::ExitCode;
 
-    use clap::Parser;
+    use clap::{Parser, Subcommand, ValueEnum};
+    use sparkbench::sim::{self, Backend, bench};
     use sparkbench::{AppMode, ScriptedRun, app};
 
     /// sparkbench: a Bevy particle demo and performance instrument.
     #[derive(Parser, Debug)]
-    #[command(version, about)]
-    struct Args {
+    #[command(version, about, args_conflicts_with_subcommands = true)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Option<Command>,
+        #[command(flatten)]
+        play: PlayArgs,
+    }
+
+    #[derive(Subcommand, Debug)]
+    enum Command {
+        /// Open the window and play (the default).
+        Play(PlayArgs),
+        /// Print the pool checksum after N fixed steps of the determinism scenario.
+        Checksum(ChecksumArgs),
+        /// Time the update kernel on every SIMD backend and print ns per particle.
+        Bench(BenchArgs),
+    }
+
+    /// SIMD or the scalar twin.
+    #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+    enum BackendChoice {
+        /// The widest SIMD backend this CPU has.
+        Simd,
+        /// The scalar twin.
+        Scalar,
+    }
+
+    #[derive(clap::Args, Debug)]
+    struct PlayArgs {
         /// Render this many frames, then exit (1 to 1000000).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
         frames: Option<u64>,
         /// After the last frame, save a PNG of the window here (needs --frames).
         #[arg(long, requires = "frames", value_parser = png_path)]
         screenshot: Option<PathBuf>,
+        /// Update kernels to start with (S switches while playing).
+        #[arg(long, value_enum, default_value_t = BackendChoice::Simd)]
+        backend: BackendChoice,
+    }
+
+    #[derive(clap::Args, Debug)]
+    struct ChecksumArgs {
+        /// Fixed 1/60 s steps to run (1 to 100000).
+        #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        steps: u32,
+        /// Seed of the scenario.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Backend by name (scalar, sse2, avx2, simd128, neon); default: the best here.
+        #[arg(long, value_parser = backend_name)]
+        backend: Option<Backend>,
+    }
+
+    #[derive(clap::Args, Debug)]
+    struct BenchArgs {
+        /// Seconds to spend on each backend and size (0.05 to 60).
+        #[arg(long, default_value_t = 1.0, value_parser = seconds)]
+        seconds: f64,
+        /// Pool sizes in particles, comma-separated (each 1 to 4000000).
+        #[arg(long, value_delimiter = ',', default_values_t = bench::SIZES, value_parser = pool_size)]
+        sizes: Vec<usize>,
     }
 
     /// Accepts only paths ending in `.png`, so the format is never a surprise.
@@ -47,8 +103,67 @@ mod cli {
         }
     }
 
+    fn backend_name(value: &str) -> Result<Backend, String> {
+        let names = || Backend::ALL.map(Backend::name).join(", ");
+        let backend = Backend::from_name(value)
+            .ok_or_else(|| format!("'{value}' is not one of {}", names()))?;
+        if backend.is_available() {
+            Ok(backend)
+        } else {
+            let here: Vec<_> = Backend::available().map(Backend::name).collect();
+            Err(format!(
+                "'{value}' cannot run here; this machine has {}",
+                here.join(", ")
+            ))
+        }
+    }
+
+    fn seconds(value: &str) -> Result<f64, String> {
+        match value.parse::<f64>() {
+            Ok(s) if (0.05..=60.0).contains(&s) => Ok(s),
+            _ => Err(format!("'{value}' is not a number of seconds in 0.05..=60")),
+        }
+    }
+
+    fn pool_size(value: &str) -> Result<usize, String> {
+        match value.parse::<usize>() {
+            Ok(n) if (1..=sim::pool::MAX_CAPACITY).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "'{value}' is not a particle count in 1..={}",
+                sim::pool::MAX_CAPACITY
+            )),
+        }
+    }
+
     pub(super) fn run() -> ExitCode {
-        let args = Args::parse();
+        let cli = Cli::parse();
+        match cli.command {
+            None => play(cli.play),
+            Some(Command::Play(args)) => play(args),
+            Some(Command::Checksum(args)) => {
+                let backend = args.backend.unwrap_or_else(Backend::best);
+                let checksum = sim::determinism_checksum(args.seed, backend, args.steps);
+                println!("{checksum:016x}");
+                ExitCode::SUCCESS
+            }
+            Some(Command::Bench(args)) => {
+                let timings = bench::time_kernels(&args.sizes, args.seconds);
+                let title = format!("native {} ({})", std::env::consts::ARCH, build_profile());
+                print!("{}", bench::format_table(&title, &timings));
+                ExitCode::SUCCESS
+            }
+        }
+    }
+
+    fn build_profile() -> &'static str {
+        if cfg!(debug_assertions) {
+            "debug build"
+        } else {
+            "optimised build"
+        }
+    }
+
+    fn play(args: PlayArgs) -> ExitCode {
         let mode = match args.frames {
             Some(frames) => AppMode::Scripted(ScriptedRun {
                 frames,
@@ -56,7 +171,10 @@ mod cli {
             }),
             None => AppMode::Interactive,
         };
-        if app(mode).run().is_success() {
+        let mut app = app(mode);
+        app.world_mut().resource_mut::<sim::SimSettings>().use_simd =
+            args.backend == BackendChoice::Simd;
+        if app.run().is_success() {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE

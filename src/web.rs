@@ -9,6 +9,7 @@ use bevy::prelude::*;
 use wasm_bindgen::prelude::*;
 
 use crate::perf::FrameStats;
+use crate::sim::Backend;
 
 /// The figures `stats()` hands to JavaScript, copied from [`FrameStats`] each frame.
 #[derive(Clone, Copy, Default)]
@@ -60,10 +61,70 @@ pub fn stats() -> JsValue {
         ("frame_ms", snapshot.frame_ms),
     ];
     for (name, value) in fields {
-        // Setting a plain property on a fresh object cannot fail.
-        let _ = js_sys::Reflect::set(&object, &name.into(), &value.into());
+        set(&object, name, &value.into());
     }
     object.into()
+}
+
+/// `window.sparkbench.checksum(steps, seed, backend)`: the pool checksum (16 hex digits)
+/// after `steps` fixed steps of the determinism scenario, computed here in wasm so it can
+/// be compared with the native one. `backend` is a name (`scalar`, `simd128`); an unknown
+/// or unavailable name is an error naming the valid ones.
+#[wasm_bindgen]
+pub fn checksum(steps: u32, seed: u32, backend: &str) -> Result<String, JsError> {
+    let backend = Backend::from_name(backend)
+        .filter(|backend| backend.is_available())
+        .ok_or_else(|| {
+            JsError::new(&format!(
+                "backend '{backend}' is not one of {}",
+                available_names()
+            ))
+        })?;
+    Ok(format!(
+        "{:016x}",
+        crate::sim::determinism_checksum(u64::from(seed), backend, steps)
+    ))
+}
+
+/// `window.sparkbench.bench(seconds)`: the kernel table measured in this browser, as
+/// `{title, table, rows: [{backend, particles, step_ms, ns_per_particle, samples}]}`.
+#[wasm_bindgen]
+#[must_use]
+pub fn bench(seconds: f64) -> JsValue {
+    let timings =
+        crate::sim::bench::time_kernels(&crate::sim::bench::SIZES, seconds.clamp(0.05, 60.0));
+    let rows = js_sys::Array::new();
+    for timing in &timings {
+        let row = js_sys::Object::new();
+        set(&row, "backend", &timing.backend.name().into());
+        set(&row, "particles", &(timing.particles as f64).into());
+        set(&row, "step_ms", &timing.step_ms.into());
+        set(&row, "ns_per_particle", &timing.ns_per_particle.into());
+        set(&row, "samples", &(timing.samples as f64).into());
+        rows.push(&row);
+    }
+    let title = "wasm32 simd128 (web-release)";
+    let result = js_sys::Object::new();
+    set(&result, "title", &title.into());
+    set(
+        &result,
+        "table",
+        &crate::sim::bench::format_table(title, &timings).into(),
+    );
+    set(&result, "rows", &rows);
+    result.into()
+}
+
+fn available_names() -> String {
+    Backend::available()
+        .map(Backend::name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Sets a plain property on a fresh object, which cannot fail.
+fn set(object: &js_sys::Object, name: &str, value: &JsValue) {
+    let _ = js_sys::Reflect::set(object, &name.into(), value);
 }
 
 /// Puts the panic message into the page's error panel so a person sees it without a console.

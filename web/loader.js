@@ -92,7 +92,8 @@ async function main() {
   const module = await compileWithProgress(`./${build.wasm}`, build.wasm_bytes);
   setProgress(1, 'Starting…');
   const bindings = await import(`./${build.js}`);
-  window.sparkbench = { stats: bindings.stats };
+  const { stats, checksum, bench } = bindings;
+  window.sparkbench = { stats, checksum, bench };
   // Runs the Rust `start` function, which starts the app in the canvas.
   await bindings.default({ module_or_path: module });
   $('loading').hidden = true;

@@ -251,6 +251,7 @@ pub fn emit(
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // exact values are expected here
 mod tests {
     use super::*;
 
@@ -280,7 +281,7 @@ mod tests {
         };
         let (pool, total) = step_many(&emitter, 60, 1.0 / 60.0);
         assert!((599..=600).contains(&total), "{total}");
-        assert_eq!(pool.len() as u32, total);
+        assert_eq!(pool.len(), total as usize);
     }
 
     #[test]

@@ -69,8 +69,8 @@ impl Looks {
         let mut keys = [[(0.0, 0.0); MAX_GRADIENT_KEYS]; 4];
         let count = self.color.len().min(MAX_GRADIENT_KEYS);
         for (k, key) in self.color.iter().take(count).enumerate() {
-            for channel in 0..4 {
-                keys[channel][k] = (key.at, key.rgba[channel].clamp(0.0, 1.0) * 255.0);
+            for (channel, value) in keys.iter_mut().zip(key.rgba) {
+                channel[k] = (key.at, value.clamp(0.0, 1.0) * 255.0);
             }
         }
         keys.map(|channel| Gradient::from_keys(&channel[..count]))

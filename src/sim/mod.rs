@@ -8,6 +8,7 @@
 
 use bevy::prelude::*;
 
+pub mod bench;
 pub mod emitter;
 pub mod forces;
 pub mod kernels;

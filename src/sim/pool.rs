@@ -290,6 +290,7 @@ impl ParticlePool {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // exact values are expected here
 mod tests {
     use super::*;
 
@@ -336,7 +337,7 @@ mod tests {
 
     #[test]
     fn bytes_per_particle_fits_the_budget() {
-        assert!(BYTES_PER_PARTICLE <= 48);
+        const { assert!(BYTES_PER_PARTICLE <= 48) };
         let pool = ParticlePool::with_capacity(3);
         let column_bytes = 9 * 3 * size_of::<f32>() + 3 * size_of::<u32>();
         assert_eq!(pool.bytes(), column_bytes);

@@ -4,6 +4,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -11,6 +12,8 @@ import { serve } from '../../web/serve.mjs';
 
 const DIST = resolve(process.env.SPARKBENCH_DIST ?? 'dist');
 const SHOTS = resolve(process.env.SPARKBENCH_SHOTS ?? 'target/screenshots');
+// The native binary, to compare the wasm simulation's checksum with.
+const NATIVE_BIN = process.env.SPARKBENCH_BIN;
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
@@ -55,17 +58,20 @@ test('the app runs in the page and reports its frame stats', { timeout: RUN_TIME
   });
   await page.goto(`${origin}/`);
   await page.waitForFunction(
-    () => (window.sparkbench?.stats?.().frames ?? 0) > 60 || document.body.dataset.state === 'unsupported',
+    // Stop early on the error panel or the unsupported page: the asserts below say why.
+    () => (window.sparkbench?.stats?.().frames ?? 0) > 60
+      || !document.getElementById('sparkbench-error').hidden
+      || document.body.dataset.state === 'unsupported',
     null, { timeout: RUN_TIMEOUT_MS, polling: 500 },
   );
   await page.screenshot({ path: join(SHOTS, 'web.png') });
-  const stats = await page.evaluate(() => window.sparkbench.stats());
+  const stats = await page.evaluate(() => window.sparkbench?.stats?.() ?? {});
   const loading = await page.locator('#loading').isVisible();
   const errorText = await page.locator('#sparkbench-error').textContent();
   await page.close();
 
-  assert.deepEqual(problems, []);
   assert.equal(errorText, '', 'the error panel stays empty');
+  assert.deepEqual(problems, []);
   assert.equal(loading, false, 'the progress panel is gone once the app runs');
   assert.ok(stats.frames > 60, `frames ${stats.frames}`);
   assert.ok(stats.fps > 0 && Number.isFinite(stats.fps), `fps ${stats.fps}`);
@@ -107,3 +113,31 @@ for (const [feature, setup] of [
     assert.ok(!requested.some((path) => path.endsWith('.wasm')), 'the wasm is not downloaded');
   });
 }
+
+test('the wasm simulation gives the native checksum after 600 steps, scalar and simd128', { timeout: 180_000 }, async (t) => {
+  if (!NATIVE_BIN) {
+    assert.fail('SPARKBENCH_BIN must name the native sparkbench binary (./build.sh test sets it)');
+  }
+  const native = execFileSync(NATIVE_BIN, ['checksum', '--steps', '600', '--seed', '7'], { encoding: 'utf8' }).trim();
+  const nativeScalar = execFileSync(NATIVE_BIN, ['checksum', '--steps', '600', '--seed', '7', '--backend', 'scalar'], { encoding: 'utf8' }).trim();
+  assert.match(native, /^[0-9a-f]{16}$/);
+  assert.equal(nativeScalar, native, 'native SIMD and scalar agree');
+
+  const { page, problems } = await openPage();
+  await page.goto(`${origin}/`);
+  await page.waitForFunction(() => typeof window.sparkbench?.checksum === 'function', null, { timeout: 120_000 });
+  const wasm = await page.evaluate(() => ({
+    simd128: window.sparkbench.checksum(600, 7, 'simd128'),
+    scalar: window.sparkbench.checksum(600, 7, 'scalar'),
+  }));
+  const refused = await page.evaluate(() => {
+    try { window.sparkbench.checksum(1, 7, 'avx512'); return 'accepted'; } catch (e) { return e.message; }
+  });
+  await page.close();
+
+  assert.deepEqual(problems, []);
+  t.diagnostic(`native ${native}, wasm simd128 ${wasm.simd128}, wasm scalar ${wasm.scalar}`);
+  assert.equal(wasm.simd128, native);
+  assert.equal(wasm.scalar, native);
+  assert.match(refused, /avx512.*scalar, simd128/);
+});

@@ -1,6 +1,6 @@
-//! `Lanes` over eight `f32`s in an AVX2 register, for x86_64 CPUs that have it.
+//! `Lanes` over eight `f32`s in an AVX2 register, for `x86_64` CPUs that have it.
 //!
-//! `wide` picks its instructions when it is compiled, and the x86_64 baseline is SSE2, so
+//! `wide` picks its instructions when it is compiled, and the `x86_64` baseline is SSE2, so
 //! AVX2 chosen at run time needs `core::arch`. Values of [`F32x8`] only exist inside
 //! [`step`], whose caller has checked that the CPU supports AVX2; every method and the
 //! generic kernel are `#[inline(always)]`, so they are compiled as part of that
@@ -111,18 +111,18 @@ impl Lanes for F32x8 {
         Self(unsafe { _mm256_blendv_ps(if_false.0, if_true.0, mask) })
     }
     #[inline(always)]
-    fn store_rgba8(r: Self, g: Self, b: Self, a: Self, column: &mut [u32], i: usize) {
+    fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32], i: usize) {
         let lanes = &mut column[i..i + 8];
         // SAFETY: see the note above; `lanes` holds exactly eight u32s.
         unsafe {
             let packed = _mm256_or_si256(
                 _mm256_or_si256(
-                    _mm256_cvttps_epi32(r.0),
-                    _mm256_slli_epi32::<8>(_mm256_cvttps_epi32(g.0)),
+                    _mm256_cvttps_epi32(red.0),
+                    _mm256_slli_epi32::<8>(_mm256_cvttps_epi32(green.0)),
                 ),
                 _mm256_or_si256(
-                    _mm256_slli_epi32::<16>(_mm256_cvttps_epi32(b.0)),
-                    _mm256_slli_epi32::<24>(_mm256_cvttps_epi32(a.0)),
+                    _mm256_slli_epi32::<16>(_mm256_cvttps_epi32(blue.0)),
+                    _mm256_slli_epi32::<24>(_mm256_cvttps_epi32(alpha.0)),
                 ),
             );
             _mm256_storeu_si256(lanes.as_mut_ptr().cast(), packed);

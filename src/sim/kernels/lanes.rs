@@ -38,7 +38,7 @@ pub trait Lanes:
     fn select(mask: Self::Mask, if_true: Self, if_false: Self) -> Self;
     /// Converts lanes already clamped to `0.0..=255.0` to integers (rounding toward
     /// zero) and writes `r | g << 8 | b << 16 | a << 24` to `column[i..i + WIDTH]`.
-    fn store_rgba8(r: Self, g: Self, b: Self, a: Self, column: &mut [u32], i: usize);
+    fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32], i: usize);
 
     /// Lane-wise `if self < other { self } else { other }`: the same on every width,
     /// unlike the platforms' own min, which disagree about NaN and signed zeros.
@@ -105,8 +105,9 @@ impl Lanes for f32 {
     }
     #[inline(always)]
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    fn store_rgba8(r: Self, g: Self, b: Self, a: Self, column: &mut [u32], i: usize) {
+    fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32], i: usize) {
         // In range by contract, so `as` truncates toward zero like the vector conversions.
-        column[i] = (r as u32) | ((g as u32) << 8) | ((b as u32) << 16) | ((a as u32) << 24);
+        column[i] =
+            (red as u32) | ((green as u32) << 8) | ((blue as u32) << 16) | ((alpha as u32) << 24);
     }
 }

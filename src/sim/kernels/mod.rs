@@ -6,18 +6,22 @@
 //!
 //! | backend   | lanes | where                          | how                                 |
 //! |-----------|-------|--------------------------------|-------------------------------------|
-//! | `avx2`    | 8     | x86_64 CPUs with AVX2 (checked at run time) | `core::arch` intrinsics |
-//! | `sse2`    | 4     | every x86_64 CPU               | `wide::f32x4`                       |
+//! | `avx2`    | 8     | `x86_64` CPUs with AVX2 (checked at run time) | `core::arch` intrinsics |
+//! | `sse2`    | 4     | every `x86_64` CPU             | `wide::f32x4`                       |
 //! | `simd128` | 4     | wasm32 built with `+simd128`   | `wide::f32x4`                       |
 //! | `neon`    | 4     | aarch64                        | `wide::f32x4`                       |
 //! | `scalar`  | 1     | everywhere                     | the same code at `f32`              |
 //!
 //! "scalar" is the kernel instantiated at plain `f32`, one particle per loop iteration.
 //! The compiler may still auto-vectorise that loop with the target's baseline vector
-//! instructions (SSE2 on x86_64, simd128 in the wasm bundle), so it is the plain-Rust
+//! instructions (SSE2 on `x86_64`, simd128 in the wasm bundle), so it is the plain-Rust
 //! baseline rather than a no-vector floor; the no-vector floor in the browser is a build
 //! without `+simd128`. All backends give bit-identical results: every operation is
 //! exactly rounded or a compare-and-select, and none is fused (no FMA).
+
+// The kernel and the lane operations must inline into each backend's entry point: an
+// AVX2 intrinsic only compiles to AVX2 inside a function with AVX2 enabled.
+#![allow(clippy::inline_always)]
 
 use bevy::prelude::*;
 
@@ -286,13 +290,14 @@ pub fn step_on_this_thread(backend: Backend, columns: Columns<'_>, params: &Step
             all(target_arch = "wasm32", target_feature = "simd128")
         ))]
         Backend::Sse2 | Backend::Simd128 | Backend::Neon => {
-            step::run::<wide::f32x4>(columns, params)
+            step::run::<wide::f32x4>(columns, params);
         }
         _ => step::run::<f32>(columns, params),
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // exact results are the point of these tests
 mod tests {
     use proptest::prelude::*;
 
@@ -408,6 +413,7 @@ mod tests {
             &settings.step_params(0.25, 0.0),
         );
         let expect = |rgba: [f32; 4]| {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let bytes = rgba.map(|c| (c * 255.0 + 0.5) as u8);
             u32::from_le_bytes(bytes)
         };

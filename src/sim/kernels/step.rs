@@ -46,8 +46,8 @@ fn particles<L: Lanes>(columns: &mut Columns<'_>, i: usize, params: &StepParams)
     let life = (age / L::load(columns.lifetime, i))
         .max(L::splat(0.0))
         .min(L::splat(1.0));
-    let [r, g, b, a] = params.color.map(|gradient| channel::<L>(&gradient, life));
-    L::store_rgba8(r, g, b, a, columns.color, i);
+    let [red, green, blue, alpha] = params.color.map(|gradient| channel::<L>(&gradient, life));
+    L::store_rgba8(red, green, blue, alpha, columns.color, i);
     channel::<L>(&params.size, life).store(columns.size, i);
 }
 

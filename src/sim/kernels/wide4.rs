@@ -46,9 +46,9 @@ impl Lanes for f32x4 {
         mask.select(if_true, if_false)
     }
     #[inline(always)]
-    fn store_rgba8(r: Self, g: Self, b: Self, a: Self, column: &mut [u32], i: usize) {
-        let [r, g, b, a] = [r, g, b, a].map(f32x4::fast_trunc_int);
-        let packed: i32x4 = r | (g << 8) | (b << 16) | (a << 24);
+    fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32], i: usize) {
+        let [red, green, blue, alpha] = [red, green, blue, alpha].map(f32x4::fast_trunc_int);
+        let packed: i32x4 = red | (green << 8) | (blue << 16) | (alpha << 24);
         for (slot, value) in column[i..i + 4].iter_mut().zip(packed.to_array()) {
             *slot = value.cast_unsigned();
         }

@@ -1,0 +1,180 @@
+//! Kernel timings in this run: nanoseconds per particle for each backend and pool size,
+//! the median of repeated steps on one thread. `sparkbench bench` prints them natively and
+//! `window.sparkbench.bench()` returns them from the browser, so both tables come from
+//! the same code.
+
+use bevy::math::Vec3;
+use bevy::platform::time::Instant;
+
+use super::kernels::{self, Backend, StepParams};
+use super::pool::{NewParticle, ParticlePool};
+use super::{Attractor, SimRng, SimSettings, fixed_step_seconds};
+
+/// Pool sizes the table covers, in particles.
+pub const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
+
+/// One cell of the table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KernelTiming {
+    /// The backend measured.
+    pub backend: Backend,
+    /// Live particles in the pool.
+    pub particles: usize,
+    /// Median time of one step over the whole pool, in milliseconds.
+    pub step_ms: f64,
+    /// `step_ms` per particle, in nanoseconds.
+    pub ns_per_particle: f64,
+    /// Steps timed.
+    pub samples: usize,
+}
+
+/// The forces the benchmark steps with: gravity, drag, two attractors and bounds, with
+/// colour and size (the noise field is off, as in most scenarios).
+#[must_use]
+pub fn bench_settings() -> SimSettings {
+    let mut settings = SimSettings::default();
+    settings.forces.attractors = vec![
+        Attractor {
+            position: Vec3::new(0.0, 5.0, 0.0),
+            strength: 30.0,
+            softening: 0.5,
+        },
+        Attractor {
+            position: Vec3::new(4.0, 2.0, 0.0),
+            strength: -10.0,
+            softening: 0.5,
+        },
+    ];
+    settings
+}
+
+/// A full pool of `particles` random particles (seeded, so every run steps the same ones).
+#[must_use]
+pub fn filled_pool(particles: usize) -> ParticlePool {
+    let mut pool = ParticlePool::with_capacity(particles);
+    let mut rng = SimRng::new(42);
+    while pool.free() > 0 {
+        let pos = rng.in_ball() * 10.0 + Vec3::new(0.0, 10.0, 0.0);
+        let vel = rng.in_ball() * 5.0;
+        pool.push(NewParticle {
+            pos: pos.to_array(),
+            vel: vel.to_array(),
+            lifetime: 1.0e6,
+        });
+    }
+    pool
+}
+
+/// Times `backend` stepping `pool` until about `budget_s` seconds have passed (at least 5
+/// steps); returns the median step in milliseconds and how many steps were timed.
+fn median_step_ms(
+    backend: Backend,
+    pool: &mut ParticlePool,
+    params: &StepParams,
+    budget_s: f64,
+) -> (f64, usize) {
+    // One untimed step warms caches and the branch predictor.
+    kernels::step_on_this_thread(backend, pool.columns_mut(), params);
+    let mut samples = Vec::with_capacity(256);
+    let started = Instant::now();
+    while samples.len() < 5 || (started.elapsed().as_secs_f64() < budget_s && samples.len() < 256) {
+        let start = Instant::now();
+        kernels::step_on_this_thread(backend, pool.columns_mut(), params);
+        samples.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    samples.sort_by(f64::total_cmp);
+    (samples[samples.len() / 2], samples.len())
+}
+
+/// Times every available backend at every size in `sizes`, spending about `budget_s`
+/// seconds on each cell.
+#[must_use]
+pub fn time_kernels(sizes: &[usize], budget_s: f64) -> Vec<KernelTiming> {
+    let params = bench_settings().step_params(fixed_step_seconds(), 0.0);
+    let mut timings = Vec::new();
+    for &particles in sizes {
+        let template = filled_pool(particles);
+        for backend in Backend::available() {
+            let mut pool = template.clone();
+            let (step_ms, samples) = median_step_ms(backend, &mut pool, &params, budget_s);
+            timings.push(KernelTiming {
+                backend,
+                particles,
+                step_ms,
+                ns_per_particle: step_ms * 1.0e6 / particles as f64,
+                samples,
+            });
+        }
+    }
+    timings
+}
+
+/// The timings as a text table: ns per particle for each backend, and the best SIMD
+/// backend's speed-up over scalar measured in the same run.
+#[must_use]
+pub fn format_table(title: &str, timings: &[KernelTiming]) -> String {
+    use core::fmt::Write;
+    let backends: Vec<Backend> = Backend::available().collect();
+    let mut sizes: Vec<usize> = timings.iter().map(|t| t.particles).collect();
+    sizes.dedup();
+    let mut out = format!(
+        "{title}\nns per particle (median step, one thread)\n{:>10}",
+        "particles"
+    );
+    for backend in &backends {
+        let _ = write!(out, " {:>9}", backend.name());
+    }
+    let _ = writeln!(out, " {:>12} {:>14}", "simd/scalar", "best step ms");
+    for particles in sizes {
+        let cell = |backend: Backend| {
+            timings
+                .iter()
+                .find(|t| t.particles == particles && t.backend == backend)
+        };
+        let _ = write!(out, "{particles:>10}");
+        for &backend in &backends {
+            match cell(backend) {
+                Some(t) => {
+                    let _ = write!(out, " {:>9.3}", t.ns_per_particle);
+                }
+                None => {
+                    let _ = write!(out, " {:>9}", "-");
+                }
+            }
+        }
+        let best = cell(Backend::best());
+        let ratio = match (cell(Backend::Scalar), best) {
+            (Some(scalar), Some(best)) => scalar.step_ms / best.step_ms,
+            _ => f64::NAN,
+        };
+        let _ = writeln!(
+            out,
+            " {:>11.2}x {:>14.3}",
+            ratio,
+            best.map_or(f64::NAN, |t| t.step_ms)
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_available_backend_and_size_is_timed_and_tabled() {
+        let timings = time_kernels(&[64, 1000], 0.0);
+        let backends = Backend::available().count();
+        assert_eq!(timings.len(), 2 * backends);
+        assert!(
+            timings
+                .iter()
+                .all(|t| t.samples >= 5 && t.step_ms > 0.0 && t.ns_per_particle > 0.0)
+        );
+        let table = format_table("test", &timings);
+        for backend in Backend::available() {
+            assert!(table.contains(backend.name()), "{table}");
+        }
+        assert_eq!(table.lines().count(), 5, "{table}");
+    }
+}
