@@ -172,6 +172,16 @@ cmd_test() {
   printf '\nscreenshots: %s\n' "${SHOTS#"$ROOT"/}"
 }
 
+# Kernel timings: criterion (native), and one table each from the native release build and
+# from the wasm bundle in headless Chromium, each with its SIMD/scalar ratio.
+cmd_bench() {
+  step "install tools" ensure_test_tools
+  step "criterion (native)" cargo bench --bench kernels
+  step "web bundle" build_web
+  step "native table" cargo run --release --quiet -- bench --seconds "${BENCH_SECONDS:-1}"
+  step "wasm table (chromium)" env SPARKBENCH_DIST="$DIST" node tests/web/run-bench.mjs "${BENCH_SECONDS:-1}"
+}
+
 cmd_help() {
   cat <<'USAGE'
 usage: ./build.sh COMMAND
@@ -180,6 +190,8 @@ usage: ./build.sh COMMAND
   web     build the browser bundle into dist/ and print its size
   test    everything CI runs: fmt, clippy (native + wasm32), cargo test (with the desktop
           window test), the web bundle, and the browser test in headless Chromium
+  bench   kernel benchmarks: criterion, then ns-per-particle tables natively and in
+          headless Chromium (wasm), each with the SIMD/scalar ratio; BENCH_SECONDS per cell
   setup   install the tools the other commands need
 USAGE
 }
@@ -188,6 +200,7 @@ case "${1:-help}" in
   serve) cmd_serve ;;
   web) cmd_web ;;
   test) cmd_test ;;
+  bench) cmd_bench ;;
   setup) step "install tools" ensure_test_tools ;;
   help | -h | --help) cmd_help ;;
   *) cmd_help >&2; die "unknown command '$1'" ;;

@@ -4,6 +4,7 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
 
 use crate::perf::FrameStats;
+use crate::sim::{ParticlePool, SimBackend};
 
 /// The frame budget at 60 frames per second, in milliseconds.
 const BUDGET_MS: f64 = 1000.0 / 60.0;
@@ -13,7 +14,12 @@ pub(super) fn plugin(app: &mut App) {
         .add_systems(EguiPrimaryContextPass, draw_hud);
 }
 
-fn draw_hud(mut contexts: EguiContexts, stats: Res<FrameStats>) -> Result {
+fn draw_hud(
+    mut contexts: EguiContexts,
+    stats: Res<FrameStats>,
+    pool: Option<Res<ParticlePool>>,
+    backend: Res<SimBackend>,
+) -> Result {
     egui::Window::new(crate::TITLE)
         .anchor(egui::Align2::LEFT_TOP, egui::vec2(8.0, 8.0))
         .resizable(false)
@@ -24,6 +30,13 @@ fn draw_hud(mut contexts: EguiContexts, stats: Res<FrameStats>) -> Result {
                 stats.frame_ms
             ));
             ui.label(format!("{} frames", stats.frames));
+            if let Some(pool) = pool {
+                ui.label(format!("{} / {} particles", pool.len(), pool.capacity()));
+            }
+            ui.label(format!(
+                "SIMD: {} (best here: {})",
+                backend.active, backend.best
+            ));
         });
     Ok(())
 }

@@ -7,35 +7,26 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
-import { serve } from '../../web/serve.mjs';
+import { openBrowser } from './chromium.mjs';
 
-const DIST = resolve(process.env.SPARKBENCH_DIST ?? 'dist');
 const SHOTS = resolve(process.env.SPARKBENCH_SHOTS ?? 'target/screenshots');
 // The native binary, to compare the wasm simulation's checksum with.
 const NATIVE_BIN = process.env.SPARKBENCH_BIN;
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--no-first-run',
-];
 // Software WebGL2 and a cold wasm compile on a 2-core machine: allow minutes, not seconds.
 const RUN_TIMEOUT_MS = 240_000;
 
-let server;
+let session;
 let browser;
 let origin;
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  server = await serve(DIST, 0);
-  origin = `http://127.0.0.1:${server.address().port}`;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  session = await openBrowser();
+  ({ browser, origin } = session);
 });
 
 after(async () => {
-  await browser?.close();
-  server?.close();
+  await session?.close();
 });
 
 /** Opens a page that records every page error and console error. */
@@ -68,6 +59,7 @@ test('the app runs in the page and reports its frame stats', { timeout: RUN_TIME
   const stats = await page.evaluate(() => window.sparkbench?.stats?.() ?? {});
   const loading = await page.locator('#loading').isVisible();
   const errorText = await page.locator('#sparkbench-error').textContent();
+  const wasmHeaders = await Promise.all(wasmResponses.map((response) => response.allHeaders()));
   await page.close();
 
   assert.equal(errorText, '', 'the error panel stays empty');
@@ -77,10 +69,9 @@ test('the app runs in the page and reports its frame stats', { timeout: RUN_TIME
   assert.ok(stats.fps > 0 && Number.isFinite(stats.fps), `fps ${stats.fps}`);
   assert.ok(stats.frame_ms > 0 && Number.isFinite(stats.frame_ms), `frame_ms ${stats.frame_ms}`);
   // Served with the wasm MIME type (needed for streaming compilation) and precompressed.
-  assert.equal(wasmResponses.length, 1);
-  const headers = await wasmResponses[0].allHeaders();
-  assert.equal(headers['content-type'], 'application/wasm');
-  assert.equal(headers['content-encoding'], 'br');
+  assert.equal(wasmHeaders.length, 1);
+  assert.equal(wasmHeaders[0]['content-type'], 'application/wasm');
+  assert.equal(wasmHeaders[0]['content-encoding'], 'br');
 });
 
 for (const [feature, setup] of [
