@@ -132,3 +132,28 @@ test('the wasm simulation gives the native checksum after 600 steps, scalar and 
   assert.equal(wasm.scalar, native);
   assert.match(refused, /avx512.*scalar, simd128/);
 });
+
+test('a progress bar counts the download while the wasm streams in', { timeout: 120_000 }, async () => {
+  const { page, problems } = await openPage();
+  // A slow link (2 MB/s) so the download lasts long enough to watch.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 20, downloadThroughput: 2_000_000, uploadThroughput: 1_000_000,
+  });
+  await page.goto(`${origin}/`);
+  await page.waitForFunction(() => {
+    const progress = document.getElementById('progress');
+    return progress.value > 0 && progress.value < 0.9
+      && document.getElementById('status').textContent.startsWith('Downloading');
+  }, null, { timeout: 60_000, polling: 50 });
+  const seen = await page.evaluate(() => [
+    document.getElementById('progress').value,
+    document.getElementById('status').textContent,
+    getComputedStyle(document.getElementById('loading')).display,
+  ]);
+  await page.close();
+  assert.deepEqual(problems, []);
+  assert.ok(seen[0] > 0 && seen[0] < 0.9, `progress ${seen[0]}`);
+  assert.match(seen[1], /^Downloading [\d.]+ of [\d.]+ MB/);
+  assert.notEqual(seen[2], 'none', 'the loading panel is visible');
+});
