@@ -87,7 +87,7 @@ pub fn checksum(steps: u32, seed: u32, backend: &str) -> Result<String, JsError>
 }
 
 /// `window.sparkbench.bench(seconds)`: the kernel table measured in this browser, as
-/// `{title, table, rows: [{backend, particles, step_ms, ns_per_particle, samples}]}`.
+/// `{title, table, rows: [{backend, particles, step_ms, ns_per_particle, steps}]}`.
 #[wasm_bindgen]
 #[must_use]
 pub fn bench(seconds: f64) -> JsValue {
@@ -100,7 +100,7 @@ pub fn bench(seconds: f64) -> JsValue {
         set(&row, "particles", &(timing.particles as f64).into());
         set(&row, "step_ms", &timing.step_ms.into());
         set(&row, "ns_per_particle", &timing.ns_per_particle.into());
-        set(&row, "samples", &(timing.samples as f64).into());
+        set(&row, "steps", &(timing.steps as f64).into());
         rows.push(&row);
     }
     let title = "wasm32 simd128 (web-release)";

@@ -24,8 +24,8 @@ pub struct KernelTiming {
     pub step_ms: f64,
     /// `step_ms` per particle, in nanoseconds.
     pub ns_per_particle: f64,
-    /// Steps timed.
-    pub samples: usize,
+    /// Steps timed (in samples of one or more steps each).
+    pub steps: usize,
 }
 
 /// The forces the benchmark steps with: gravity, drag, two attractors and bounds, with
@@ -65,25 +65,36 @@ pub fn filled_pool(particles: usize) -> ParticlePool {
     pool
 }
 
+/// Shortest stretch timed as one sample, in seconds: browsers round `performance.now()` to
+/// as coarse as 0.1 ms, so small pools are stepped several times per sample.
+const MIN_SAMPLE_S: f64 = 0.002;
+
 /// Times `backend` stepping `pool` until about `budget_s` seconds have passed (at least 5
-/// steps); returns the median step in milliseconds and how many steps were timed.
+/// samples); returns the median step in milliseconds and how many steps were timed.
 fn median_step_ms(
     backend: Backend,
     pool: &mut ParticlePool,
     params: &StepParams,
     budget_s: f64,
 ) -> (f64, usize) {
-    // One untimed step warms caches and the branch predictor.
-    kernels::step_on_this_thread(backend, pool.columns_mut(), params);
+    let mut step = || kernels::step_on_this_thread(backend, pool.columns_mut(), params);
+    // The first step warms caches and sizes the batch.
+    let first = Instant::now();
+    step();
+    let once_s = first.elapsed().as_secs_f64().max(1e-7);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 1..=10000 by the clamp
+    let batch = (MIN_SAMPLE_S / once_s).ceil().clamp(1.0, 10_000.0) as usize;
     let mut samples = Vec::with_capacity(256);
     let started = Instant::now();
     while samples.len() < 5 || (started.elapsed().as_secs_f64() < budget_s && samples.len() < 256) {
         let start = Instant::now();
-        kernels::step_on_this_thread(backend, pool.columns_mut(), params);
-        samples.push(start.elapsed().as_secs_f64() * 1000.0);
+        for _ in 0..batch {
+            step();
+        }
+        samples.push(start.elapsed().as_secs_f64() * 1000.0 / batch as f64);
     }
     samples.sort_by(f64::total_cmp);
-    (samples[samples.len() / 2], samples.len())
+    (samples[samples.len() / 2], samples.len() * batch)
 }
 
 /// Times every available backend at every size in `sizes`, spending about `budget_s`
@@ -96,13 +107,13 @@ pub fn time_kernels(sizes: &[usize], budget_s: f64) -> Vec<KernelTiming> {
         let template = filled_pool(particles);
         for backend in Backend::available() {
             let mut pool = template.clone();
-            let (step_ms, samples) = median_step_ms(backend, &mut pool, &params, budget_s);
+            let (step_ms, steps) = median_step_ms(backend, &mut pool, &params, budget_s);
             timings.push(KernelTiming {
                 backend,
                 particles,
                 step_ms,
                 ns_per_particle: step_ms * 1.0e6 / particles as f64,
-                samples,
+                steps,
             });
         }
     }
@@ -169,7 +180,7 @@ mod tests {
         assert!(
             timings
                 .iter()
-                .all(|t| t.samples >= 5 && t.step_ms > 0.0 && t.ns_per_particle > 0.0)
+                .all(|t| t.steps >= 5 && t.step_ms > 0.0 && t.ns_per_particle > 0.0)
         );
         let table = format_table("test", &timings);
         for backend in Backend::available() {
