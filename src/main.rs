@@ -157,9 +157,9 @@ mod cli {
 
     fn build_profile() -> &'static str {
         if cfg!(debug_assertions) {
-            "debug build"
+            "debug assertions on"
         } else {
-            "optimised build"
+            "release build"
         }
     }
 
