@@ -63,27 +63,23 @@ impl Default for Looks {
 }
 
 impl Looks {
-    /// Red, green, blue and alpha gradients, scaled to 0..255 for packing.
+    /// The red, green, blue and alpha gradient, scaled to 0..255 for packing.
     #[must_use]
-    pub fn color_gradients(&self) -> [Gradient; 4] {
-        let mut keys = [[(0.0, 0.0); MAX_GRADIENT_KEYS]; 4];
-        let count = self.color.len().min(MAX_GRADIENT_KEYS);
-        for (k, key) in self.color.iter().take(count).enumerate() {
-            for (channel, value) in keys.iter_mut().zip(key.rgba) {
-                channel[k] = (key.at, value.clamp(0.0, 1.0) * 255.0);
-            }
+    pub fn color_gradient(&self) -> Gradient<4> {
+        let mut keys = [(0.0, [0.0; 4]); MAX_GRADIENT_KEYS];
+        for (slot, key) in keys.iter_mut().zip(&self.color) {
+            *slot = (key.at, key.rgba.map(|value| value.clamp(0.0, 1.0) * 255.0));
         }
-        keys.map(|channel| Gradient::from_keys(&channel[..count]))
+        Gradient::from_keys(&keys[..self.color.len().min(MAX_GRADIENT_KEYS)])
     }
 
     /// The size gradient, in metres.
     #[must_use]
-    pub fn size_gradient(&self) -> Gradient {
-        let mut keys = [(0.0, 0.0); MAX_GRADIENT_KEYS];
-        let count = self.size.len().min(MAX_GRADIENT_KEYS);
+    pub fn size_gradient(&self) -> Gradient<1> {
+        let mut keys = [(0.0, [0.0]); MAX_GRADIENT_KEYS];
         for (slot, key) in keys.iter_mut().zip(&self.size) {
-            *slot = (key.at, key.size);
+            *slot = (key.at, [key.size]);
         }
-        Gradient::from_keys(&keys[..count])
+        Gradient::from_keys(&keys[..self.size.len().min(MAX_GRADIENT_KEYS)])
     }
 }

@@ -79,7 +79,7 @@ impl SimSettings {
             attractor_count,
             noise: self.forces.noise_params(elapsed),
             bounds: self.forces.bounds_params(),
-            color: self.looks.color_gradients(),
+            color: self.looks.color_gradient(),
             size: self.looks.size_gradient(),
         }
     }

@@ -159,38 +159,45 @@ pub struct BoundsParams {
     pub restitution: f32,
 }
 
-/// One segment of a gradient: from `from`, over `1 / inv_span` of the lifetime, the value
-/// changes by `change`.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct GradientSegment {
+/// One segment of a gradient: from `from`, over `1 / inv_span` of the lifetime, each of
+/// the `N` channels changes by `change`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GradientSegment<const N: usize> {
     /// Where the segment starts, as a share of the lifetime (0 to 1).
     pub from: f32,
     /// One over the segment's length as a share of the lifetime.
     pub inv_span: f32,
-    /// How much the value changes across the segment.
-    pub change: f32,
+    /// How much each channel changes across the segment.
+    pub change: [f32; N],
 }
 
-/// A piecewise-linear value over the lifetime, ready for the kernel.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Gradient {
-    /// The value at birth.
-    pub start: f32,
+/// `N` piecewise-linear channels over the lifetime sharing their keys (RGBA colour has 4,
+/// size 1), ready for the kernel.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gradient<const N: usize> {
+    /// The channels at birth.
+    pub start: [f32; N],
     /// The segments in order; only the first `segment_count` are used.
-    pub segments: [GradientSegment; MAX_GRADIENT_KEYS - 1],
+    pub segments: [GradientSegment<N>; MAX_GRADIENT_KEYS - 1],
     /// How many segments are used.
     pub segment_count: usize,
 }
 
-impl Gradient {
-    /// A gradient through `keys` of (share of lifetime, value), sorted by share; values
-    /// before the first key are the first value and after the last the last value.
+impl<const N: usize> Gradient<N> {
+    /// A gradient through `keys` of (share of lifetime, channels), sorted by share; before
+    /// the first key the channels are the first key's and after the last the last key's.
     #[must_use]
-    pub fn from_keys(keys: &[(f32, f32)]) -> Self {
+    pub fn from_keys(keys: &[(f32, [f32; N])]) -> Self {
         let keys = &keys[..keys.len().min(MAX_GRADIENT_KEYS)];
+        let unused = GradientSegment {
+            from: 0.0,
+            inv_span: 0.0,
+            change: [0.0; N],
+        };
         let mut gradient = Self {
-            start: keys.first().map_or(0.0, |key| key.1),
-            ..Self::default()
+            start: keys.first().map_or([0.0; N], |key| key.1),
+            segments: [unused; MAX_GRADIENT_KEYS - 1],
+            segment_count: 0,
         };
         for pair in keys.windows(2) {
             let [(from, a), (to, b)] = [pair[0], pair[1]];
@@ -198,10 +205,14 @@ impl Gradient {
             if span <= 0.0 {
                 continue;
             }
+            let mut change = b;
+            for (delta, before) in change.iter_mut().zip(a) {
+                *delta -= before;
+            }
             gradient.segments[gradient.segment_count] = GradientSegment {
                 from,
                 inv_span: 1.0 / span,
-                change: b - a,
+                change,
             };
             gradient.segment_count += 1;
         }
@@ -227,9 +238,9 @@ pub struct StepParams {
     /// The box particles bounce inside.
     pub bounds: BoundsParams,
     /// Red, green, blue and alpha over the lifetime, each 0 to 255.
-    pub color: [Gradient; 4],
+    pub color: Gradient<4>,
     /// Sprite size over the lifetime, in metres.
-    pub size: Gradient,
+    pub size: Gradient<1>,
 }
 
 /// Below this many particles one thread does the whole step (splitting costs more).
@@ -431,11 +442,11 @@ mod tests {
 
     #[test]
     fn gradients_hit_every_key() {
-        let gradient = Gradient::from_keys(&[(0.0, 10.0), (0.5, 30.0), (1.0, 0.0)]);
+        let gradient = Gradient::from_keys(&[(0.0, [10.0]), (0.5, [30.0]), (1.0, [0.0])]);
         let at = |life: f32| {
-            let mut value = gradient.start;
+            let mut value = gradient.start[0];
             for s in &gradient.segments[..gradient.segment_count] {
-                value += s.change * ((life - s.from) * s.inv_span).clamp(0.0, 1.0);
+                value += s.change[0] * ((life - s.from) * s.inv_span).clamp(0.0, 1.0);
             }
             value
         };

@@ -46,9 +46,10 @@ fn particles<L: Lanes>(columns: &mut Columns<'_>, i: usize, params: &StepParams)
     let life = (age / L::load(columns.lifetime, i))
         .max(L::splat(0.0))
         .min(L::splat(1.0));
-    let [red, green, blue, alpha] = params.color.map(|gradient| channel::<L>(&gradient, life));
+    let [red, green, blue, alpha] = channels::<L, 4>(&params.color, life);
     L::store_rgba8(red, green, blue, alpha, columns.color, i);
-    channel::<L>(&params.size, life).store(columns.size, i);
+    let [size] = channels::<L, 1>(&params.size, life);
+    size.store(columns.size, i);
 }
 
 /// Gravity, attractors and the noise flow field at `pos`, in metres per second squared.
@@ -92,16 +93,19 @@ fn bounce<L: Lanes>(pos: &mut L, vel: &mut L, axis: usize, params: &StepParams) 
     *vel = L::select(L::and(above, vel.gt(zero)), zero - *vel * restitution, *vel);
 }
 
-/// One channel of a gradient at `life` (0 at birth, 1 at death): the first key's value
-/// plus each segment's change, weighted by how far through that segment `life` is.
+/// A gradient's channels at `life` (0 at birth, 1 at death): the first key's values plus
+/// each segment's changes, weighted by how far through that segment `life` is (worked out
+/// once per segment for all channels).
 #[inline(always)]
-fn channel<L: Lanes>(gradient: &Gradient, life: L) -> L {
-    let mut value = L::splat(gradient.start);
+fn channels<L: Lanes, const N: usize>(gradient: &Gradient<N>, life: L) -> [L; N] {
+    let mut value = gradient.start.map(L::splat);
     for segment in &gradient.segments[..gradient.segment_count] {
         let through = ((life - L::splat(segment.from)) * L::splat(segment.inv_span))
             .max(L::splat(0.0))
             .min(L::splat(1.0));
-        value = value + L::splat(segment.change) * through;
+        for (channel, change) in value.iter_mut().zip(segment.change) {
+            *channel = *channel + L::splat(change) * through;
+        }
     }
     value
 }
