@@ -7,10 +7,10 @@
 //! AVX2-enabled function.
 
 use core::arch::x86_64::{
-    __m256, _CMP_GT_OQ, _CMP_LT_OQ, _mm256_add_ps, _mm256_and_ps, _mm256_blendv_ps, _mm256_cmp_ps,
-    _mm256_cvttps_epi32, _mm256_div_ps, _mm256_floor_ps, _mm256_loadu_ps, _mm256_mul_ps,
-    _mm256_or_si256, _mm256_set1_ps, _mm256_slli_epi32, _mm256_sqrt_ps, _mm256_storeu_ps,
-    _mm256_storeu_si256, _mm256_sub_ps,
+    __m256, _CMP_GT_OQ, _CMP_LT_OQ, _mm256_add_ps, _mm256_blendv_ps, _mm256_cmp_ps,
+    _mm256_cvttps_epi32, _mm256_div_ps, _mm256_floor_ps, _mm256_loadu_ps, _mm256_max_ps,
+    _mm256_min_ps, _mm256_mul_ps, _mm256_or_si256, _mm256_set1_ps, _mm256_slli_epi32,
+    _mm256_sqrt_ps, _mm256_storeu_ps, _mm256_storeu_si256, _mm256_sub_ps,
 };
 use core::ops::{Add, Div, Mul, Sub};
 
@@ -100,10 +100,18 @@ impl Lanes for F32x8 {
         // SAFETY: see the note above.
         unsafe { _mm256_cmp_ps::<_CMP_GT_OQ>(self.0, other.0) }
     }
+    /// `vminps` returns its first operand exactly when it is less than the second, and
+    /// the second otherwise (NaN and signed zeros included): the trait's semantics.
     #[inline(always)]
-    fn and(a: __m256, b: __m256) -> __m256 {
+    fn min(self, other: Self) -> Self {
         // SAFETY: see the note above.
-        unsafe { _mm256_and_ps(a, b) }
+        Self(unsafe { _mm256_min_ps(self.0, other.0) })
+    }
+    /// `vmaxps` is `if self > other { self } else { other }`, as the trait asks.
+    #[inline(always)]
+    fn max(self, other: Self) -> Self {
+        // SAFETY: see the note above.
+        Self(unsafe { _mm256_max_ps(self.0, other.0) })
     }
     #[inline(always)]
     fn select(mask: __m256, if_true: Self, if_false: Self) -> Self {

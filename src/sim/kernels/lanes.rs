@@ -32,8 +32,6 @@ pub trait Lanes:
     fn lt(self, other: Self) -> Self::Mask;
     /// Lane-wise `self > other`; false where either is NaN.
     fn gt(self, other: Self) -> Self::Mask;
-    /// Lane-wise logical and of two masks.
-    fn and(a: Self::Mask, b: Self::Mask) -> Self::Mask;
     /// Lane-wise `if mask { if_true } else { if_false }`.
     fn select(mask: Self::Mask, if_true: Self, if_false: Self) -> Self;
     /// Converts lanes already clamped to `0.0..=255.0` to integers (rounding toward
@@ -41,7 +39,8 @@ pub trait Lanes:
     fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32], i: usize);
 
     /// Lane-wise `if self < other { self } else { other }`: the same on every width,
-    /// unlike the platforms' own min, which disagree about NaN and signed zeros.
+    /// unlike the platforms' own min, which disagree about NaN and signed zeros (an
+    /// implementation may use an instruction with exactly these semantics).
     #[inline(always)]
     #[must_use]
     fn min(self, other: Self) -> Self {
@@ -94,10 +93,6 @@ impl Lanes for f32 {
     #[inline(always)]
     fn gt(self, other: Self) -> bool {
         self > other
-    }
-    #[inline(always)]
-    fn and(a: bool, b: bool) -> bool {
-        a && b
     }
     #[inline(always)]
     fn select(mask: bool, if_true: Self, if_false: Self) -> Self {

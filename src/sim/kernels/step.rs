@@ -78,19 +78,16 @@ fn acceleration<L: Lanes>(pos: [L; 3], params: &StepParams) -> [L; 3] {
 }
 
 /// Keeps one axis inside the bounds: a particle past a wall is put on it and, if it is
-/// still moving outwards, bounced back with the restitution.
+/// still moving outwards (its overshoot and velocity have the same sign), bounced back
+/// with the restitution.
 #[inline(always)]
 fn bounce<L: Lanes>(pos: &mut L, vel: &mut L, axis: usize, params: &StepParams) {
-    let zero = L::splat(0.0);
-    let restitution = L::splat(params.bounds.restitution);
     let low = L::splat(params.bounds.min[axis]);
-    let below = pos.lt(low);
-    *pos = L::select(below, low, *pos);
-    *vel = L::select(L::and(below, vel.lt(zero)), zero - *vel * restitution, *vel);
     let high = L::splat(params.bounds.max[axis]);
-    let above = pos.gt(high);
-    *pos = L::select(above, high, *pos);
-    *vel = L::select(L::and(above, vel.gt(zero)), zero - *vel * restitution, *vel);
+    let inside = pos.max(low).min(high);
+    let outwards = ((*pos - inside) * *vel).gt(L::splat(0.0));
+    *vel = L::select(outwards, *vel * L::splat(-params.bounds.restitution), *vel);
+    *pos = inside;
 }
 
 /// A gradient's channels at `life` (0 at birth, 1 at death): the first key's values plus

@@ -38,10 +38,6 @@ impl Lanes for f32x4 {
         self.simd_gt(other)
     }
     #[inline(always)]
-    fn and(a: Self, b: Self) -> Self {
-        a & b
-    }
-    #[inline(always)]
     fn select(mask: Self, if_true: Self, if_false: Self) -> Self {
         mask.select(if_true, if_false)
     }
