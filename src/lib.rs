@@ -10,6 +10,7 @@ use bevy::window::WindowResolution;
 mod overlay;
 pub mod perf;
 mod render;
+mod scenario;
 pub mod sim;
 #[cfg(target_arch = "wasm32")]
 mod web;
@@ -48,6 +49,7 @@ pub fn app(mode: AppMode) -> App {
     );
     app.add_plugins((
         sim::SimPlugin,
+        scenario::plugin,
         perf::plugin,
         render::plugin,
         overlay::plugin,
