@@ -7,10 +7,11 @@ use bevy::asset::AssetMetaCheck;
 use bevy::prelude::*;
 use bevy::window::WindowResolution;
 
+mod controls;
 mod overlay;
 pub mod perf;
 mod render;
-mod scenario;
+pub mod scenario;
 pub mod sim;
 #[cfg(target_arch = "wasm32")]
 mod web;
@@ -50,6 +51,7 @@ pub fn app(mode: AppMode) -> App {
     app.add_plugins((
         sim::SimPlugin,
         scenario::plugin,
+        controls::plugin,
         perf::plugin,
         render::plugin,
         overlay::plugin,

@@ -22,6 +22,7 @@ mod cli {
     use std::process::ExitCode;
 
     use clap::{Parser, Subcommand, ValueEnum};
+    use sparkbench::scenario::{MAX_PARTICLES, MIN_PARTICLES, Scenario, ScenarioChoice};
     use sparkbench::sim::{self, Backend, bench};
     use sparkbench::{AppMode, ScriptedRun, app};
 
@@ -65,6 +66,15 @@ mod cli {
         /// Update kernels to start with (S switches while playing).
         #[arg(long, value_enum, default_value_t = BackendChoice::Simd)]
         backend: BackendChoice,
+        /// Preset to play: fountain, galaxy, fireworks, snow or stress (keys 1 to 5).
+        #[arg(long, default_value = "fountain", value_parser = scenario_name)]
+        scenario: Scenario,
+        /// Particle target (1000 to 4000000); default: the scenario's own.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(MIN_PARTICLES)..=i64::from(MAX_PARTICLES)))]
+        particles: Option<u32>,
+        /// Seed for the simulation's random numbers.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     }
 
     #[derive(clap::Args, Debug)]
@@ -101,6 +111,11 @@ mod cli {
         } else {
             Err(format!("'{value}' must end in .png"))
         }
+    }
+
+    fn scenario_name(value: &str) -> Result<Scenario, String> {
+        Scenario::from_name(value)
+            .ok_or_else(|| format!("'{value}' is not one of {}", Scenario::names()))
     }
 
     fn backend_name(value: &str) -> Result<Backend, String> {
@@ -174,6 +189,13 @@ mod cli {
         let mut app = app(mode);
         app.world_mut().resource_mut::<sim::SimSettings>().use_simd =
             args.backend == BackendChoice::Simd;
+        app.insert_resource(ScenarioChoice {
+            scenario: args.scenario,
+            particles: args
+                .particles
+                .unwrap_or_else(|| args.scenario.default_particles()),
+            seed: args.seed,
+        });
         if app.run().is_success() {
             ExitCode::SUCCESS
         } else {

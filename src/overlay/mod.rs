@@ -1,17 +1,33 @@
-//! The egui HUD: reads `perf/` and shows it; writes settings (later), nothing else.
+//! The egui HUD: reads `perf/` and `sim/`, shows them with the keys' help; H hides it.
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
 
+use crate::controls::HELP;
 use crate::perf::FrameStats;
-use crate::sim::{ParticlePool, SimBackend};
+use crate::scenario::ScenarioChoice;
+use crate::sim::{ParticlePool, SimBackend, SimSettings};
 
 /// The frame budget at 60 frames per second, in milliseconds.
 const BUDGET_MS: f64 = 1000.0 / 60.0;
 
+/// Whether the overlay is shown (H switches it).
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverlayVisible(pub bool);
+
+impl Default for OverlayVisible {
+    fn default() -> Self {
+        Self(true)
+    }
+}
+
 pub(super) fn plugin(app: &mut App) {
     app.add_plugins(EguiPlugin::default())
-        .add_systems(EguiPrimaryContextPass, draw_hud);
+        .init_resource::<OverlayVisible>()
+        .add_systems(
+            EguiPrimaryContextPass,
+            draw_hud.run_if(|visible: Res<OverlayVisible>| visible.0),
+        );
 }
 
 fn draw_hud(
@@ -19,6 +35,8 @@ fn draw_hud(
     stats: Res<FrameStats>,
     pool: Option<Res<ParticlePool>>,
     backend: Res<SimBackend>,
+    settings: Res<SimSettings>,
+    choice: Res<ScenarioChoice>,
 ) -> Result {
     egui::Window::new(crate::TITLE)
         .anchor(egui::Align2::LEFT_TOP, egui::vec2(8.0, 8.0))
@@ -34,9 +52,24 @@ fn draw_hud(
                 ui.label(format!("{} / {} particles", pool.len(), pool.capacity()));
             }
             ui.label(format!(
+                "{} · seed {}{}",
+                choice.scenario.name(),
+                choice.seed,
+                if settings.paused { " · paused" } else { "" }
+            ));
+            ui.label(format!(
                 "SIMD: {} (best here: {})",
                 backend.active, backend.best
             ));
+            ui.collapsing("Help", |ui| {
+                egui::Grid::new("keys").striped(true).show(ui, |ui| {
+                    for (key, what) in HELP {
+                        ui.strong(key);
+                        ui.label(what);
+                        ui.end_row();
+                    }
+                });
+            });
         });
     Ok(())
 }

@@ -112,6 +112,10 @@ impl SimClock {
     }
 }
 
+/// While paused, set to take exactly one more step (cleared when it is taken).
+#[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepOnce(pub bool);
+
 /// The simulation's systems, in `FixedUpdate`: spawn, then integrate, then cull.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SimSystems {
@@ -131,12 +135,15 @@ impl Plugin for SimPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<SimSettings>()
             .init_resource::<SimClock>()
+            .init_resource::<StepOnce>()
             .insert_resource(Time::<Fixed>::from_hz(STEPS_PER_SECOND))
             .configure_sets(
                 FixedUpdate,
                 (SimSystems::Spawn, SimSystems::Integrate, SimSystems::Cull)
                     .chain()
-                    .run_if(|settings: Res<SimSettings>| !settings.paused),
+                    .run_if(|settings: Res<SimSettings>, once: Res<StepOnce>| {
+                        !settings.paused || once.0
+                    }),
             )
             .add_systems(Startup, size_pool)
             .add_systems(PreUpdate, select_backend)
@@ -205,8 +212,9 @@ fn integrate_particles(
     clock.steps += 1;
 }
 
-fn cull_particles(mut pool: ResMut<ParticlePool>) {
+fn cull_particles(mut pool: ResMut<ParticlePool>, mut once: ResMut<StepOnce>) {
     pool.cull_expired();
+    once.0 = false;
 }
 
 /// The simulation without an `App`: the same steps as [`SimPlugin`]'s systems, in the same

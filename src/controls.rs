@@ -1,0 +1,272 @@
+//! How a person plays: the orbit camera (drag to turn, wheel or pinch to zoom), dragging
+//! the active attractor or emitter, and the keys. Input the overlay is using is left to it.
+//!
+//! | input | does |
+//! |---|---|
+//! | left drag, one-finger drag | orbit the camera |
+//! | wheel, two-finger pinch | zoom |
+//! | right drag, Shift + left drag | move the active attractor (or emitter) |
+//! | Space | pause / resume |
+//! | `.` | one step while paused |
+//! | R | restart the scenario with the same seed |
+//! | S | switch SIMD / scalar |
+//! | H | hide / show the overlay |
+//! | 1 to 5 | fountain, galaxy, fireworks, snow, stress |
+
+use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll, MouseScrollUnit};
+use bevy::input::touch::Touches;
+use bevy::prelude::*;
+use bevy::window::PrimaryWindow;
+use bevy_egui::input::{egui_wants_any_keyboard_input, egui_wants_any_pointer_input};
+
+use crate::overlay::OverlayVisible;
+use crate::scenario::{RestartScenario, Scenario, ScenarioChoice};
+use crate::sim::{Emitter, SimSettings, StepOnce};
+
+/// The keys, for the overlay's help and the README.
+pub const HELP: [(&str, &str); 10] = [
+    ("drag", "orbit the camera (one finger on touch)"),
+    ("wheel", "zoom (pinch on touch)"),
+    (
+        "right drag",
+        "move the attractor or emitter (or Shift + drag)",
+    ),
+    ("Space", "pause / resume"),
+    (".", "one step while paused"),
+    ("R", "restart with the same seed"),
+    ("S", "switch SIMD / scalar"),
+    ("H", "hide / show this overlay"),
+    ("1-5", "fountain, galaxy, fireworks, snow, stress"),
+    ("?scenario=", "URL: scenario, particles, seed, backend"),
+];
+
+/// A camera circling `target` at `distance` metres, turned by `yaw` and `pitch` radians.
+#[derive(Component, Debug, Clone, Copy, PartialEq)]
+pub struct OrbitCamera {
+    /// The point looked at, in metres.
+    pub target: Vec3,
+    /// Turn about the vertical, in radians.
+    pub yaw: f32,
+    /// Tilt above the horizon, in radians.
+    pub pitch: f32,
+    /// Distance from the target, in metres.
+    pub distance: f32,
+}
+
+impl OrbitCamera {
+    /// The camera a scenario starts with.
+    #[must_use]
+    pub fn framing(scenario: Scenario) -> Self {
+        let (target, distance, pitch) = match scenario {
+            Scenario::Fountain => (Vec3::new(0.0, 3.5, 0.0), 17.0, 0.2),
+            Scenario::Galaxy => (Vec3::new(0.0, 4.0, 0.0), 24.0, 0.55),
+            Scenario::Fireworks => (Vec3::new(0.0, 8.0, -2.0), 26.0, 0.1),
+            Scenario::Snow => (Vec3::new(0.0, 5.0, 0.0), 22.0, 0.15),
+            Scenario::Stress => (Vec3::new(0.0, 5.0, 0.0), 28.0, 0.3),
+        };
+        Self {
+            target,
+            yaw: 0.0,
+            pitch,
+            distance,
+        }
+    }
+
+    fn transform(&self) -> Transform {
+        let rotation = Quat::from_euler(EulerRot::YXZ, self.yaw, -self.pitch, 0.0);
+        let eye = self.target + rotation * Vec3::new(0.0, 0.0, self.distance);
+        Transform::from_translation(eye).looking_at(self.target, Vec3::Y)
+    }
+}
+
+/// Radians of orbit per pixel dragged.
+const ORBIT_PER_PIXEL: f32 = 0.006;
+/// Zoom factor per wheel line.
+const ZOOM_PER_LINE: f32 = 0.9;
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(Startup, spawn_camera).add_systems(
+        Update,
+        (
+            (orbit_with_mouse, orbit_with_touch, drag_object)
+                .run_if(not(egui_wants_any_pointer_input)),
+            keys.run_if(not(egui_wants_any_keyboard_input)),
+            reframe_on_scenario_change,
+            apply_orbit,
+        )
+            .chain(),
+    );
+}
+
+fn spawn_camera(mut commands: Commands, choice: Res<ScenarioChoice>) {
+    let orbit = OrbitCamera::framing(choice.scenario);
+    commands.spawn((
+        Name::new("Camera"),
+        Camera3d::default(),
+        // The particle shader writes final colours; the default tonemapper would also need
+        // lookup tables that are not built in.
+        bevy::core_pipeline::tonemapping::Tonemapping::None,
+        orbit.transform(),
+        orbit,
+    ));
+}
+
+fn reframe_on_scenario_change(choice: Res<ScenarioChoice>, mut cameras: Query<&mut OrbitCamera>) {
+    if choice.is_changed() {
+        for mut orbit in &mut cameras {
+            *orbit = OrbitCamera::framing(choice.scenario);
+        }
+    }
+}
+
+fn apply_orbit(mut cameras: Query<(&OrbitCamera, &mut Transform), Changed<OrbitCamera>>) {
+    for (orbit, mut transform) in &mut cameras {
+        *transform = orbit.transform();
+    }
+}
+
+fn turn(orbit: &mut OrbitCamera, pixels: Vec2) {
+    orbit.yaw -= pixels.x * ORBIT_PER_PIXEL;
+    orbit.pitch = (orbit.pitch + pixels.y * ORBIT_PER_PIXEL).clamp(-1.5, 1.5);
+}
+
+fn zoom(orbit: &mut OrbitCamera, factor: f32) {
+    orbit.distance = (orbit.distance * factor).clamp(2.0, 200.0);
+}
+
+fn orbit_with_mouse(
+    buttons: Res<ButtonInput<MouseButton>>,
+    keys: Res<ButtonInput<KeyCode>>,
+    motion: Res<AccumulatedMouseMotion>,
+    scroll: Res<AccumulatedMouseScroll>,
+    mut cameras: Query<&mut OrbitCamera>,
+) {
+    let shifted = keys.any_pressed([KeyCode::ShiftLeft, KeyCode::ShiftRight]);
+    let orbiting = buttons.pressed(MouseButton::Left) && !shifted && motion.delta != Vec2::ZERO;
+    let lines = match scroll.unit {
+        MouseScrollUnit::Line => scroll.delta.y,
+        MouseScrollUnit::Pixel => scroll.delta.y / 40.0,
+    };
+    if !orbiting && lines == 0.0 {
+        return;
+    }
+    for mut orbit in &mut cameras {
+        if orbiting {
+            turn(&mut orbit, motion.delta);
+        }
+        if lines != 0.0 {
+            zoom(&mut orbit, ZOOM_PER_LINE.powf(lines));
+        }
+    }
+}
+
+fn orbit_with_touch(touches: Res<Touches>, mut cameras: Query<&mut OrbitCamera>) {
+    let active: Vec<_> = touches.iter().take(2).collect();
+    match active.as_slice() {
+        [one] if one.delta() != Vec2::ZERO => {
+            for mut orbit in &mut cameras {
+                turn(&mut orbit, one.delta());
+            }
+        }
+        [a, b] => {
+            let before = a.previous_position().distance(b.previous_position());
+            let now = a.position().distance(b.position());
+            if before > 1.0 && now > 1.0 && (before - now).abs() > 0.5 {
+                for mut orbit in &mut cameras {
+                    zoom(&mut orbit, before / now);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Right drag (or Shift + left drag) moves the first attractor, or the first emitter when
+/// the scenario has no attractor, across the plane facing the camera.
+fn drag_object(
+    buttons: Res<ButtonInput<MouseButton>>,
+    keys: Res<ButtonInput<KeyCode>>,
+    windows: Query<&Window, With<PrimaryWindow>>,
+    cameras: Query<(&Camera, &GlobalTransform)>,
+    mut settings: ResMut<SimSettings>,
+    mut emitters: Query<&mut Transform, With<Emitter>>,
+) {
+    let shifted = keys.any_pressed([KeyCode::ShiftLeft, KeyCode::ShiftRight]);
+    let dragging =
+        buttons.pressed(MouseButton::Right) || (shifted && buttons.pressed(MouseButton::Left));
+    if !dragging {
+        return;
+    }
+    let Some(cursor) = windows.single().ok().and_then(Window::cursor_position) else {
+        return;
+    };
+    let Some((camera, camera_transform)) = cameras.iter().next() else {
+        return;
+    };
+    let Ok(ray) = camera.viewport_to_world(camera_transform, cursor) else {
+        return;
+    };
+    let facing = camera_transform.forward().as_vec3();
+    let onto_plane = |through: Vec3| {
+        let along = ray.direction.dot(facing);
+        (along.abs() > 1e-4)
+            .then(|| ray.origin + *ray.direction * ((through - ray.origin).dot(facing) / along))
+    };
+    if let Some(attractor) = settings
+        .bypass_change_detection()
+        .forces
+        .attractors
+        .first()
+        .copied()
+    {
+        if let Some(point) = onto_plane(attractor.position) {
+            settings.forces.attractors[0].position = point;
+        }
+    } else if let Some(mut transform) = emitters.iter_mut().next()
+        && let Some(point) = onto_plane(transform.translation)
+    {
+        transform.translation = point;
+    }
+}
+
+fn keys(
+    keys: Res<ButtonInput<KeyCode>>,
+    mut settings: ResMut<SimSettings>,
+    mut step_once: ResMut<StepOnce>,
+    mut choice: ResMut<ScenarioChoice>,
+    mut restart: MessageWriter<RestartScenario>,
+    mut overlay: ResMut<OverlayVisible>,
+) {
+    if keys.just_pressed(KeyCode::Space) {
+        settings.paused = !settings.paused;
+    }
+    if keys.just_pressed(KeyCode::Period) && settings.paused {
+        step_once.0 = true;
+    }
+    if keys.just_pressed(KeyCode::KeyS) {
+        settings.use_simd = !settings.use_simd;
+    }
+    if keys.just_pressed(KeyCode::KeyH) {
+        overlay.0 = !overlay.0;
+    }
+    if keys.just_pressed(KeyCode::KeyR) {
+        restart.write(RestartScenario);
+    }
+    let digits = [
+        KeyCode::Digit1,
+        KeyCode::Digit2,
+        KeyCode::Digit3,
+        KeyCode::Digit4,
+        KeyCode::Digit5,
+    ];
+    for (digit, scenario) in digits.into_iter().zip(Scenario::ALL) {
+        if keys.just_pressed(digit) {
+            *choice = ScenarioChoice {
+                scenario,
+                particles: scenario.default_particles(),
+                seed: choice.seed,
+            };
+            restart.write(RestartScenario);
+        }
+    }
+}
