@@ -5,6 +5,7 @@
 
 use bevy::asset::AssetMetaCheck;
 use bevy::prelude::*;
+use bevy::time::TimeUpdateStrategy;
 use bevy::window::WindowResolution;
 
 mod controls;
@@ -27,8 +28,8 @@ pub enum AppMode {
     /// Run until the person closes the window or the page.
     #[default]
     Interactive,
-    /// Render a fixed number of frames, optionally save a screenshot, then exit.
-    /// The hook that the desktop test and captures use.
+    /// Render a fixed number of frames, one simulation step each, optionally save a
+    /// screenshot, then exit. The hook that the desktop test and captures use.
     Scripted(ScriptedRun),
 }
 
@@ -57,6 +58,10 @@ pub fn app(mode: AppMode) -> App {
         overlay::plugin,
     ));
     if let AppMode::Scripted(run) = mode {
+        // One fixed step per frame, so frame N always shows simulation step N.
+        app.insert_resource(TimeUpdateStrategy::ManualDuration(
+            Time::<Fixed>::from_hz(sim::STEPS_PER_SECOND).timestep(),
+        ));
         app.insert_resource(run);
     }
     #[cfg(target_arch = "wasm32")]

@@ -28,7 +28,8 @@ pub enum Scenario {
     Fireworks,
     /// Flakes drifting down through a noise flow field, settling on the ground.
     Snow,
-    /// A million particles held by attractors: for counting throughput.
+    /// A million particles held by attractors, all there from the first step: for
+    /// counting throughput.
     Stress,
 }
 
@@ -338,9 +339,17 @@ fn stress(target: f32) -> Preset {
         ],
         size: sizes(&[(0.0, 0.05), (1.0, 0.03)]),
     };
+    // The whole target at once, then a steady stream replacing those that expire.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let everyone = target as u32;
     let emitter = Emitter {
         shape: EmitterShape::Sphere { radius: 6.0 },
         rate: rate_for(target, 5.0),
+        burst: Some(Burst {
+            count: everyone,
+            first_at: 0.0,
+            every: 0.0,
+        }),
         scatter: 1.0,
         speed: Spread::new(0.5, 3.0),
         lifetime: Spread::new(4.0, 6.0),
@@ -371,6 +380,73 @@ impl Default for ScenarioChoice {
             particles: Scenario::Fountain.default_particles(),
             seed: 1,
         }
+    }
+}
+
+/// What a page URL (or any `name=value&...` query) asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlayOptions {
+    /// Scenario, particle target and seed.
+    pub choice: ScenarioChoice,
+    /// SIMD (true) or the scalar twin (false).
+    pub use_simd: bool,
+    /// Pause once the simulation has taken this many steps.
+    pub pause_at: Option<u64>,
+}
+
+impl PlayOptions {
+    /// Reads `scenario`, `particles`, `seed`, `backend` (`simd` or `scalar`) and `pause_at`
+    /// from a URL query (with or without the leading `?`). Anything that cannot be used
+    /// is left at its default and described in the returned messages, which name the
+    /// parameter and what it accepts.
+    #[must_use]
+    pub fn from_query(query: &str) -> (Self, Vec<String>) {
+        let mut problems = Vec::new();
+        let mut scenario = Scenario::Fountain;
+        let mut particles = None;
+        let mut options = Self {
+            choice: ScenarioChoice::default(),
+            use_simd: true,
+            pause_at: None,
+        };
+        let pairs = query
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|pair| !pair.is_empty());
+        for pair in pairs {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match name {
+                "scenario" => match Scenario::from_name(value) {
+                    Some(chosen) => scenario = chosen,
+                    None => problems.push(format!("scenario '{value}' is not one of {}; playing fountain", Scenario::names())),
+                },
+                "particles" => match value.parse::<u32>() {
+                    Ok(n) if (MIN_PARTICLES..=MAX_PARTICLES).contains(&n) => particles = Some(n),
+                    _ => problems.push(format!(
+                        "particles '{value}' is not a whole number in {MIN_PARTICLES}..={MAX_PARTICLES}; using the scenario's default"
+                    )),
+                },
+                "seed" => match value.parse::<u64>() {
+                    Ok(seed) => options.choice.seed = seed,
+                    Err(_) => problems.push(format!("seed '{value}' is not a whole number in 0..={}; using 1", u64::MAX)),
+                },
+                "backend" => match value {
+                    "simd" => options.use_simd = true,
+                    "scalar" => options.use_simd = false,
+                    _ => problems.push(format!("backend '{value}' is not simd or scalar; using simd")),
+                },
+                "pause_at" => match value.parse::<u64>() {
+                    Ok(step) if step > 0 => options.pause_at = Some(step),
+                    _ => problems.push(format!("pause_at '{value}' is not a step count of 1 or more; not pausing")),
+                },
+                _ => problems.push(format!(
+                    "unknown parameter '{name}' (known: scenario, particles, seed, backend, pause_at); ignored"
+                )),
+            }
+        }
+        options.choice.scenario = scenario;
+        options.choice.particles = particles.unwrap_or_else(|| scenario.default_particles());
+        (options, problems)
     }
 }
 
@@ -426,6 +502,7 @@ fn start_scenario(
     *settings = SimSettings {
         use_simd: settings.use_simd,
         paused: settings.paused,
+        pause_at: settings.pause_at,
         ..fresh
     };
     info!(
@@ -440,6 +517,40 @@ fn start_scenario(
 mod tests {
     use super::*;
     use crate::sim::{Backend, Simulation};
+
+    #[test]
+    fn a_url_query_sets_every_option() {
+        let (options, problems) = PlayOptions::from_query(
+            "?scenario=galaxy&particles=500000&seed=7&backend=scalar&pause_at=90",
+        );
+        assert_eq!(problems, Vec::<String>::new());
+        assert_eq!(
+            options.choice,
+            ScenarioChoice {
+                scenario: Scenario::Galaxy,
+                particles: 500_000,
+                seed: 7
+            }
+        );
+        assert!(!options.use_simd);
+        assert_eq!(options.pause_at, Some(90));
+    }
+
+    #[test]
+    fn unusable_url_values_fall_back_and_name_the_parameter_and_range() {
+        let (options, problems) =
+            PlayOptions::from_query("scenario=nebula&particles=12&seed=-3&backend=gpu&colour=red");
+        assert_eq!(options.choice, ScenarioChoice::default());
+        assert!(options.use_simd);
+        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert!(
+            problems[0].contains("scenario 'nebula'") && problems[0].contains("fountain, galaxy")
+        );
+        assert!(problems[1].contains("particles '12'") && problems[1].contains("1000..=4000000"));
+        assert!(problems[2].starts_with("seed '-3'"));
+        assert!(problems[3].starts_with("backend 'gpu'"));
+        assert!(problems[4].contains("unknown parameter 'colour'"));
+    }
 
     #[test]
     fn names_round_trip() {

@@ -9,7 +9,8 @@ use bevy::prelude::*;
 use wasm_bindgen::prelude::*;
 
 use crate::perf::FrameStats;
-use crate::sim::Backend;
+use crate::scenario::PlayOptions;
+use crate::sim::{Backend, ParticlePool, SimClock, SimSettings};
 
 /// The figures `stats()` hands to JavaScript, copied from [`FrameStats`] each frame.
 #[derive(Clone, Copy, Default)]
@@ -17,6 +18,9 @@ struct StatsSnapshot {
     frames: u64,
     fps: f64,
     frame_ms: f64,
+    steps: u64,
+    particles: usize,
+    paused: bool,
 }
 
 thread_local! {
@@ -29,11 +33,19 @@ pub(super) fn plugin(app: &mut App) {
     app.add_systems(Last, publish_stats);
 }
 
-fn publish_stats(stats: Res<FrameStats>) {
+fn publish_stats(
+    stats: Res<FrameStats>,
+    clock: Res<SimClock>,
+    pool: Option<Res<ParticlePool>>,
+    settings: Res<SimSettings>,
+) {
     LATEST.set(StatsSnapshot {
         frames: stats.frames,
         fps: stats.fps,
         frame_ms: stats.frame_ms,
+        steps: clock.steps,
+        particles: pool.map_or(0, |pool| pool.len()),
+        paused: settings.paused,
     });
 }
 
@@ -44,11 +56,25 @@ pub fn start() {
         console_error_panic_hook::hook(info);
         show_panic_on_page(&info.to_string());
     }));
-    crate::app(crate::AppMode::Interactive).run();
+    let search = web_sys::window()
+        .and_then(|window| window.location().search().ok())
+        .unwrap_or_default();
+    let (options, problems) = PlayOptions::from_query(&search);
+    for problem in &problems {
+        web_sys::console::warn_1(&format!("sparkbench: {problem}").into());
+    }
+    show_notice_on_page(&problems);
+    let mut app = crate::app(crate::AppMode::Interactive);
+    app.insert_resource(options.choice);
+    let mut settings = app.world_mut().resource_mut::<SimSettings>();
+    settings.use_simd = options.use_simd;
+    settings.pause_at = options.pause_at;
+    app.run();
 }
 
-/// `window.sparkbench.stats()`: `{frames, fps, frame_ms}` measured in the running app
-/// (frames since start, frames per second over the last second or so, last frame in milliseconds).
+/// `window.sparkbench.stats()`: `{frames, fps, frame_ms, steps, particles, paused}` from the
+/// running app (frames since start, frames per second over the last 60 frames, the last
+/// frame in milliseconds, fixed simulation steps taken, live particles, whether paused).
 #[wasm_bindgen]
 #[must_use]
 pub fn stats() -> JsValue {
@@ -59,10 +85,13 @@ pub fn stats() -> JsValue {
         ("frames", snapshot.frames as f64),
         ("fps", snapshot.fps),
         ("frame_ms", snapshot.frame_ms),
+        ("steps", snapshot.steps as f64),
+        ("particles", snapshot.particles as f64),
     ];
     for (name, value) in fields {
         set(&object, name, &value.into());
     }
+    set(&object, "paused", &snapshot.paused.into());
     object.into()
 }
 
@@ -125,6 +154,20 @@ fn available_names() -> String {
 /// Sets a plain property on a fresh object, which cannot fail.
 fn set(object: &js_sys::Object, name: &str, value: &JsValue) {
     let _ = js_sys::Reflect::set(object, &name.into(), value);
+}
+
+/// Lists URL parameters that could not be used in the page's notice panel.
+fn show_notice_on_page(problems: &[String]) {
+    if problems.is_empty() {
+        return;
+    }
+    let Some(document) = web_sys::window().and_then(|window| window.document()) else {
+        return;
+    };
+    if let Some(panel) = document.get_element_by_id("sparkbench-notice") {
+        panel.set_text_content(Some(&problems.join("\n")));
+        let _ = panel.remove_attribute("hidden");
+    }
 }
 
 /// Puts the panic message into the page's error panel so a person sees it without a console.

@@ -1,7 +1,7 @@
 //! Frame measurements as plain resources: no UI here, the overlay and the web API read them.
 
+use bevy::platform::time::Instant;
 use bevy::prelude::*;
-use bevy::time::TimeSystems;
 
 /// How many recent frames the frame rate is averaged over.
 pub const FPS_WINDOW: usize = 60;
@@ -48,16 +48,17 @@ impl FrameStats {
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<FrameStats>()
-        .add_systems(First, record_frame.after(TimeSystems));
+        .add_systems(First, record_frame);
 }
 
-/// The first update has no previous frame to measure, so it is not counted.
-fn record_frame(time: Res<Time<Real>>, mut stats: ResMut<FrameStats>) {
-    let delta = time.delta();
-    if delta.is_zero() {
-        return;
+/// Measures from the start of one frame to the start of the next with the wall clock
+/// (not `Time`, which a scripted run advances by a fixed step). The first update has no
+/// previous frame to measure, so it is not counted.
+fn record_frame(mut last_start: Local<Option<Instant>>, mut stats: ResMut<FrameStats>) {
+    let now = Instant::now();
+    if let Some(previous) = last_start.replace(now) {
+        stats.record(now.duration_since(previous).as_secs_f64() * 1000.0);
     }
-    stats.record(delta.as_secs_f64() * 1000.0);
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 
 use crate::perf::FrameStats;
+use crate::sim::ParticlePool;
 
 /// Render `frames` frames, then save the window to `screenshot` (if set) and exit.
 #[derive(Resource, Debug, Clone)]
@@ -29,12 +30,18 @@ fn finish_scripted_run(
     mut commands: Commands,
     run: Res<ScriptedRun>,
     stats: Res<FrameStats>,
+    pool: Option<Res<ParticlePool>>,
     mut exit: MessageWriter<AppExit>,
 ) {
     if stats.frames < run.frames {
         return;
     }
     commands.remove_resource::<ScriptedRun>();
+    let live = pool.map_or(0, |pool| pool.len());
+    info!(
+        "scripted run done: frame {}, {live} live particles",
+        stats.frames
+    );
     match &run.screenshot {
         Some(path) => {
             info!(

@@ -37,6 +37,8 @@ pub struct SimSettings {
     pub use_simd: bool,
     /// Stop stepping (the pool keeps its state).
     pub paused: bool,
+    /// Pause once this many steps have been taken (for screenshots of an exact state).
+    pub pause_at: Option<u64>,
     /// Forces on the particles.
     pub forces: Forces,
     /// Colour and size over the lifetime.
@@ -50,6 +52,7 @@ impl Default for SimSettings {
             seed: 1,
             use_simd: true,
             paused: false,
+            pause_at: None,
             forces: Forces::default(),
             looks: Looks::default(),
         }
@@ -212,9 +215,18 @@ fn integrate_particles(
     clock.steps += 1;
 }
 
-fn cull_particles(mut pool: ResMut<ParticlePool>, mut once: ResMut<StepOnce>) {
+fn cull_particles(
+    mut pool: ResMut<ParticlePool>,
+    mut once: ResMut<StepOnce>,
+    clock: Res<SimClock>,
+    mut settings: ResMut<SimSettings>,
+) {
     pool.cull_expired();
     once.0 = false;
+    if settings.pause_at.is_some_and(|step| clock.steps >= step) {
+        settings.pause_at = None;
+        settings.paused = true;
+    }
 }
 
 /// The simulation without an `App`: the same steps as [`SimPlugin`]'s systems, in the same
