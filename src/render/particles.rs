@@ -55,11 +55,15 @@ pub struct ParticleInstance {
     pub color: u32,
 }
 
-/// The live particles packed for drawing, refilled every frame without reallocating.
+/// The live particles packed for drawing, refilled (without reallocating) whenever the
+/// pool changed.
 #[derive(Resource, Debug, Default)]
 pub struct ParticleInstances {
     /// One entry per live particle.
     pub instances: Vec<ParticleInstance>,
+    /// True from packing until the render world has taken (main world) or uploaded
+    /// (render world) these instances; frames without a simulation step skip both.
+    pub fresh: bool,
 }
 
 /// The entity that stands for the whole particle cloud in Bevy's visibility and phases.
@@ -113,12 +117,13 @@ fn spawn_cloud(mut commands: Commands) {
     ));
 }
 
-/// Packs the live particles into the instance buffer (capacity reserved to the pool's, so
-/// steady-state frames never allocate).
+/// Packs the live particles into the instance buffer when the pool changed (capacity
+/// reserved to the pool's, so steady-state frames never allocate).
 fn pack_instances(pool: Option<Res<ParticlePool>>, mut packed: ResMut<ParticleInstances>) {
-    let Some(pool) = pool else {
+    let Some(pool) = pool.filter(DetectChanges::is_changed) else {
         return;
     };
+    packed.fresh = true;
     let instances = &mut packed.instances;
     instances.clear();
     if instances.capacity() < pool.capacity() {
@@ -133,11 +138,15 @@ fn pack_instances(pool: Option<Res<ParticlePool>>, mut packed: ResMut<ParticleIn
     }));
 }
 
-/// Hands this frame's instances to the render world and takes back the buffer it drew
-/// last frame, to refill next frame.
+/// Hands freshly packed instances to the render world and takes back the buffer it drew
+/// before, to refill later. Without fresh ones the render world draws what it has.
 fn swap_instances(mut main_world: ResMut<MainWorld>, mut render_side: ResMut<ParticleInstances>) {
-    if let Some(mut main_side) = main_world.get_resource_mut::<ParticleInstances>() {
+    if let Some(mut main_side) = main_world.get_resource_mut::<ParticleInstances>()
+        && main_side.fresh
+    {
         core::mem::swap(&mut main_side.instances, &mut render_side.instances);
+        main_side.fresh = false;
+        render_side.fresh = true;
     }
 }
 
@@ -170,9 +179,13 @@ struct ParticleCameraOffset(u32);
 fn upload_instances(
     device: Res<RenderDevice>,
     queue: Res<RenderQueue>,
-    packed: Res<ParticleInstances>,
+    mut packed: ResMut<ParticleInstances>,
     mut gpu: ResMut<ParticleGpu>,
 ) {
+    if !packed.fresh {
+        return;
+    }
+    packed.fresh = false;
     let bytes: &[u8] = bytemuck::cast_slice(&packed.instances);
     gpu.count = u32::try_from(packed.instances.len()).unwrap_or(u32::MAX);
     if bytes.is_empty() {

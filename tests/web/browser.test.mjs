@@ -47,7 +47,7 @@ test('the app runs in the page and reports its frame stats', { timeout: RUN_TIME
   page.on('response', (response) => {
     if (response.url().endsWith('.wasm')) wasmResponses.push(response);
   });
-  await page.goto(`${origin}/`);
+  await page.goto(`${origin}/?particles=20000`);
   await page.waitForFunction(
     // Stop early on the error panel or the unsupported page: the asserts below say why.
     () => (window.sparkbench?.stats?.().frames ?? 0) > 60
@@ -156,4 +156,85 @@ test('a progress bar counts the download while the wasm streams in', { timeout: 
   assert.ok(seen[0] > 0 && seen[0] < 0.9, `progress ${seen[0]}`);
   assert.match(seen[1], /^Downloading [\d.]+ of [\d.]+ MB/);
   assert.notEqual(seen[2], 'none', 'the loading panel is visible');
+});
+
+/** Share of the screenshot's pixels outside the overlay (top left) that differ clearly from
+ * the background (the bottom-right pixel), decoded in the page's 2D canvas. */
+async function drawnShare(page, png) {
+  return page.evaluate(async (base64) => {
+    const image = new Image();
+    image.src = `data:image/png;base64,${base64}`;
+    await image.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = image.width;
+    canvas.height = image.height;
+    const context = canvas.getContext('2d');
+    context.drawImage(image, 0, 0);
+    const { data, width, height } = context.getImageData(0, 0, image.width, image.height);
+    const background = data.slice(data.length - 4, data.length - 1);
+    let drawn = 0;
+    let counted = 0;
+    for (let y = 0; y < height; y += 1) {
+      for (let x = 0; x < width; x += 1) {
+        if (x < 360 && y < 220) continue;
+        counted += 1;
+        const at = (y * width + x) * 4;
+        if ([0, 1, 2].some((c) => Math.abs(data[at + c] - background[c]) > 24)) drawn += 1;
+      }
+    }
+    return drawn / counted;
+  }, png.toString('base64'));
+}
+
+/** Loads `query`, waits until the simulation has paused itself (`pause_at`), screenshots. */
+async function pausedScreenshot(query, file) {
+  const { page, problems } = await openPage();
+  await page.goto(`${origin}/?${query}`);
+  await page.waitForFunction(
+    () => window.sparkbench?.stats?.().paused || !document.getElementById('sparkbench-error').hidden,
+    null, { timeout: RUN_TIMEOUT_MS, polling: 250 },
+  );
+  const png = await page.screenshot({ path: join(SHOTS, file) });
+  const stats = await page.evaluate(() => window.sparkbench.stats());
+  const share = await drawnShare(page, png);
+  const errorText = await page.locator('#sparkbench-error').textContent();
+  await page.close();
+  return { stats, share, problems, errorText };
+}
+
+for (const scenario of ['fountain', 'galaxy', 'fireworks', 'snow', 'stress']) {
+  test(`${scenario} draws its particles after 90 steps (seed 7)`, { timeout: RUN_TIMEOUT_MS + 30_000 }, async () => {
+    const { stats, share, problems, errorText } = await pausedScreenshot(
+      `scenario=${scenario}&particles=20000&seed=7&pause_at=90`, `web-${scenario}.png`);
+    assert.equal(errorText, '');
+    assert.deepEqual(problems, []);
+    assert.ok(stats.steps >= 90, `steps ${stats.steps}`);
+    assert.ok(stats.particles > 1000, `particles ${stats.particles}`);
+    assert.ok(share > 0.01, `only ${share.toFixed(4)} of the pixels show particles`);
+  });
+}
+
+test('a million particles render in the browser', { timeout: RUN_TIMEOUT_MS + 30_000 }, async () => {
+  const { stats, share, problems, errorText } = await pausedScreenshot(
+    'scenario=stress&particles=1000000&seed=7&pause_at=2', 'web-stress-million.png');
+  assert.equal(errorText, '');
+  assert.deepEqual(problems, []);
+  assert.equal(stats.particles, 1_000_000);
+  assert.ok(share > 0.05, `only ${share.toFixed(4)} of the pixels show particles`);
+});
+
+test('unusable URL parameters are reported on the page and replaced by defaults', { timeout: RUN_TIMEOUT_MS }, async () => {
+  const { page, problems } = await openPage();
+  const warnings = [];
+  page.on('console', (message) => { if (message.type() === 'warning') warnings.push(message.text()); });
+  await page.goto(`${origin}/?scenario=nebula&particles=12&pause_at=30`);
+  await page.waitForFunction(() => window.sparkbench?.stats?.().paused, null, { timeout: RUN_TIMEOUT_MS, polling: 250 });
+  const notice = await page.locator('#sparkbench-notice').innerText();
+  const stats = await page.evaluate(() => window.sparkbench.stats());
+  await page.close();
+  assert.deepEqual(problems, []);
+  assert.match(notice, /scenario 'nebula' is not one of fountain, galaxy, fireworks, snow, stress/);
+  assert.match(notice, /particles '12' is not a whole number in 1000\.\.=4000000/);
+  assert.ok(warnings.some((w) => w.includes("scenario 'nebula'")), 'also in the console, as a warning');
+  assert.ok(stats.particles > 0, 'the default scenario plays');
 });
