@@ -194,7 +194,8 @@ async function pausedScreenshot(query, file) {
     () => window.sparkbench?.stats?.().paused || !document.getElementById('sparkbench-error').hidden,
     null, { timeout: RUN_TIMEOUT_MS, polling: 250 },
   );
-  const png = await page.screenshot({ path: join(SHOTS, file) });
+  // Software WebGL takes seconds per frame at a million particles; a screenshot waits for one.
+  const png = await page.screenshot({ path: join(SHOTS, file), timeout: 150_000 });
   const stats = await page.evaluate(() => window.sparkbench.stats());
   const share = await drawnShare(page, png);
   const errorText = await page.locator('#sparkbench-error').textContent();
