@@ -84,7 +84,8 @@ impl Scenario {
     /// Settings and emitters for `particles` target particles and `seed`.
     #[must_use]
     pub fn build(self, particles: u32, seed: u64) -> (SimSettings, Vec<(Emitter, Transform)>) {
-        let target = particles.clamp(MIN_PARTICLES, MAX_PARTICLES) as f32;
+        let particles = particles.clamp(MIN_PARTICLES, MAX_PARTICLES);
+        let target = particles as f32;
         let (forces, looks, emitters) = match self {
             Self::Fountain => fountain(target),
             Self::Galaxy => galaxy(target),
@@ -93,7 +94,7 @@ impl Scenario {
             Self::Stress => stress(target),
         };
         let settings = SimSettings {
-            capacity: particles.clamp(MIN_PARTICLES, MAX_PARTICLES) as usize,
+            capacity: particles as usize,
             seed,
             forces,
             looks,
@@ -477,7 +478,7 @@ fn start_scenario(
     choice: Res<ScenarioChoice>,
     old: Query<Entity, With<FromScenario>>,
     mut settings: ResMut<SimSettings>,
-    pool: Option<ResMut<ParticlePool>>,
+    mut pool: ResMut<ParticlePool>,
 ) {
     restart.clear();
     let (fresh, emitters) = choice.scenario.build(choice.particles, choice.seed);
@@ -492,10 +493,8 @@ fn start_scenario(
             transform,
         ));
     }
-    match pool {
-        Some(mut pool) if pool.capacity() == fresh.capacity => pool.clear(),
-        _ => commands.insert_resource(ParticlePool::with_capacity(fresh.capacity)),
-    }
+    // The next step resizes the pool if the capacity changed (see `SimSettings::capacity`).
+    pool.clear();
     commands.insert_resource(SimRng::new(fresh.seed));
     commands.insert_resource(SimClock::default());
     // Keep the person's choices that are not part of a scenario.

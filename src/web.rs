@@ -36,7 +36,7 @@ pub(super) fn plugin(app: &mut App) {
 fn publish_stats(
     stats: Res<FrameStats>,
     clock: Res<SimClock>,
-    pool: Option<Res<ParticlePool>>,
+    pool: Res<ParticlePool>,
     settings: Res<SimSettings>,
 ) {
     LATEST.set(StatsSnapshot {
@@ -44,7 +44,7 @@ fn publish_stats(
         fps: stats.fps,
         frame_ms: stats.frame_ms,
         steps: clock.steps,
-        particles: pool.map_or(0, |pool| pool.len()),
+        particles: pool.len(),
         paused: settings.paused,
     });
 }

@@ -33,7 +33,7 @@ pub(super) fn plugin(app: &mut App) {
 fn draw_hud(
     mut contexts: EguiContexts,
     stats: Res<FrameStats>,
-    pool: Option<Res<ParticlePool>>,
+    pool: Res<ParticlePool>,
     backend: Res<SimBackend>,
     settings: Res<SimSettings>,
     choice: Res<ScenarioChoice>,
@@ -48,9 +48,7 @@ fn draw_hud(
                 stats.frame_ms
             ));
             ui.label(format!("{} frames", stats.frames));
-            if let Some(pool) = pool {
-                ui.label(format!("{} / {} particles", pool.len(), pool.capacity()));
-            }
+            ui.label(format!("{} / {} particles", pool.len(), pool.capacity()));
             ui.label(format!(
                 "{} · seed {}{}",
                 choice.scenario.name(),

@@ -119,10 +119,10 @@ fn spawn_cloud(mut commands: Commands) {
 
 /// Packs the live particles into the instance buffer when the pool changed (capacity
 /// reserved to the pool's, so steady-state frames never allocate).
-fn pack_instances(pool: Option<Res<ParticlePool>>, mut packed: ResMut<ParticleInstances>) {
-    let Some(pool) = pool.filter(DetectChanges::is_changed) else {
+fn pack_instances(pool: Res<ParticlePool>, mut packed: ResMut<ParticleInstances>) {
+    if !pool.is_changed() {
         return;
-    };
+    }
     packed.fresh = true;
     let instances = &mut packed.instances;
     instances.clear();

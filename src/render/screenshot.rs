@@ -30,14 +30,14 @@ fn finish_scripted_run(
     mut commands: Commands,
     run: Res<ScriptedRun>,
     stats: Res<FrameStats>,
-    pool: Option<Res<ParticlePool>>,
+    pool: Res<ParticlePool>,
     mut exit: MessageWriter<AppExit>,
 ) {
     if stats.frames < run.frames {
         return;
     }
     commands.remove_resource::<ScriptedRun>();
-    let live = pool.map_or(0, |pool| pool.len());
+    let live = pool.len();
     info!(
         "scripted run done: frame {}, {live} live particles",
         stats.frames

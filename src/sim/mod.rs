@@ -29,7 +29,8 @@ pub const STEPS_PER_SECOND: f64 = 60.0;
 /// What the simulation does, set by the scenario and the overlay.
 #[derive(Resource, Debug, Clone, PartialEq, Reflect)]
 pub struct SimSettings {
-    /// Pool capacity, in particles (fixed at start-up).
+    /// Pool capacity, in particles: the pool takes this size at the next step (so a
+    /// scenario sets it once; changing it reallocates).
     pub capacity: usize,
     /// Seed for the simulation's random numbers.
     pub seed: u64,
@@ -148,12 +149,16 @@ impl Plugin for SimPlugin {
                         !settings.paused || once.0
                     }),
             )
-            .add_systems(Startup, size_pool)
+            // Empty until the first step sizes it, so it is allocated once, at the size the
+            // scenario asks for.
+            .init_resource::<ParticlePool>()
             .add_systems(PreUpdate, select_backend)
             .add_systems(
                 FixedUpdate,
                 (
-                    spawn_particles.in_set(SimSystems::Spawn),
+                    (fit_pool, spawn_particles)
+                        .chain()
+                        .in_set(SimSystems::Spawn),
                     integrate_particles.in_set(SimSystems::Integrate),
                     cull_particles.in_set(SimSystems::Cull),
                 ),
@@ -163,20 +168,24 @@ impl Plugin for SimPlugin {
             active: settings.backend(),
             best: Backend::best(),
         };
-        app.insert_resource(backend);
+        let rng = SimRng::new(settings.seed);
+        app.insert_resource(backend).insert_resource(rng);
     }
 }
 
-/// Takes the pool's memory once, at start-up, and seeds the random numbers.
-fn size_pool(mut commands: Commands, settings: Res<SimSettings>) {
-    commands.insert_resource(ParticlePool::with_capacity(settings.capacity));
-    commands.insert_resource(SimRng::new(settings.seed));
-    info!(
-        "particle pool: {} particles, {} bytes; SIMD backend {}",
-        settings.capacity,
-        settings.capacity * pool::BYTES_PER_PARTICLE,
-        settings.backend()
-    );
+/// Gives the pool the capacity the settings ask for. This is the only place the app
+/// allocates particle memory: once at the first step, and again only when a scenario
+/// changes the capacity.
+fn fit_pool(settings: Res<SimSettings>, mut pool: ResMut<ParticlePool>) {
+    let capacity = settings.capacity.min(pool::MAX_CAPACITY);
+    if pool.capacity() != capacity {
+        *pool = ParticlePool::with_capacity(capacity);
+        info!(
+            "particle pool: {capacity} particles, {} bytes; SIMD backend {}",
+            pool.bytes(),
+            settings.backend()
+        );
+    }
 }
 
 fn select_backend(settings: Res<SimSettings>, mut backend: ResMut<SimBackend>) {
