@@ -1,5 +1,5 @@
-//! Criterion benchmarks of the update kernel: one step over 10 k, 100 k and 1 M particles
-//! for the scalar twin and every SIMD backend this CPU has, on one thread. Criterion
+//! Criterion benchmarks of the kernels: one step, and one instance pack, over 10 k, 100 k
+//! and 1 M particles for the scalar twin and every SIMD backend this CPU has, on one thread. Criterion
 //! reports the time per step and the throughput in particles per second; ns per particle
 //! is 1e9 / throughput. `sparkbench bench` prints the same kernels as one table with the
 //! SIMD/scalar ratio.
@@ -7,7 +7,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sparkbench::sim::bench::{SIZES, bench_settings, filled_pool};
 use sparkbench::sim::fixed_step_seconds;
-use sparkbench::sim::kernels::{Backend, step_on_this_thread};
+use sparkbench::sim::kernels::{Backend, RECORD_WORDS, pack_instances, step_on_this_thread};
 
 fn kernel_step(c: &mut Criterion) {
     let params = bench_settings().step_params(fixed_step_seconds(), 0.0);
@@ -28,5 +28,20 @@ fn kernel_step(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, kernel_step);
+fn kernel_pack(c: &mut Criterion) {
+    let mut group = c.benchmark_group("kernel_pack");
+    for particles in SIZES {
+        group.throughput(Throughput::Elements(particles as u64));
+        let pool = filled_pool(particles);
+        let mut records = vec![0_u32; particles * RECORD_WORDS];
+        for backend in Backend::available() {
+            group.bench_function(BenchmarkId::new(backend.name(), particles), |b| {
+                b.iter(|| pack_instances(backend, &pool, &mut records));
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, kernel_step, kernel_pack);
 criterion_main!(benches);

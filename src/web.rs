@@ -116,7 +116,7 @@ pub fn checksum(steps: u32, seed: u32, backend: &str) -> Result<String, JsError>
 }
 
 /// `window.sparkbench.bench(seconds)`: the kernel table measured in this browser, as
-/// `{title, table, rows: [{backend, particles, step_ms, ns_per_particle, steps}]}`.
+/// `{title, table, rows: [{kernel, backend, particles, run_ms, ns_per_particle, runs}]}`.
 #[wasm_bindgen]
 #[must_use]
 pub fn bench(seconds: f64) -> JsValue {
@@ -127,9 +127,10 @@ pub fn bench(seconds: f64) -> JsValue {
         let row = js_sys::Object::new();
         set(&row, "backend", &timing.backend.name().into());
         set(&row, "particles", &(timing.particles as f64).into());
-        set(&row, "step_ms", &timing.step_ms.into());
+        set(&row, "kernel", &timing.kernel.name().into());
+        set(&row, "run_ms", &timing.run_ms.into());
         set(&row, "ns_per_particle", &timing.ns_per_particle.into());
-        set(&row, "steps", &(timing.steps as f64).into());
+        set(&row, "runs", &(timing.runs as f64).into());
         rows.push(&row);
     }
     let title = "wasm32 simd128 (web-release)";

@@ -1,10 +1,11 @@
 //! The egui HUD: reads `perf/` and `sim/`, shows them with the keys' help; H hides it.
 
+use bevy::platform::time::Instant;
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
 
 use crate::controls::HELP;
-use crate::perf::FrameStats;
+use crate::perf::{FrameStats, Phase, PhaseTimes};
 use crate::scenario::ScenarioChoice;
 use crate::sim::{ParticlePool, SimBackend, SimSettings};
 
@@ -37,7 +38,10 @@ fn draw_hud(
     backend: Res<SimBackend>,
     settings: Res<SimSettings>,
     choice: Res<ScenarioChoice>,
+    mut phases: ResMut<PhaseTimes>,
 ) -> Result {
+    let started = Instant::now();
+    let last_phases = phases.clone();
     egui::Window::new(crate::TITLE)
         .anchor(egui::Align2::LEFT_TOP, egui::vec2(8.0, 8.0))
         .resizable(false)
@@ -48,6 +52,13 @@ fn draw_hud(
                 stats.frame_ms
             ));
             ui.label(format!("{} frames", stats.frames));
+            for phase in Phase::ALL {
+                ui.label(format!(
+                    "{} {:.2} ms",
+                    phase.name(),
+                    last_phases.last_ms(phase)
+                ));
+            }
             ui.label(format!("{} / {} particles", pool.len(), pool.capacity()));
             ui.label(format!(
                 "{} · seed {}{}",
@@ -69,5 +80,6 @@ fn draw_hud(
                 });
             });
         });
+    phases.add(Phase::Overlay, started.elapsed());
     Ok(())
 }

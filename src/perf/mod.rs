@@ -3,6 +3,10 @@
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
 
+mod phases;
+
+pub use phases::{Phase, PhaseTimes, RenderMeasurements};
+
 /// How many recent frames the frame rate is averaged over.
 pub const FPS_WINDOW: usize = 60;
 
@@ -48,6 +52,7 @@ impl FrameStats {
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<FrameStats>()
+        .add_plugins(phases::plugin)
         .add_systems(First, record_frame);
 }
 

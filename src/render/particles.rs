@@ -1,6 +1,7 @@
 //! Every particle in one instanced draw, on WebGL2 and native.
 //!
-//! Main world: after the simulation, `pack_instances` copies the live particles into
+//! Main world: after the simulation, `pack_instances` runs the SIMD pack kernel
+//! (`sim::kernels::pack_instances`, with a scalar twin) over the live particles into
 //! [`ParticleInstances`] (position, size, packed colour: 20 bytes each), a buffer sized
 //! once and reused. Extract swaps that buffer with the render world's copy (no copying,
 //! no allocation). Render world: the instances go into one persistent vertex buffer that
@@ -17,6 +18,7 @@ use bevy::ecs::query::ROQueryItem;
 use bevy::ecs::system::SystemParamItem;
 use bevy::ecs::system::lifetimeless::{Read, SRes};
 use bevy::mesh::VertexBufferLayout;
+use bevy::platform::time::Instant;
 use bevy::prelude::*;
 use bevy::render::camera::{DirtySpecializations, PendingQueues};
 use bevy::render::extract_component::{ExtractComponent, ExtractComponentPlugin};
@@ -41,9 +43,11 @@ use bevy::render::{MainWorld, Render, RenderApp, RenderSystems};
 use bevy::shader::Shader;
 use bytemuck::{Pod, Zeroable};
 
-use crate::sim::ParticlePool;
+use crate::perf::{Phase, PhaseTimes, RenderMeasurements};
+use crate::sim::kernels::{self, RECORD_WORDS};
+use crate::sim::{ParticlePool, SimBackend};
 
-/// One particle as the GPU reads it: 20 bytes.
+/// One particle as the GPU reads it: 20 bytes, the pack kernel's record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 #[repr(C)]
 pub struct ParticleInstance {
@@ -84,11 +88,16 @@ pub(super) fn plugin(app: &mut App) {
         .add_plugins(ExtractComponentPlugin::<ParticleCloud>::default())
         .add_systems(Startup, spawn_cloud)
         .add_systems(PostUpdate, pack_instances);
+    let measurements = app
+        .world_mut()
+        .get_resource_or_init::<RenderMeasurements>()
+        .clone();
     let Some(render_app) = app.get_sub_app_mut(RenderApp) else {
         return;
     };
     render_app
         .insert_resource(ParticleShader(shader))
+        .insert_resource(measurements)
         .init_resource::<ParticleInstances>()
         .init_resource::<ParticleGpu>()
         .init_resource::<PendingParticleQueues>()
@@ -117,25 +126,29 @@ fn spawn_cloud(mut commands: Commands) {
     ));
 }
 
-/// Packs the live particles into the instance buffer when the pool changed (capacity
-/// reserved to the pool's, so steady-state frames never allocate).
-fn pack_instances(pool: Res<ParticlePool>, mut packed: ResMut<ParticleInstances>) {
+const _: () = assert!(size_of::<ParticleInstance>() == RECORD_WORDS * size_of::<u32>());
+
+/// Packs the live particles into the instance buffer with the active backend when the
+/// pool changed (capacity reserved to the pool's, so steady-state frames never allocate).
+fn pack_instances(
+    pool: Res<ParticlePool>,
+    backend: Res<SimBackend>,
+    mut packed: ResMut<ParticleInstances>,
+    mut phases: ResMut<PhaseTimes>,
+) {
     if !pool.is_changed() {
         return;
     }
+    let started = Instant::now();
     packed.fresh = true;
     let instances = &mut packed.instances;
-    instances.clear();
     if instances.capacity() < pool.capacity() {
-        instances.reserve_exact(pool.capacity());
+        instances.reserve_exact(pool.capacity() - instances.len());
     }
-    let [x, y, z] = pool.positions();
-    let (sizes, colors) = (pool.sizes(), pool.colors());
-    instances.extend((0..pool.len()).map(|i| ParticleInstance {
-        position: [x[i], y[i], z[i]],
-        size: sizes[i],
-        color: colors[i],
-    }));
+    // Only grows write zeros; the kernel overwrites every record up to `len`.
+    instances.resize(pool.len(), ParticleInstance::zeroed());
+    kernels::pack_instances(backend.active, &pool, bytemuck::cast_slice_mut(instances));
+    phases.add(Phase::Pack, started.elapsed());
 }
 
 /// Hands freshly packed instances to the render world and takes back the buffer it drew
@@ -181,10 +194,12 @@ fn upload_instances(
     queue: Res<RenderQueue>,
     mut packed: ResMut<ParticleInstances>,
     mut gpu: ResMut<ParticleGpu>,
+    measurements: Res<RenderMeasurements>,
 ) {
     if !packed.fresh {
         return;
     }
+    let started = Instant::now();
     packed.fresh = false;
     let bytes: &[u8] = bytemuck::cast_slice(&packed.instances);
     gpu.count = u32::try_from(packed.instances.len()).unwrap_or(u32::MAX);
@@ -204,10 +219,12 @@ fn upload_instances(
             usage: BufferUsages::VERTEX | BufferUsages::COPY_DST,
             mapped_at_creation: false,
         }));
+        measurements.set_instance_buffer_bytes(grown);
     }
     if let Some(buffer) = &gpu.instances {
         queue.write_buffer(buffer, 0, bytes);
     }
+    measurements.record_upload(started.elapsed());
 }
 
 fn write_camera_uniforms(

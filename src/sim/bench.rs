@@ -1,31 +1,56 @@
-//! Kernel timings in this run: nanoseconds per particle for each backend and pool size,
-//! the median of repeated steps on one thread. `sparkbench bench` prints them natively and
+//! Kernel timings in this run: nanoseconds per particle for each kernel (the step and the
+//! instance pack), backend and pool size, the median of repeated runs on one thread. `sparkbench bench` prints them natively and
 //! `window.sparkbench.bench()` returns them from the browser, so both tables come from
 //! the same code.
 
 use bevy::math::Vec3;
 use bevy::platform::time::Instant;
 
-use super::kernels::{self, Backend, StepParams};
+use super::kernels::{self, Backend, RECORD_WORDS};
 use super::pool::{NewParticle, ParticlePool};
 use super::{Attractor, SimRng, SimSettings, fixed_step_seconds};
 
 /// Pool sizes the table covers, in particles.
 pub const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
 
+/// A kernel the table times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// One simulation step: forces, integration, bounds, age, colour and size.
+    Step,
+    /// Interleaving positions, sizes and colours into the renderer's instance records.
+    Pack,
+}
+
+impl Kernel {
+    /// Both kernels, in table order.
+    pub const ALL: [Self; 2] = [Self::Step, Self::Pack];
+
+    /// The kernel's name in tables and the JS API.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Step => "step",
+            Self::Pack => "pack",
+        }
+    }
+}
+
 /// One cell of the table.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct KernelTiming {
+    /// The kernel measured.
+    pub kernel: Kernel,
     /// The backend measured.
     pub backend: Backend,
     /// Live particles in the pool.
     pub particles: usize,
-    /// Median time of one step over the whole pool, in milliseconds.
-    pub step_ms: f64,
-    /// `step_ms` per particle, in nanoseconds.
+    /// Median time of one run over the whole pool, in milliseconds.
+    pub run_ms: f64,
+    /// `run_ms` per particle, in nanoseconds.
     pub ns_per_particle: f64,
-    /// Steps timed (in samples of one or more steps each).
-    pub steps: usize,
+    /// Runs timed (in samples of one or more runs each).
+    pub runs: usize,
 }
 
 /// The forces the benchmark steps with: gravity, drag, two attractors and bounds, with
@@ -69,18 +94,12 @@ pub fn filled_pool(particles: usize) -> ParticlePool {
 /// as coarse as 0.1 ms, so small pools are stepped several times per sample.
 const MIN_SAMPLE_S: f64 = 0.002;
 
-/// Times `backend` stepping `pool` until about `budget_s` seconds have passed (at least 5
-/// samples); returns the median step in milliseconds and how many steps were timed.
-fn median_step_ms(
-    backend: Backend,
-    pool: &mut ParticlePool,
-    params: &StepParams,
-    budget_s: f64,
-) -> (f64, usize) {
-    let mut step = || kernels::step_on_this_thread(backend, pool.columns_mut(), params);
-    // The first step warms caches and sizes the batch.
+/// Runs `kernel` until about `budget_s` seconds have passed (at least 5 samples); returns
+/// the median run in milliseconds and how many runs were timed.
+fn median_run_ms(mut kernel: impl FnMut(), budget_s: f64) -> (f64, usize) {
+    // The first run warms caches and sizes the batch.
     let first = Instant::now();
-    step();
+    kernel();
     let once_s = first.elapsed().as_secs_f64().max(1e-7);
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 1..=10000 by the clamp
     let batch = (MIN_SAMPLE_S / once_s).ceil().clamp(1.0, 10_000.0) as usize;
@@ -89,7 +108,7 @@ fn median_step_ms(
     while samples.len() < 5 || (started.elapsed().as_secs_f64() < budget_s && samples.len() < 256) {
         let start = Instant::now();
         for _ in 0..batch {
-            step();
+            kernel();
         }
         samples.push(start.elapsed().as_secs_f64() * 1000.0 / batch as f64);
     }
@@ -97,45 +116,80 @@ fn median_step_ms(
     (samples[samples.len() / 2], samples.len() * batch)
 }
 
-/// Times every available backend at every size in `sizes`, spending about `budget_s`
-/// seconds on each cell.
+/// Times both kernels on every available backend at every size in `sizes`, spending about
+/// `budget_s` seconds on each cell.
 #[must_use]
 pub fn time_kernels(sizes: &[usize], budget_s: f64) -> Vec<KernelTiming> {
     let params = bench_settings().step_params(fixed_step_seconds(), 0.0);
     let mut timings = Vec::new();
     for &particles in sizes {
         let template = filled_pool(particles);
-        for backend in Backend::available() {
-            let mut pool = template.clone();
-            let (step_ms, steps) = median_step_ms(backend, &mut pool, &params, budget_s);
-            timings.push(KernelTiming {
-                backend,
-                particles,
-                step_ms,
-                ns_per_particle: step_ms * 1.0e6 / particles as f64,
-                steps,
-            });
+        let mut records = vec![0_u32; particles * RECORD_WORDS];
+        for kernel in Kernel::ALL {
+            for backend in Backend::available() {
+                let mut pool = template.clone();
+                let (run_ms, runs) = match kernel {
+                    Kernel::Step => median_run_ms(
+                        || kernels::step_on_this_thread(backend, pool.columns_mut(), &params),
+                        budget_s,
+                    ),
+                    Kernel::Pack => median_run_ms(
+                        || kernels::pack_instances(backend, &pool, &mut records),
+                        budget_s,
+                    ),
+                };
+                timings.push(KernelTiming {
+                    kernel,
+                    backend,
+                    particles,
+                    run_ms,
+                    ns_per_particle: run_ms * 1.0e6 / particles as f64,
+                    runs,
+                });
+            }
         }
     }
     timings
 }
 
-/// The timings as a text table: ns per particle for each backend, and the best SIMD
-/// backend's speed-up over scalar measured in the same run.
+/// The timings as text: for each kernel a table of ns per particle for each backend, and
+/// the best SIMD backend's speed-up over scalar measured in the same run.
 #[must_use]
 pub fn format_table(title: &str, timings: &[KernelTiming]) -> String {
+    let mut out = format!("{title}\n");
+    for kernel in Kernel::ALL {
+        let rows: Vec<KernelTiming> = timings
+            .iter()
+            .filter(|t| t.kernel == kernel)
+            .copied()
+            .collect();
+        if !rows.is_empty() {
+            out.push_str(&format_kernel_table(kernel, &rows));
+        }
+    }
+    out
+}
+
+/// One kernel's table: a row per pool size, a column per backend.
+fn format_kernel_table(kernel: Kernel, timings: &[KernelTiming]) -> String {
     use core::fmt::Write;
     let backends: Vec<Backend> = Backend::available().collect();
     let mut sizes: Vec<usize> = timings.iter().map(|t| t.particles).collect();
     sizes.dedup();
+    let name = kernel.name();
     let mut out = format!(
-        "{title}\nns per particle (median step, one thread)\n{:>10}",
+        "{name}: ns per particle (median {name}, one thread)\n{:>10}",
         "particles"
     );
     for backend in &backends {
         let _ = write!(out, " {:>9}", backend.name());
     }
-    let _ = writeln!(out, " {:>12} {:>14}", "simd/scalar", "best step ms");
+    let _ = writeln!(
+        out,
+        " {:>12} {:>14}",
+        "simd/scalar",
+        format!("best {name} ms")
+    );
     for particles in sizes {
         let cell = |backend: Backend| {
             timings
@@ -155,14 +209,14 @@ pub fn format_table(title: &str, timings: &[KernelTiming]) -> String {
         }
         let best = cell(Backend::best());
         let ratio = match (cell(Backend::Scalar), best) {
-            (Some(scalar), Some(best)) => scalar.step_ms / best.step_ms,
+            (Some(scalar), Some(best)) => scalar.run_ms / best.run_ms,
             _ => f64::NAN,
         };
         let _ = writeln!(
             out,
             " {:>11.2}x {:>14.3}",
             ratio,
-            best.map_or(f64::NAN, |t| t.step_ms)
+            best.map_or(f64::NAN, |t| t.run_ms)
         );
     }
     out
@@ -176,16 +230,20 @@ mod tests {
     fn every_available_backend_and_size_is_timed_and_tabled() {
         let timings = time_kernels(&[64, 1000], 0.0);
         let backends = Backend::available().count();
-        assert_eq!(timings.len(), 2 * backends);
+        assert_eq!(timings.len(), 2 * 2 * backends);
         assert!(
             timings
                 .iter()
-                .all(|t| t.steps >= 5 && t.step_ms > 0.0 && t.ns_per_particle > 0.0)
+                .all(|t| t.runs >= 5 && t.run_ms > 0.0 && t.ns_per_particle > 0.0)
         );
         let table = format_table("test", &timings);
-        for backend in Backend::available() {
-            assert!(table.contains(backend.name()), "{table}");
+        for name in Backend::available()
+            .map(Backend::name)
+            .chain(Kernel::ALL.map(Kernel::name))
+        {
+            assert!(table.contains(name), "{table}");
         }
-        assert_eq!(table.lines().count(), 5, "{table}");
+        // A title, then per kernel a caption, a header and a row per size.
+        assert_eq!(table.lines().count(), 1 + 2 * 4, "{table}");
     }
 }

@@ -7,16 +7,18 @@
 //! AVX2-enabled function.
 
 use core::arch::x86_64::{
-    __m256, _CMP_GT_OQ, _CMP_LT_OQ, _mm256_add_ps, _mm256_blendv_ps, _mm256_cmp_ps,
-    _mm256_cvttps_epi32, _mm256_div_ps, _mm256_floor_ps, _mm256_loadu_ps, _mm256_max_ps,
-    _mm256_min_ps, _mm256_mul_ps, _mm256_or_si256, _mm256_set1_ps, _mm256_slli_epi32,
-    _mm256_sqrt_ps, _mm256_storeu_ps, _mm256_storeu_si256, _mm256_sub_ps,
+    __m256, _CMP_GT_OQ, _CMP_LT_OQ, _mm_storeu_ps, _mm256_add_ps, _mm256_blendv_ps,
+    _mm256_castps256_ps128, _mm256_cmp_ps, _mm256_cvttps_epi32, _mm256_div_ps,
+    _mm256_extractf128_ps, _mm256_floor_ps, _mm256_loadu_ps, _mm256_max_ps, _mm256_min_ps,
+    _mm256_mul_ps, _mm256_or_si256, _mm256_set1_ps, _mm256_shuffle_ps, _mm256_slli_epi32,
+    _mm256_sqrt_ps, _mm256_storeu_ps, _mm256_storeu_si256, _mm256_sub_ps, _mm256_unpackhi_ps,
+    _mm256_unpacklo_ps,
 };
 use core::ops::{Add, Div, Mul, Sub};
 
 use super::StepParams;
-use super::lanes::Lanes;
-use crate::sim::pool::Columns;
+use super::lanes::{Lanes, RECORD_WORDS};
+use crate::sim::pool::{Columns, ParticlePool};
 
 /// Eight `f32` lanes in a 256-bit AVX register.
 #[derive(Clone, Copy)]
@@ -36,8 +38,17 @@ pub(super) unsafe fn step(columns: Columns<'_>, params: &StepParams) {
     super::step::run::<F32x8>(columns, params);
 }
 
+/// The instance pack kernel compiled for AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2 ([`available`] returned true).
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn pack(pool: &ParticlePool, out: &mut [u32]) {
+    super::pack::run::<F32x8>(pool, out);
+}
+
 // SAFETY (for every `unsafe` block below): the intrinsics need AVX or AVX2, and `F32x8`
-// values are only created inside `step`, which is only called once `available()` has
+// values are only created inside `step` and `pack`, which are only called once `available()` has
 // confirmed AVX2 (which implies AVX); loads and stores go through slices that were
 // bounds-checked for eight lanes first.
 
@@ -134,6 +145,37 @@ impl Lanes for F32x8 {
                 ),
             );
             _mm256_storeu_si256(lanes.as_mut_ptr().cast(), packed);
+        }
+    }
+    /// Two 4×4 transposes, one per 128-bit half: half 0 holds particles 0–3, half 1
+    /// particles 4–7, and each output register holds particle `k` and `k + 4`.
+    #[inline(always)]
+    fn store_records(columns: [Self; 4], colors: &[u32], i: usize, out: &mut [u32]) {
+        let [x, y, z, size] = columns.map(|lanes| lanes.0);
+        let out = &mut out[i * RECORD_WORDS..(i + 8) * RECORD_WORDS];
+        let colors = &colors[i..i + 8];
+        // SAFETY: see the note above; every store goes to a four-word slice of `out`.
+        unsafe {
+            let xy_low = _mm256_unpacklo_ps(x, y);
+            let xy_high = _mm256_unpackhi_ps(x, y);
+            let zs_low = _mm256_unpacklo_ps(z, size);
+            let zs_high = _mm256_unpackhi_ps(z, size);
+            let pairs = [
+                _mm256_shuffle_ps::<0x44>(xy_low, zs_low),
+                _mm256_shuffle_ps::<0xEE>(xy_low, zs_low),
+                _mm256_shuffle_ps::<0x44>(xy_high, zs_high),
+                _mm256_shuffle_ps::<0xEE>(xy_high, zs_high),
+            ];
+            for (k, pair) in pairs.into_iter().enumerate() {
+                for (particle, half) in [
+                    (k, _mm256_castps256_ps128(pair)),
+                    (k + 4, _mm256_extractf128_ps::<1>(pair)),
+                ] {
+                    let record = &mut out[particle * RECORD_WORDS..(particle + 1) * RECORD_WORDS];
+                    _mm_storeu_ps(record[..4].as_mut_ptr().cast(), half);
+                    record[4] = colors[particle];
+                }
+            }
         }
     }
 }

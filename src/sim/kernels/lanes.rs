@@ -7,6 +7,9 @@
 
 use core::ops::{Add, Div, Mul, Sub};
 
+/// Words (`u32`) in one packed instance record: position x, y, z, size, RGBA8 colour.
+pub const RECORD_WORDS: usize = 5;
+
 /// A vector of `WIDTH` `f32` lanes.
 pub trait Lanes:
     Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Div<Output = Self>
@@ -37,6 +40,10 @@ pub trait Lanes:
     /// Converts lanes already clamped to `0.0..=255.0` to integers (rounding toward
     /// zero) and writes `r | g << 8 | b << 16 | a << 24` to `column[i..i + WIDTH]`.
     fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32], i: usize);
+    /// Writes particles `i..i + WIDTH` as instance records of [`RECORD_WORDS`] words,
+    /// `[x, y, z, size, colour]` (the `f32`s as their bits), starting at
+    /// `out[i * RECORD_WORDS]`: a transpose of four columns plus a copy of `colors`.
+    fn store_records(columns: [Self; 4], colors: &[u32], i: usize, out: &mut [u32]);
 
     /// Lane-wise `if self < other { self } else { other }`: the same on every width,
     /// unlike the platforms' own min, which disagree about NaN and signed zeros (an
@@ -104,5 +111,16 @@ impl Lanes for f32 {
         // In range by contract, so `as` truncates toward zero like the vector conversions.
         column[i] =
             (red as u32) | ((green as u32) << 8) | ((blue as u32) << 16) | ((alpha as u32) << 24);
+    }
+    #[inline(always)]
+    fn store_records([x, y, z, size]: [Self; 4], colors: &[u32], i: usize, out: &mut [u32]) {
+        let start = i * RECORD_WORDS;
+        out[start..start + RECORD_WORDS].copy_from_slice(&[
+            x.to_bits(),
+            y.to_bits(),
+            z.to_bits(),
+            size.to_bits(),
+            colors[i],
+        ]);
     }
 }

@@ -29,6 +29,7 @@ use bevy::prelude::*;
 #[allow(unsafe_code)] // AVX2 chosen at run time needs `core::arch`; see the module.
 mod avx2;
 mod lanes;
+mod pack;
 mod step;
 #[cfg(any(
     target_arch = "x86_64",
@@ -37,7 +38,9 @@ mod step;
 ))]
 mod wide4;
 
-use crate::sim::pool::Columns;
+pub use lanes::RECORD_WORDS;
+
+use crate::sim::pool::{Columns, ParticlePool};
 
 /// Most point attractors (or repulsors) at once.
 pub const MAX_ATTRACTORS: usize = 8;
@@ -281,15 +284,10 @@ pub fn step(backend: Backend, columns: Columns<'_>, params: &StepParams) {
 /// Advances every particle in `columns` by one step with `backend`, on the calling thread.
 /// A backend this CPU cannot run falls back to the best one it can.
 pub fn step_on_this_thread(backend: Backend, columns: Columns<'_>, params: &StepParams) {
-    let backend = if backend.is_available() {
-        backend
-    } else {
-        Backend::best()
-    };
-    match backend {
+    match runnable(backend) {
         #[cfg(target_arch = "x86_64")]
         Backend::Avx2 => {
-            // SAFETY: `backend.is_available()` confirmed this CPU supports AVX2.
+            // SAFETY: `runnable` only returns AVX2 when this CPU supports it.
             #[allow(unsafe_code)]
             unsafe {
                 avx2::step(columns, params);
@@ -304,6 +302,47 @@ pub fn step_on_this_thread(backend: Backend, columns: Columns<'_>, params: &Step
             step::run::<wide::f32x4>(columns, params);
         }
         _ => step::run::<f32>(columns, params),
+    }
+}
+
+/// The backend to run on this CPU: `backend` when it can, else the best one it can.
+fn runnable(backend: Backend) -> Backend {
+    if backend.is_available() {
+        backend
+    } else {
+        Backend::best()
+    }
+}
+
+/// Packs every live particle of `pool` into instance records for the renderer, with
+/// `backend` on the calling thread: particle `i` becomes `out[i * RECORD_WORDS..]`, holding
+/// the bits of x, y, z (metres) and size (metres), then the RGBA8 colour.
+///
+/// # Panics
+/// If `out` is shorter than `pool.len() * RECORD_WORDS` words.
+pub fn pack_instances(backend: Backend, pool: &ParticlePool, out: &mut [u32]) {
+    assert!(
+        out.len() >= pool.len() * RECORD_WORDS,
+        "pack_instances: {} words cannot hold {} particles",
+        out.len(),
+        pool.len()
+    );
+    match runnable(backend) {
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2 => {
+            // SAFETY: `runnable` only returns AVX2 when this CPU supports it.
+            #[allow(unsafe_code)]
+            unsafe {
+                avx2::pack(pool, out);
+            }
+        }
+        #[cfg(any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            all(target_arch = "wasm32", target_feature = "simd128")
+        ))]
+        Backend::Sse2 | Backend::Simd128 | Backend::Neon => pack::run::<wide::f32x4>(pool, out),
+        _ => pack::run::<f32>(pool, out),
     }
 }
 
@@ -561,6 +600,30 @@ mod tests {
                 prop_assert_eq!(bits(pool.ages()), bits(reference.ages()));
                 prop_assert_eq!(pool.colors(), reference.colors(), "{} colour", backend);
                 prop_assert_eq!(bits(pool.sizes()), bits(reference.sizes()), "{} size", backend);
+            }
+        }
+
+        /// Every backend packs record `i` from particle `i`'s columns and leaves the words
+        /// past the live particles alone, for lengths that are not multiples of the width.
+        #[test]
+        fn every_backend_packs_each_particle_into_its_record(
+            particles in prop::collection::vec(particle(), 0..70),
+        ) {
+            let (new, ages): (Vec<_>, Vec<_>) = particles.into_iter().unzip();
+            let mut pool = pool_of(&new, &ages);
+            let params = SimSettings::default().step_params(0.01, 0.0);
+            step_on_this_thread(Backend::Scalar, pool.columns_mut(), &params);
+            let [x, y, z] = pool.positions();
+            let expected: Vec<u32> = (0..pool.len())
+                .flat_map(|i| {
+                    [x[i].to_bits(), y[i].to_bits(), z[i].to_bits(), pool.sizes()[i].to_bits(), pool.colors()[i]]
+                })
+                .chain([u32::MAX; RECORD_WORDS])
+                .collect();
+            for backend in Backend::available() {
+                let mut out = vec![u32::MAX; (pool.len() + 1) * RECORD_WORDS];
+                pack_instances(backend, &pool, &mut out);
+                prop_assert_eq!(&out, &expected, "{}", backend);
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use wide::{f32x4, i32x4};
 
-use super::lanes::Lanes;
+use super::lanes::{Lanes, RECORD_WORDS};
 
 impl Lanes for f32x4 {
     type Mask = f32x4;
@@ -47,6 +47,16 @@ impl Lanes for f32x4 {
         let packed: i32x4 = red | (green << 8) | (blue << 16) | (alpha << 24);
         for (slot, value) in column[i..i + 4].iter_mut().zip(packed.to_array()) {
             *slot = value.cast_unsigned();
+        }
+    }
+    #[inline(always)]
+    fn store_records(columns: [Self; 4], colors: &[u32], i: usize, out: &mut [u32]) {
+        let records = f32x4::transpose(columns);
+        let out = &mut out[i * RECORD_WORDS..(i + 4) * RECORD_WORDS];
+        for (k, record) in records.iter().enumerate() {
+            let slot = &mut out[k * RECORD_WORDS..(k + 1) * RECORD_WORDS];
+            slot[..4].copy_from_slice(&record.to_array().map(f32::to_bits));
+            slot[4] = colors[i + k];
         }
     }
 }

@@ -1,0 +1,204 @@
+//! Phase timers: how long each measured part of a frame took, in milliseconds.
+//!
+//! Each phase is timed around its own systems with the wall clock ([`Instant`]: the
+//! monotonic clock natively, `performance.now()` in the browser) and summed over the
+//! frame (a frame may run several fixed simulation steps, or none). At the start of the
+//! next frame the sums become [`PhaseTimes::last_ms`], which the overlay shows.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use core::time::Duration;
+
+use bevy::platform::sync::Arc;
+use bevy::platform::time::Instant;
+use bevy::prelude::*;
+
+use crate::sim::SimSystems;
+
+/// A part of the frame that is timed on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// The simulation's fixed steps: spawn, integrate and cull.
+    Simulate,
+    /// Packing the live particles into instance records for the GPU.
+    Pack,
+    /// Writing the instance records into the GPU vertex buffer (render world).
+    Upload,
+    /// Building the overlay's UI.
+    Overlay,
+}
+
+impl Phase {
+    /// Every phase, in frame order.
+    pub const ALL: [Self; 4] = [Self::Simulate, Self::Pack, Self::Upload, Self::Overlay];
+
+    /// The phase's name in the overlay and in captures.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Simulate => "simulate",
+            Self::Pack => "pack",
+            Self::Upload => "upload",
+            Self::Overlay => "overlay",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The measured phases of the last complete frame and of the frame in progress.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct PhaseTimes {
+    last_ms: [f64; Phase::ALL.len()],
+    current_ms: [f64; Phase::ALL.len()],
+}
+
+impl PhaseTimes {
+    /// Adds `elapsed` to `phase` in the frame in progress.
+    pub fn add(&mut self, phase: Phase, elapsed: Duration) {
+        self.current_ms[phase.index()] += elapsed.as_secs_f64() * 1000.0;
+    }
+
+    /// Milliseconds `phase` took in the last complete frame.
+    #[must_use]
+    pub fn last_ms(&self, phase: Phase) -> f64 {
+        self.last_ms[phase.index()]
+    }
+
+    /// Milliseconds all measured phases took in the last complete frame.
+    #[must_use]
+    pub fn measured_ms(&self) -> f64 {
+        self.last_ms.iter().sum()
+    }
+
+    /// Closes the frame in progress: its sums become the last frame's.
+    pub fn finish_frame(&mut self) {
+        self.last_ms = self.current_ms;
+        self.current_ms = [0.0; Phase::ALL.len()];
+    }
+}
+
+/// What the render world measures, handed to the main world: a clone lives in each.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct RenderMeasurements(Arc<RenderCounters>);
+
+#[derive(Debug, Default)]
+struct RenderCounters {
+    upload_nanos: AtomicU64,
+    instance_buffer_bytes: AtomicU64,
+}
+
+impl RenderMeasurements {
+    /// Records one upload that took `elapsed` (added to any not yet collected).
+    pub fn record_upload(&self, elapsed: Duration) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.0.upload_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// Records the size of the GPU instance buffer now, in bytes.
+    pub fn set_instance_buffer_bytes(&self, bytes: u64) {
+        self.0.instance_buffer_bytes.store(bytes, Ordering::Relaxed);
+    }
+
+    /// The size of the GPU instance buffer, in bytes (0 before the first upload).
+    #[must_use]
+    pub fn instance_buffer_bytes(&self) -> u64 {
+        self.0.instance_buffer_bytes.load(Ordering::Relaxed)
+    }
+
+    /// The uploads recorded since the last call, and resets the sum.
+    fn collect_uploads(&self) -> Duration {
+        Duration::from_nanos(self.0.upload_nanos.swap(0, Ordering::Relaxed))
+    }
+}
+
+/// When the simulation's fixed step in progress started.
+#[derive(Resource, Debug, Default)]
+struct SimulateStart(Option<Instant>);
+
+pub(super) fn plugin(app: &mut App) {
+    app.init_resource::<PhaseTimes>()
+        .init_resource::<RenderMeasurements>()
+        .init_resource::<SimulateStart>()
+        .add_systems(First, finish_frame)
+        .add_systems(
+            FixedUpdate,
+            (
+                start_simulate.before(SimSystems::Spawn),
+                stop_simulate.after(SimSystems::Cull),
+            ),
+        );
+}
+
+/// Collects the render world's uploads into the frame in progress, then closes it.
+fn finish_frame(mut phases: ResMut<PhaseTimes>, uploads: Res<RenderMeasurements>) {
+    phases.add(Phase::Upload, uploads.collect_uploads());
+    phases.finish_frame();
+}
+
+fn start_simulate(mut start: ResMut<SimulateStart>) {
+    start.0 = Some(Instant::now());
+}
+
+fn stop_simulate(mut start: ResMut<SimulateStart>, mut phases: ResMut<PhaseTimes>) {
+    if let Some(started) = start.0.take() {
+        phases.add(Phase::Simulate, started.elapsed());
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::float_cmp)] // a phase that never ran is exactly zero
+mod tests {
+    use super::*;
+    use crate::sim::{SimPlugin, SimSettings};
+
+    #[test]
+    fn a_frame_sums_its_phases_and_the_next_frame_shows_them() {
+        let mut phases = PhaseTimes::default();
+        phases.add(Phase::Pack, Duration::from_micros(1500));
+        phases.add(Phase::Pack, Duration::from_micros(500));
+        phases.add(Phase::Upload, Duration::from_millis(3));
+        assert_eq!(phases.last_ms(Phase::Pack), 0.0);
+        phases.finish_frame();
+        assert!((phases.last_ms(Phase::Pack) - 2.0).abs() < 1e-9);
+        assert!((phases.measured_ms() - 5.0).abs() < 1e-9);
+        phases.finish_frame();
+        assert_eq!(phases.measured_ms(), 0.0);
+    }
+
+    #[test]
+    fn uploads_recorded_elsewhere_are_collected_once() {
+        let main_side = RenderMeasurements::default();
+        let render_side = main_side.clone();
+        render_side.record_upload(Duration::from_micros(250));
+        render_side.record_upload(Duration::from_micros(750));
+        render_side.set_instance_buffer_bytes(4096);
+        assert_eq!(main_side.collect_uploads(), Duration::from_millis(1));
+        assert_eq!(main_side.collect_uploads(), Duration::ZERO);
+        assert_eq!(main_side.instance_buffer_bytes(), 4096);
+    }
+
+    #[test]
+    fn the_simulation_phase_is_timed_around_the_fixed_steps() {
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, SimPlugin, plugin));
+        app.insert_resource(SimSettings {
+            capacity: 50_000,
+            ..SimSettings::default()
+        });
+        app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(
+            Time::<Fixed>::from_hz(crate::sim::STEPS_PER_SECOND).timestep(),
+        ));
+        for _ in 0..3 {
+            app.update();
+        }
+        let phases = app.world().resource::<PhaseTimes>();
+        assert!(phases.last_ms(Phase::Simulate) > 0.0);
+        assert_eq!(
+            phases.last_ms(Phase::Pack),
+            0.0,
+            "nothing packs without a renderer"
+        );
+    }
+}
