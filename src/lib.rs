@@ -9,6 +9,7 @@ use bevy::time::TimeUpdateStrategy;
 use bevy::window::WindowResolution;
 
 mod controls;
+pub mod memory;
 mod overlay;
 pub mod perf;
 mod render;

@@ -8,7 +8,8 @@ use std::cell::Cell;
 use bevy::prelude::*;
 use wasm_bindgen::prelude::*;
 
-use crate::perf::FrameStats;
+use crate::controls::OrbitCamera;
+use crate::perf::{FrameStats, Phase, PhaseTimes};
 use crate::scenario::PlayOptions;
 use crate::sim::{Backend, ParticlePool, SimClock, SimSettings};
 
@@ -21,6 +22,10 @@ struct StatsSnapshot {
     steps: u64,
     particles: usize,
     paused: bool,
+    /// The last complete frame's measured phases, in milliseconds, in [`Phase::ALL`] order.
+    phase_ms: [f64; Phase::ALL.len()],
+    /// The orbit camera: yaw and pitch in radians, distance in metres.
+    camera: [f64; 3],
 }
 
 thread_local! {
@@ -38,8 +43,15 @@ fn publish_stats(
     clock: Res<SimClock>,
     pool: Res<ParticlePool>,
     settings: Res<SimSettings>,
+    phases: Res<PhaseTimes>,
+    cameras: Query<&OrbitCamera>,
 ) {
+    let camera = cameras.iter().next().map_or([0.0; 3], |orbit| {
+        [orbit.yaw, orbit.pitch, orbit.distance].map(f64::from)
+    });
     LATEST.set(StatsSnapshot {
+        phase_ms: Phase::ALL.map(|phase| phases.last_ms(phase)),
+        camera,
         frames: stats.frames,
         fps: stats.fps,
         frame_ms: stats.frame_ms,
@@ -72,9 +84,11 @@ pub fn start() {
     app.run();
 }
 
-/// `window.sparkbench.stats()`: `{frames, fps, frame_ms, steps, particles, paused}` from the
-/// running app (frames since start, frames per second over the last 60 frames, the last
-/// frame in milliseconds, fixed simulation steps taken, live particles, whether paused).
+/// `window.sparkbench.stats()`: `{frames, fps, frame_ms, steps, particles, paused, phases,
+/// camera}` from the running app: frames since start, frames per second over the last 60
+/// frames, the last frame in milliseconds, fixed simulation steps taken, live particles,
+/// whether paused, `phases: {simulate, pack, upload, overlay}` (the last frame's measured
+/// phases in milliseconds) and `camera: {yaw, pitch, distance}` (radians, metres).
 #[wasm_bindgen]
 #[must_use]
 pub fn stats() -> JsValue {
@@ -92,6 +106,19 @@ pub fn stats() -> JsValue {
         set(&object, name, &value.into());
     }
     set(&object, "paused", &snapshot.paused.into());
+    let phases = js_sys::Object::new();
+    for (phase, ms) in Phase::ALL.into_iter().zip(snapshot.phase_ms) {
+        set(&phases, phase.name(), &ms.into());
+    }
+    set(&object, "phases", &phases);
+    let camera = js_sys::Object::new();
+    for (name, value) in ["yaw", "pitch", "distance"]
+        .into_iter()
+        .zip(snapshot.camera)
+    {
+        set(&camera, name, &value.into());
+    }
+    set(&object, "camera", &camera);
     object.into()
 }
 

@@ -1,8 +1,7 @@
 //! Simulation tests without a window: the plugin in a headless app, determinism across
-//! backends and between the app and `Simulation`, and no allocation in the steady state.
+//! backends and between the app and `Simulation`. (No allocation in the steady state is
+//! proved in `tests/memory.rs`, a binary of its own so other tests do not add to the count.)
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::Duration;
 
 use bevy::prelude::*;
@@ -11,40 +10,6 @@ use sparkbench::sim::{
     Backend, Bounds, Emitter, EmitterShape, ParticlePool, SimPlugin, SimSettings, Spread,
     determinism_checksum, determinism_scenario, fixed_step_seconds,
 };
-
-/// Counts this thread's allocations, so tests running in parallel do not see each other's.
-struct CountingAllocator;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the counter is a
-// const-initialised thread-local `Cell`, which neither allocates nor blocks.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.set(ALLOCATIONS.get() + 1);
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System` through `alloc` or `realloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.set(ALLOCATIONS.get() + 1);
-        // SAFETY: as for `dealloc`; `new_size` is the caller's, valid by contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static COUNTING: CountingAllocator = CountingAllocator;
-
-fn allocations() -> u64 {
-    ALLOCATIONS.get()
-}
 
 const STEPS: u32 = 600;
 const SEED: u64 = 7;
@@ -85,22 +50,6 @@ fn the_scenario_keeps_thousands_of_particles_alive_inside_its_bounds() {
             .zip(pool.lifetimes())
             .all(|(age, life)| age < life)
     );
-}
-
-#[test]
-fn no_allocation_in_600_steady_state_steps() {
-    let mut sim = determinism_scenario(SEED);
-    // Warm up past the longest lifetime, so spawning and culling are in balance.
-    sim.run(Backend::best(), 300);
-    for backend in [Backend::best(), Backend::Scalar] {
-        let before = allocations();
-        sim.run(backend, STEPS);
-        assert_eq!(
-            allocations() - before,
-            0,
-            "{backend}: allocations while stepping"
-        );
-    }
 }
 
 /// A headless app: `MinimalPlugins`, `SimPlugin`, and time advanced by exactly one fixed

@@ -1,11 +1,10 @@
 //! The egui HUD: reads `perf/` and `sim/`, shows them with the keys' help; H hides it.
 
-use bevy::platform::time::Instant;
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
 
 use crate::controls::HELP;
-use crate::perf::{FrameStats, Phase, PhaseTimes};
+use crate::perf::{FrameStats, Phase, PhaseSpan, PhaseTimes};
 use crate::scenario::ScenarioChoice;
 use crate::sim::{ParticlePool, SimBackend, SimSettings};
 
@@ -40,7 +39,7 @@ fn draw_hud(
     choice: Res<ScenarioChoice>,
     mut phases: ResMut<PhaseTimes>,
 ) -> Result {
-    let started = Instant::now();
+    let span = PhaseSpan::start();
     let last_phases = phases.clone();
     egui::Window::new(crate::TITLE)
         .anchor(egui::Align2::LEFT_TOP, egui::vec2(8.0, 8.0))
@@ -80,6 +79,6 @@ fn draw_hud(
                 });
             });
         });
-    phases.add(Phase::Overlay, started.elapsed());
+    phases.finish(Phase::Overlay, span);
     Ok(())
 }

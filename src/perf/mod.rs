@@ -5,7 +5,7 @@ use bevy::prelude::*;
 
 mod phases;
 
-pub use phases::{Phase, PhaseTimes, RenderMeasurements};
+pub use phases::{Phase, PhaseSpan, PhaseTimes, RenderMeasurements};
 
 /// How many recent frames the frame rate is averaged over.
 pub const FPS_WINDOW: usize = 60;
@@ -50,7 +50,8 @@ impl FrameStats {
     }
 }
 
-pub(super) fn plugin(app: &mut App) {
+/// Frame stats and phase timers; public so headless tests and captures can add it alone.
+pub fn plugin(app: &mut App) {
     app.init_resource::<FrameStats>()
         .add_plugins(phases::plugin)
         .add_systems(First, record_frame);

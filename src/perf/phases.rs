@@ -12,6 +12,7 @@ use bevy::platform::sync::Arc;
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
 
+use crate::memory;
 use crate::sim::SimSystems;
 
 /// A part of the frame that is timed on its own.
@@ -47,14 +48,49 @@ impl Phase {
     }
 }
 
-/// The measured phases of the last complete frame and of the frame in progress.
+/// The measured phases of the last complete frame and of the frame in progress: time, and
+/// allocations made while the phase ran (by any thread, from the counting allocator).
 #[derive(Resource, Debug, Clone, Default)]
 pub struct PhaseTimes {
     last_ms: [f64; Phase::ALL.len()],
     current_ms: [f64; Phase::ALL.len()],
+    last_allocations: [u64; Phase::ALL.len()],
+    current_allocations: [u64; Phase::ALL.len()],
+}
+
+/// A phase being timed: started with [`PhaseSpan::start`], ended with [`PhaseTimes::finish`].
+#[derive(Debug, Clone, Copy)]
+pub struct PhaseSpan {
+    started: Instant,
+    allocations: u64,
+}
+
+impl PhaseSpan {
+    /// Starts timing now.
+    #[must_use]
+    pub fn start() -> Self {
+        Self {
+            started: Instant::now(),
+            allocations: memory::totals().allocations,
+        }
+    }
 }
 
 impl PhaseTimes {
+    /// Adds the time and allocations since `span` started to `phase`.
+    pub fn finish(&mut self, phase: Phase, span: PhaseSpan) {
+        self.add(phase, span.started.elapsed());
+        self.current_allocations[phase.index()] += memory::totals()
+            .allocations
+            .saturating_sub(span.allocations);
+    }
+
+    /// Allocations made while `phase` ran in the last complete frame.
+    #[must_use]
+    pub fn last_allocations(&self, phase: Phase) -> u64 {
+        self.last_allocations[phase.index()]
+    }
+
     /// Adds `elapsed` to `phase` in the frame in progress.
     pub fn add(&mut self, phase: Phase, elapsed: Duration) {
         self.current_ms[phase.index()] += elapsed.as_secs_f64() * 1000.0;
@@ -76,6 +112,8 @@ impl PhaseTimes {
     pub fn finish_frame(&mut self) {
         self.last_ms = self.current_ms;
         self.current_ms = [0.0; Phase::ALL.len()];
+        self.last_allocations = self.current_allocations;
+        self.current_allocations = [0; Phase::ALL.len()];
     }
 }
 
@@ -115,7 +153,7 @@ impl RenderMeasurements {
 
 /// When the simulation's fixed step in progress started.
 #[derive(Resource, Debug, Default)]
-struct SimulateStart(Option<Instant>);
+struct SimulateStart(Option<PhaseSpan>);
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<PhaseTimes>()
@@ -138,12 +176,12 @@ fn finish_frame(mut phases: ResMut<PhaseTimes>, uploads: Res<RenderMeasurements>
 }
 
 fn start_simulate(mut start: ResMut<SimulateStart>) {
-    start.0 = Some(Instant::now());
+    start.0 = Some(PhaseSpan::start());
 }
 
 fn stop_simulate(mut start: ResMut<SimulateStart>, mut phases: ResMut<PhaseTimes>) {
-    if let Some(started) = start.0.take() {
-        phases.add(Phase::Simulate, started.elapsed());
+    if let Some(span) = start.0.take() {
+        phases.finish(Phase::Simulate, span);
     }
 }
 

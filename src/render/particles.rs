@@ -43,7 +43,7 @@ use bevy::render::{MainWorld, Render, RenderApp, RenderSystems};
 use bevy::shader::Shader;
 use bytemuck::{Pod, Zeroable};
 
-use crate::perf::{Phase, PhaseTimes, RenderMeasurements};
+use crate::perf::{Phase, PhaseSpan, PhaseTimes, RenderMeasurements};
 use crate::sim::kernels::{self, RECORD_WORDS};
 use crate::sim::{ParticlePool, SimBackend};
 
@@ -139,7 +139,7 @@ fn pack_instances(
     if !pool.is_changed() {
         return;
     }
-    let started = Instant::now();
+    let span = PhaseSpan::start();
     packed.fresh = true;
     let instances = &mut packed.instances;
     if instances.capacity() < pool.capacity() {
@@ -148,7 +148,7 @@ fn pack_instances(
     // Only grows write zeros; the kernel overwrites every record up to `len`.
     instances.resize(pool.len(), ParticleInstance::zeroed());
     kernels::pack_instances(backend.active, &pool, bytemuck::cast_slice_mut(instances));
-    phases.add(Phase::Pack, started.elapsed());
+    phases.finish(Phase::Pack, span);
 }
 
 /// Hands freshly packed instances to the render world and takes back the buffer it drew

@@ -141,6 +141,11 @@ impl Plugin for SimPlugin {
             .init_resource::<SimClock>()
             .init_resource::<StepOnce>()
             .insert_resource(Time::<Fixed>::from_hz(STEPS_PER_SECOND))
+            // The step is one chain of systems, so a multi-threaded executor could only add
+            // a task (and its allocations) per system; the kernels split work themselves.
+            .edit_schedule(FixedUpdate, |schedule| {
+                schedule.set_executor(bevy::ecs::schedule::SingleThreadedExecutor::new());
+            })
             .configure_sets(
                 FixedUpdate,
                 (SimSystems::Spawn, SimSystems::Integrate, SimSystems::Cull)

@@ -30,8 +30,8 @@ after(async () => {
 });
 
 /** Opens a page that records every page error and console error. */
-async function openPage(setup) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+async function openPage(setup, options = {}) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 720 }, ...options });
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
@@ -238,4 +238,46 @@ test('unusable URL parameters are reported on the page and replaced by defaults'
   assert.match(notice, /particles '12' is not a whole number in 1000\.\.=4000000/);
   assert.ok(warnings.some((w) => w.includes("scenario 'nebula'")), 'also in the console, as a warning');
   assert.ok(stats.particles > 0, 'the default scenario plays');
+});
+
+/** Sends one touch gesture through Chromium's input pipeline: each finger moves in a straight line. */
+async function touchGesture(page, fingers, steps = 12) {
+  const cdp = await page.context().newCDPSession(page);
+  const at = (t) => fingers.map(({ from, to }, id) => ({
+    x: from[0] + (to[0] - from[0]) * t, y: from[1] + (to[1] - from[1]) * t, id,
+  }));
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: at(0) });
+  for (let step = 1; step <= steps; step += 1) {
+    await page.waitForTimeout(50);
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: at(step / steps) });
+  }
+  await page.waitForTimeout(200);
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  await cdp.detach();
+}
+
+test('one finger orbits and a pinch zooms; frames report pack and upload times', { timeout: RUN_TIMEOUT_MS + 60_000 }, async () => {
+  const { page, problems } = await openPage(undefined, { hasTouch: true });
+  await page.goto(`${origin}/?scenario=galaxy&particles=20000&seed=7`);
+  // A frame that ran a fixed step packs and uploads: wait for one that shows both.
+  await page.waitForFunction(() => {
+    const phases = window.sparkbench?.stats?.().phases;
+    return phases && phases.simulate > 0 && phases.pack > 0 && phases.upload > 0;
+  }, null, { timeout: RUN_TIMEOUT_MS, polling: 100 });
+  const start = (await page.evaluate(() => window.sparkbench.stats())).camera;
+
+  await touchGesture(page, [{ from: [500, 360], to: [800, 360] }]);
+  await page.waitForFunction((yaw) => window.sparkbench.stats().camera.yaw !== yaw,
+    start.yaw, { timeout: 60_000, polling: 100 });
+  const turned = (await page.evaluate(() => window.sparkbench.stats())).camera;
+
+  await touchGesture(page, [{ from: [600, 360], to: [400, 360] }, { from: [700, 360], to: [900, 360] }]);
+  await page.waitForFunction((distance) => window.sparkbench.stats().camera.distance !== distance,
+    turned.distance, { timeout: 60_000, polling: 100 });
+  const pinched = (await page.evaluate(() => window.sparkbench.stats())).camera;
+  await page.close();
+
+  assert.deepEqual(problems, []);
+  assert.equal(turned.distance, start.distance, 'one finger turns without zooming');
+  assert.ok(pinched.distance < turned.distance, `spreading two fingers zooms in: ${turned.distance} -> ${pinched.distance}`);
 });

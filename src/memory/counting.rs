@@ -1,0 +1,176 @@
+//! The counting layer: every allocation, free and byte that passes through the app's
+//! global allocator, and (while recording) a trace of them to replay in the benchmark.
+//!
+//! The counters are relaxed atomics, each on its own cache line so threads that allocate
+//! at once do not fight over one line; `perf/` reads them once a frame and turns the
+//! running totals into per-frame figures. On wasm32 the same layer counts how often the
+//! backing allocator grew linear memory.
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use super::trace::{TraceEvent, TraceRecorder};
+
+/// An atomic counter alone on a 64-byte cache line.
+#[repr(align(64))]
+struct Padded<T>(T);
+
+/// Running totals since start-up, read at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AllocTotals {
+    /// Allocations (including the new block of each moving reallocation).
+    pub allocations: u64,
+    /// Frees (including the old block of each moving reallocation).
+    pub frees: u64,
+    /// Bytes requested by those allocations.
+    pub bytes_allocated: u64,
+    /// Bytes allocated and not yet freed.
+    pub live_bytes: usize,
+    /// The most `live_bytes` has been.
+    pub peak_live_bytes: usize,
+    /// Times linear memory grew (wasm32; 0 elsewhere).
+    pub memory_grows: u64,
+}
+
+/// Counts what passes through to the allocator `A`.
+pub struct CountingAllocator<A> {
+    inner: A,
+    allocations: Padded<AtomicU64>,
+    frees: Padded<AtomicU64>,
+    bytes_allocated: Padded<AtomicU64>,
+    live_bytes: Padded<AtomicUsize>,
+    peak_live_bytes: Padded<AtomicUsize>,
+    memory_grows: Padded<AtomicU64>,
+    tracing: AtomicBool,
+    trace: TraceRecorder,
+}
+
+impl<A> CountingAllocator<A> {
+    /// Counters at zero in front of `inner`.
+    pub const fn new(inner: A) -> Self {
+        Self {
+            inner,
+            allocations: Padded(AtomicU64::new(0)),
+            frees: Padded(AtomicU64::new(0)),
+            bytes_allocated: Padded(AtomicU64::new(0)),
+            live_bytes: Padded(AtomicUsize::new(0)),
+            peak_live_bytes: Padded(AtomicUsize::new(0)),
+            memory_grows: Padded(AtomicU64::new(0)),
+            tracing: AtomicBool::new(false),
+            trace: TraceRecorder::new(),
+        }
+    }
+
+    /// The allocator the counts pass through to.
+    pub fn inner(&self) -> &A {
+        &self.inner
+    }
+
+    /// The running totals now.
+    pub fn totals(&self) -> AllocTotals {
+        AllocTotals {
+            allocations: self.allocations.0.load(Ordering::Relaxed),
+            frees: self.frees.0.load(Ordering::Relaxed),
+            bytes_allocated: self.bytes_allocated.0.load(Ordering::Relaxed),
+            live_bytes: self.live_bytes.0.load(Ordering::Relaxed),
+            peak_live_bytes: self.peak_live_bytes.0.load(Ordering::Relaxed),
+            memory_grows: self.memory_grows.0.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Starts recording every allocation, free and reallocation, up to `capacity` events
+    /// (the buffer is taken now, before recording starts). Replaces a trace in progress.
+    pub fn start_trace(&self, capacity: usize) {
+        self.tracing.store(false, Ordering::SeqCst);
+        let buffer = Vec::with_capacity(capacity);
+        let previous = self.trace.install(buffer);
+        self.tracing.store(true, Ordering::SeqCst);
+        drop(previous);
+    }
+
+    /// Stops recording and returns the events recorded (empty when none was started).
+    pub fn stop_trace(&self) -> Vec<TraceEvent> {
+        self.tracing.store(false, Ordering::SeqCst);
+        self.trace.take()
+    }
+
+    fn count_alloc(&self, size: usize) {
+        self.allocations.0.fetch_add(1, Ordering::Relaxed);
+        self.bytes_allocated
+            .0
+            .fetch_add(size as u64, Ordering::Relaxed);
+        let live = self.live_bytes.0.fetch_add(size, Ordering::Relaxed) + size;
+        self.peak_live_bytes.0.fetch_max(live, Ordering::Relaxed);
+    }
+
+    fn count_free(&self, size: usize) {
+        self.frees.0.fetch_add(1, Ordering::Relaxed);
+        self.live_bytes.0.fetch_sub(size, Ordering::Relaxed);
+    }
+
+    fn record(&self, event: TraceEvent) {
+        if self.tracing.load(Ordering::Relaxed) {
+            self.trace.push(event);
+        }
+    }
+
+    /// Runs `allocate` and counts a growth of linear memory if it caused one.
+    #[inline]
+    #[cfg_attr(not(target_arch = "wasm32"), allow(clippy::unused_self))]
+    fn watching_memory<T>(&self, allocate: impl FnOnce() -> T) -> T {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let before = core::arch::wasm32::memory_size(0);
+            let result = allocate();
+            if core::arch::wasm32::memory_size(0) > before {
+                self.memory_grows.0.fetch_add(1, Ordering::Relaxed);
+            }
+            result
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        allocate()
+    }
+}
+
+// SAFETY: every call passes straight to `inner` with the caller's arguments; the layer
+// only adds counting and recording, neither of which allocates (the trace buffer is taken
+// before recording starts and never grows).
+unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract for `layout` is passed on.
+        let block = self.watching_memory(|| unsafe { self.inner.alloc(layout) });
+        if !block.is_null() {
+            self.count_alloc(layout.size());
+            self.record(TraceEvent::alloc(block, layout));
+        }
+        block
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let block = self.watching_memory(|| unsafe { self.inner.alloc_zeroed(layout) });
+        if !block.is_null() {
+            self.count_alloc(layout.size());
+            self.record(TraceEvent::alloc(block, layout));
+        }
+        block
+    }
+
+    unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
+        self.count_free(layout.size());
+        self.record(TraceEvent::free(block, layout));
+        // SAFETY: the caller's contract for `block` and `layout` is passed on.
+        unsafe { self.inner.dealloc(block, layout) };
+    }
+
+    unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller's contract is passed on.
+        let moved = self.watching_memory(|| unsafe { self.inner.realloc(block, layout, new_size) });
+        if !moved.is_null() {
+            self.count_free(layout.size());
+            self.count_alloc(new_size);
+            self.record(TraceEvent::realloc(block, layout, moved, new_size));
+        }
+        moved
+    }
+}

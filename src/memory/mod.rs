@@ -1,0 +1,112 @@
+//! The app's memory: one global allocator whose figures are measured.
+//!
+//! ```text
+//! CountingAllocator  counts allocations, frees, bytes, live and peak; records traces
+//!   └ SizeClassPools   16–1024-byte classes from free lists (wasm32 only, see below)
+//!       └ Backing        talc on wasm32 (single-threaded), the system allocator natively
+//! ```
+//!
+//! Pools sit in front of the backing allocator only where they win on the allocation trace
+//! recorded from a real run (`sparkbench alloc-bench`, and the same replay in wasm): in
+//! wasm32 the pools beat talc; natively the system allocator's own per-thread caches beat
+//! a locked pool, so native builds count straight over the system allocator. The pools
+//! themselves are compiled and tested everywhere. `perf/` reads [`totals`] and
+//! [`pool_stats`] once a frame into `MemoryStats`.
+
+// The allocator is the one place outside the kernels that needs raw pointers.
+#![allow(unsafe_code)]
+
+use core::alloc::{GlobalAlloc, Layout};
+
+mod counting;
+mod pools;
+pub mod trace;
+
+pub use counting::{AllocTotals, CountingAllocator};
+pub use pools::{CHUNK_BYTES, CLASS_SIZES, ClassStats, SizeClassPools, class_index};
+
+/// The allocator under the pools: talc on wasm32, the system allocator natively.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Backing;
+
+#[cfg(target_arch = "wasm32")]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+// SAFETY: every call is passed unchanged to talc (wasm32) or the system allocator.
+unsafe impl GlobalAlloc for Backing {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract is passed on.
+        unsafe { backing().alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract is passed on.
+        unsafe { backing().alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract is passed on.
+        unsafe { backing().dealloc(block, layout) }
+    }
+    unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller's contract is passed on.
+        unsafe { backing().realloc(block, layout, new_size) }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn backing() -> &'static impl GlobalAlloc {
+    &TALC
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn backing() -> &'static impl GlobalAlloc {
+    &std::alloc::System
+}
+
+/// The app's allocator in wasm32: counting over the pools over talc.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: CountingAllocator<SizeClassPools<Backing>> =
+    CountingAllocator::new(SizeClassPools::new(Backing));
+
+/// The app's allocator natively: counting over the system allocator.
+#[cfg(not(target_arch = "wasm32"))]
+#[global_allocator]
+static ALLOCATOR: CountingAllocator<Backing> = CountingAllocator::new(Backing);
+
+/// True when this build's global allocator serves small blocks from the size-class pools.
+pub const POOLED: bool = cfg!(target_arch = "wasm32");
+
+/// The global allocator's running totals since start-up.
+#[must_use]
+pub fn totals() -> AllocTotals {
+    ALLOCATOR.totals()
+}
+
+/// The global pools' counters per class, smallest first (`None` where the build has none).
+#[must_use]
+pub fn pool_stats() -> Option<[ClassStats; CLASS_SIZES.len()]> {
+    #[cfg(target_arch = "wasm32")]
+    return Some(ALLOCATOR.inner().stats());
+    #[cfg(not(target_arch = "wasm32"))]
+    None
+}
+
+/// Linear memory now, in bytes (wasm32; `None` elsewhere).
+#[must_use]
+pub fn linear_memory_bytes() -> Option<u64> {
+    #[cfg(target_arch = "wasm32")]
+    return Some(core::arch::wasm32::memory_size(0) as u64 * 65_536);
+    #[cfg(not(target_arch = "wasm32"))]
+    None
+}
+
+/// Starts recording the global allocator's calls, up to `capacity` events.
+pub fn start_trace(capacity: usize) {
+    ALLOCATOR.start_trace(capacity);
+}
+
+/// Stops recording and returns the events.
+#[must_use]
+pub fn stop_trace() -> Vec<trace::TraceEvent> {
+    ALLOCATOR.stop_trace()
+}
