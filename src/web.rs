@@ -9,7 +9,7 @@ use bevy::prelude::*;
 use wasm_bindgen::prelude::*;
 
 use crate::controls::OrbitCamera;
-use crate::perf::{FrameStats, Phase, PhaseTimes};
+use crate::perf::{FrameStats, MemoryStats, Phase, PhaseTimes};
 use crate::scenario::PlayOptions;
 use crate::sim::{Backend, ParticlePool, SimClock, SimSettings};
 
@@ -26,7 +26,20 @@ struct StatsSnapshot {
     phase_ms: [f64; Phase::ALL.len()],
     /// The orbit camera: yaw and pitch in radians, distance in metres.
     camera: [f64; 3],
+    /// Memory figures, named as in [`MEMORY_FIELDS`].
+    memory: [f64; MEMORY_FIELDS.len()],
 }
+
+/// The names of `stats().memory`'s fields (bytes, counts, or a 0–1 rate).
+const MEMORY_FIELDS: [&str; 7] = [
+    "live_bytes",
+    "peak_live_bytes",
+    "allocations_per_frame",
+    "pool_hit_rate",
+    "instance_buffer_bytes",
+    "linear_memory_bytes",
+    "memory_grows",
+];
 
 thread_local! {
     // The browser runs the app on the page's only thread; JS calls read this copy
@@ -45,12 +58,24 @@ fn publish_stats(
     settings: Res<SimSettings>,
     phases: Res<PhaseTimes>,
     cameras: Query<&OrbitCamera>,
+    memory: Res<MemoryStats>,
 ) {
     let camera = cameras.iter().next().map_or([0.0; 3], |orbit| {
         [orbit.yaw, orbit.pitch, orbit.distance].map(f64::from)
     });
     LATEST.set(StatsSnapshot {
         phase_ms: Phase::ALL.map(|phase| phases.last_ms(phase)),
+        memory: [
+            memory.live_bytes as f64,
+            memory.peak_live_bytes as f64,
+            memory.allocations_per_frame as f64,
+            memory.pool_hit_rate().unwrap_or(f64::NAN),
+            memory.instance_buffer_bytes as f64,
+            memory
+                .linear_memory_bytes
+                .map_or(f64::NAN, |bytes| bytes as f64),
+            memory.memory_grows as f64,
+        ],
         camera,
         frames: stats.frames,
         fps: stats.fps,
@@ -88,7 +113,9 @@ pub fn start() {
 /// camera}` from the running app: frames since start, frames per second over the last 60
 /// frames, the last frame in milliseconds, fixed simulation steps taken, live particles,
 /// whether paused, `phases: {simulate, pack, upload, overlay}` (the last frame's measured
-/// phases in milliseconds) and `camera: {yaw, pitch, distance}` (radians, metres).
+/// phases in milliseconds), `camera: {yaw, pitch, distance}` (radians, metres) and
+/// `memory: {live_bytes, peak_live_bytes, allocations_per_frame, pool_hit_rate,
+/// instance_buffer_bytes, linear_memory_bytes, memory_grows}`.
 #[wasm_bindgen]
 #[must_use]
 pub fn stats() -> JsValue {
@@ -119,6 +146,11 @@ pub fn stats() -> JsValue {
         set(&camera, name, &value.into());
     }
     set(&object, "camera", &camera);
+    let memory = js_sys::Object::new();
+    for (name, value) in MEMORY_FIELDS.into_iter().zip(snapshot.memory) {
+        set(&memory, name, &value.into());
+    }
+    set(&object, "memory", &memory);
     object.into()
 }
 

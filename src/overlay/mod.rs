@@ -4,7 +4,7 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
 
 use crate::controls::HELP;
-use crate::perf::{FrameStats, Phase, PhaseSpan, PhaseTimes};
+use crate::perf::{FrameStats, MemoryStats, Phase, PhaseSpan, PhaseTimes};
 use crate::scenario::ScenarioChoice;
 use crate::sim::{ParticlePool, SimBackend, SimSettings};
 
@@ -38,6 +38,7 @@ fn draw_hud(
     settings: Res<SimSettings>,
     choice: Res<ScenarioChoice>,
     mut phases: ResMut<PhaseTimes>,
+    memory: Res<MemoryStats>,
 ) -> Result {
     let span = PhaseSpan::start();
     let last_phases = phases.clone();
@@ -69,6 +70,7 @@ fn draw_hud(
                 "SIMD: {} (best here: {})",
                 backend.active, backend.best
             ));
+            memory_lines(ui, &memory);
             ui.collapsing("Help", |ui| {
                 egui::Grid::new("keys").striped(true).show(ui, |ui| {
                     for (key, what) in HELP {
@@ -81,4 +83,43 @@ fn draw_hud(
         });
     phases.finish(Phase::Overlay, span);
     Ok(())
+}
+
+/// Megabytes (10^6 bytes) for display.
+fn megabytes(bytes: f64) -> f64 {
+    bytes / 1.0e6
+}
+
+fn memory_lines(ui: &mut egui::Ui, memory: &MemoryStats) {
+    ui.label(format!(
+        "heap {:.1} MB live, {:.1} MB peak",
+        megabytes(memory.live_bytes as f64),
+        megabytes(memory.peak_live_bytes as f64)
+    ));
+    let colour = if memory.allocations_per_frame == 0 {
+        egui::Color32::from_rgb(90, 200, 110)
+    } else {
+        egui::Color32::from_rgb(230, 170, 60)
+    };
+    ui.colored_label(
+        colour,
+        format!("{} allocations this frame", memory.allocations_per_frame),
+    );
+    match memory.pool_hit_rate() {
+        Some(rate) => ui.label(format!("pool hit rate {:.1}%", rate * 100.0)),
+        None => ui.label("pools off in this build"),
+    };
+    ui.label(format!(
+        "particles {:.1} MB ({} B each) · GPU {:.1} MB",
+        megabytes(memory.particle_pool_bytes as f64),
+        memory.bytes_per_particle,
+        megabytes(memory.instance_buffer_bytes as f64)
+    ));
+    if let Some(linear) = memory.linear_memory_bytes {
+        ui.label(format!(
+            "wasm memory {:.1} MB, grew {} times",
+            megabytes(linear as f64),
+            memory.memory_grows
+        ));
+    }
 }

@@ -3,8 +3,10 @@
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
 
+mod memory_stats;
 mod phases;
 
+pub use memory_stats::{LIVE_HISTORY, MemoryStats};
 pub use phases::{Phase, PhaseSpan, PhaseTimes, RenderMeasurements};
 
 /// How many recent frames the frame rate is averaged over.
@@ -53,7 +55,7 @@ impl FrameStats {
 /// Frame stats and phase timers; public so headless tests and captures can add it alone.
 pub fn plugin(app: &mut App) {
     app.init_resource::<FrameStats>()
-        .add_plugins(phases::plugin)
+        .add_plugins((phases::plugin, memory_stats::plugin))
         .add_systems(First, record_frame);
 }
 
