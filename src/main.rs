@@ -24,7 +24,7 @@ mod cli {
     use clap::{Parser, Subcommand, ValueEnum};
     use sparkbench::scenario::{MAX_PARTICLES, MIN_PARTICLES, Scenario, ScenarioChoice};
     use sparkbench::sim::{self, Backend, bench};
-    use sparkbench::{AppMode, ScriptedRun, app};
+    use sparkbench::{AppMode, ScriptedRun, app, memory};
 
     /// sparkbench: a Bevy particle demo and performance instrument.
     #[derive(Parser, Debug)]
@@ -44,6 +44,18 @@ mod cli {
         Checksum(ChecksumArgs),
         /// Time the update kernel on every SIMD backend and print ns per particle.
         Bench(BenchArgs),
+        /// Replay a recorded allocation trace on the pools and on the backing allocator.
+        AllocBench(AllocBenchArgs),
+    }
+
+    #[derive(clap::Args, Debug)]
+    struct AllocBenchArgs {
+        /// A trace recorded with `play --frames N --alloc-trace FILE`.
+        #[arg(long)]
+        trace: PathBuf,
+        /// Replays per allocator (3 to 1000).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(3..=1000))]
+        rounds: u32,
     }
 
     /// SIMD or the scalar twin.
@@ -75,7 +87,13 @@ mod cli {
         /// Seed for the simulation's random numbers.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Record every allocator call of the run to this file (needs --frames).
+        #[arg(long, requires = "frames")]
+        alloc_trace: Option<PathBuf>,
     }
+
+    /// Most allocator calls a trace records (the buffer is taken before the run: 40 MB).
+    const TRACE_EVENTS: usize = 1_000_000;
 
     #[derive(clap::Args, Debug)]
     struct ChecksumArgs {
@@ -161,6 +179,7 @@ mod cli {
                 println!("{checksum:016x}");
                 ExitCode::SUCCESS
             }
+            Some(Command::AllocBench(args)) => alloc_bench(&args),
             Some(Command::Bench(args)) => {
                 let timings = bench::time_kernels(&args.sizes, args.seconds);
                 let title = format!("native {} ({})", std::env::consts::ARCH, build_profile());
@@ -178,7 +197,33 @@ mod cli {
         }
     }
 
+    fn alloc_bench(args: &AllocBenchArgs) -> ExitCode {
+        let events = std::fs::read(&args.trace)
+            .map_err(|error| error.to_string())
+            .and_then(|bytes| memory::trace::decode(&bytes));
+        match events {
+            Ok(events) => {
+                let rows = memory::bench::compare_on_trace(&events, args.rounds as usize);
+                let title = format!(
+                    "allocation trace {} on native {} ({})",
+                    args.trace.display(),
+                    std::env::consts::ARCH,
+                    build_profile()
+                );
+                print!("{}", memory::bench::format_table(&title, &rows));
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {}: {error}", args.trace.display());
+                ExitCode::from(2)
+            }
+        }
+    }
+
     fn play(args: PlayArgs) -> ExitCode {
+        if args.alloc_trace.is_some() {
+            memory::start_trace(TRACE_EVENTS);
+        }
         let mode = match args.frames {
             Some(frames) => AppMode::Scripted(ScriptedRun {
                 frames,
@@ -196,7 +241,21 @@ mod cli {
                 .unwrap_or_else(|| args.scenario.default_particles()),
             seed: args.seed,
         });
-        if app.run().is_success() {
+        let success = app.run().is_success();
+        drop(app);
+        if let Some(path) = args.alloc_trace {
+            let events = memory::stop_trace();
+            if let Err(error) = std::fs::write(&path, memory::trace::encode(&events)) {
+                eprintln!("error: cannot write {}: {error}", path.display());
+                return ExitCode::FAILURE;
+            }
+            println!(
+                "{} allocator calls recorded to {}",
+                events.len(),
+                path.display()
+            );
+        }
+        if success {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE

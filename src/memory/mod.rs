@@ -18,6 +18,7 @@
 
 use core::alloc::{GlobalAlloc, Layout};
 
+pub mod bench;
 mod counting;
 mod pools;
 pub mod trace;

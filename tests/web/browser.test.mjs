@@ -68,6 +68,14 @@ test('the app runs in the page and reports its frame stats', { timeout: RUN_TIME
   assert.ok(stats.frames > 60, `frames ${stats.frames}`);
   assert.ok(stats.fps > 0 && Number.isFinite(stats.fps), `fps ${stats.fps}`);
   assert.ok(stats.frame_ms > 0 && Number.isFinite(stats.frame_ms), `frame_ms ${stats.frame_ms}`);
+  // Memory as the counting allocator and the pools measured it in this page.
+  const memory = stats.memory;
+  assert.ok(memory.live_bytes > 0 && memory.peak_live_bytes >= memory.live_bytes, JSON.stringify(memory));
+  assert.ok(memory.linear_memory_bytes >= memory.peak_live_bytes, 'linear memory holds the heap');
+  assert.ok(memory.linear_memory_bytes % 65536 === 0, 'linear memory is whole 64 KiB pages');
+  assert.ok(memory.memory_grows > 0, 'talc grew linear memory as the app started');
+  assert.ok(memory.pool_hit_rate > 0.5 && memory.pool_hit_rate <= 1, `pool hit rate ${memory.pool_hit_rate}`);
+  assert.ok(memory.instance_buffer_bytes >= 20 * stats.particles, 'the GPU buffer holds every particle');
   // Served with the wasm MIME type (needed for streaming compilation) and precompressed.
   assert.equal(wasmHeaders.length, 1);
   assert.equal(wasmHeaders[0]['content-type'], 'application/wasm');
