@@ -182,6 +182,19 @@ cmd_bench() {
   step "wasm table (chromium)" env SPARKBENCH_DIST="$DIST" node tests/web/run-bench.mjs "${BENCH_SECONDS:-1}"
 }
 
+# Allocator benchmark: record an allocation trace from a real run (the release app under
+# Xvfb), then replay it on the pools and on the backing allocator, natively and in wasm (Node).
+cmd_alloc_bench() {
+  step "install tools" ensure_test_tools
+  step "web bundle" build_web
+  step "release build" cargo build --release --quiet
+  local trace="$CARGO_TARGET_DIR/alloc-trace.bin"
+  step "record trace" xvfb-run -a -s "-screen 0 1280x720x24" "$CARGO_TARGET_DIR/release/sparkbench" \
+    --scenario fireworks --particles 20000 --frames "${TRACE_FRAMES:-120}" --alloc-trace "$trace"
+  step "native table" "$CARGO_TARGET_DIR/release/sparkbench" alloc-bench --trace "$trace"
+  step "wasm table (node)" env SPARKBENCH_DIST="$DIST" node tests/web/run-alloc-bench.mjs "$trace"
+}
+
 cmd_help() {
   cat <<'USAGE'
 usage: ./build.sh COMMAND
@@ -192,6 +205,8 @@ usage: ./build.sh COMMAND
           window test), the web bundle, and the browser test in headless Chromium
   bench   kernel benchmarks: criterion, then ns-per-particle tables natively and in
           headless Chromium (wasm), each with the SIMD/scalar ratio; BENCH_SECONDS per cell
+  alloc-bench  record an allocation trace from a real run (TRACE_FRAMES, default 120) and
+          replay it on the size-class pools and on the backing allocator, natively and in wasm
   setup   install the tools the other commands need
 USAGE
 }
@@ -201,6 +216,7 @@ case "${1:-help}" in
   web) cmd_web ;;
   test) cmd_test ;;
   bench) cmd_bench ;;
+  alloc-bench) cmd_alloc_bench ;;
   setup) step "install tools" ensure_test_tools ;;
   help | -h | --help) cmd_help ;;
   *) cmd_help >&2; die "unknown command '$1'" ;;

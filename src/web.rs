@@ -86,8 +86,10 @@ fn publish_stats(
     });
 }
 
-/// Starts the app in the page's canvas; wasm-bindgen calls this once the module is ready.
-#[wasm_bindgen(start)]
+/// `window.sparkbench` is set up by the loader, which calls this once the module is
+/// instantiated: starts the app in the page's canvas. (Not a wasm-bindgen start function,
+/// so the module can also be loaded without a page, in Node, for the memory checks.)
+#[wasm_bindgen]
 pub fn start() {
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
@@ -202,6 +204,50 @@ pub fn bench(seconds: f64) -> JsValue {
     );
     set(&result, "rows", &rows);
     result.into()
+}
+
+/// `memory_check(seed, steps)`: runs the allocator self-test in this wasm build (random
+/// traffic from `seed` on fresh pools and on the global allocator, every alignment up to
+/// 4096, a 64 MB block, zero-sized types); returns `"ok"` or throws what broke.
+///
+/// # Errors
+/// The first step where an allocator broke the model.
+#[wasm_bindgen]
+pub fn memory_check(seed: u32, steps: u32) -> Result<String, String> {
+    crate::memory::check::self_test(u64::from(seed), steps as usize).map(|()| "ok".to_owned())
+}
+
+/// `alloc_bench(trace, rounds)`: replays an allocation trace file's bytes on the pools and on
+/// talc alone, `{table, rows: [{allocator, ns_per_call, peak_backing_bytes, calls}]}`.
+///
+/// # Errors
+/// When the bytes are not a trace file (the message says why).
+#[wasm_bindgen]
+pub fn alloc_bench(trace: &[u8], rounds: u32) -> Result<JsValue, String> {
+    let events = crate::memory::trace::decode(trace)?;
+    let rows = crate::memory::bench::compare_on_trace(&events, rounds.clamp(3, 1000) as usize);
+    let list = js_sys::Array::new();
+    for row in &rows {
+        let object = js_sys::Object::new();
+        set(&object, "allocator", &row.allocator.into());
+        set(&object, "ns_per_call", &row.ns_per_call.into());
+        set(
+            &object,
+            "peak_backing_bytes",
+            &(row.peak_backing_bytes as f64).into(),
+        );
+        set(&object, "calls", &(row.calls as f64).into());
+        list.push(&object);
+    }
+    let result = js_sys::Object::new();
+    let title = "wasm32 simd128 (web-release), talc backing";
+    set(
+        &result,
+        "table",
+        &crate::memory::bench::format_table(title, &rows).into(),
+    );
+    set(&result, "rows", &list);
+    Ok(result.into())
 }
 
 fn available_names() -> String {

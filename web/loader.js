@@ -92,10 +92,11 @@ async function main() {
   const module = await compileWithProgress(`./${build.wasm}`, build.wasm_bytes);
   setProgress(1, 'Starting…');
   const bindings = await import(`./${build.js}`);
-  const { stats, checksum, bench } = bindings;
-  window.sparkbench = { stats, checksum, bench };
-  // Runs the Rust `start` function, which starts the app in the canvas.
+  const { stats, checksum, bench, memory_check, alloc_bench } = bindings;
+  window.sparkbench = { stats, checksum, bench, memory_check, alloc_bench };
   await bindings.default({ module_or_path: module });
+  // The Rust `start` function starts the app in the canvas.
+  bindings.start();
   $('loading').hidden = true;
   $('sparkbench-canvas').focus();
   document.body.dataset.state = 'running';

@@ -19,6 +19,7 @@
 use core::alloc::{GlobalAlloc, Layout};
 
 pub mod bench;
+pub mod check;
 mod counting;
 mod pools;
 pub mod trace;

@@ -270,7 +270,6 @@ unsafe impl<B: GlobalAlloc> GlobalAlloc for SizeClassPools<B> {
 mod tests {
     use super::*;
     use crate::memory::Backing;
-    use proptest::prelude::*;
 
     /// A block with its layout and the byte it was filled with.
     struct Held {
@@ -303,23 +302,6 @@ mod tests {
         );
         // SAFETY: allocated from `pools` with this layout and freed once.
         unsafe { pools.dealloc(held.block, held.layout) };
-    }
-
-    #[test]
-    fn every_alignment_up_to_4096_is_honoured() {
-        let pools = SizeClassPools::new(Backing);
-        let mut held = Vec::new();
-        for shift in 0..=12 {
-            let align = 1 << shift;
-            for size in [1, 7, 16, 100, 1024, 5000] {
-                let layout = Layout::from_size_align(size, align).expect("valid layout");
-                held.push(allocate(&pools, layout, u8::try_from(shift).unwrap_or(0)));
-            }
-        }
-        for block in held {
-            check_and_free(&pools, block);
-        }
-        assert!(pools.stats().iter().all(|class| class.in_use == 0));
     }
 
     #[test]
@@ -383,72 +365,5 @@ mod tests {
         assert_eq!(*boxed, ());
         let small: Vec<Box<u8>> = (0..=255).map(Box::new).collect();
         assert!(small.iter().enumerate().all(|(i, b)| usize::from(**b) == i));
-    }
-
-    /// One step of a random allocation sequence.
-    #[derive(Debug, Clone)]
-    enum Step {
-        Alloc { size: usize, align_shift: u32 },
-        Free { pick: usize },
-        Realloc { pick: usize, new_size: usize },
-    }
-
-    fn step() -> impl Strategy<Value = Step> {
-        let size = prop_oneof![1_usize..=64, 1_usize..=2048, 1_usize..=70_000];
-        prop_oneof![
-            (size.clone(), 0_u32..=12)
-                .prop_map(|(size, align_shift)| Step::Alloc { size, align_shift }),
-            any::<usize>().prop_map(|pick| Step::Free { pick }),
-            (any::<usize>(), size).prop_map(|(pick, new_size)| Step::Realloc { pick, new_size }),
-        ]
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
-
-        /// Random allocations, frees and reallocations, checked against a model: every
-        /// block is aligned, keeps its contents while held, and overlaps no other block.
-        #[test]
-        fn random_traffic_matches_the_model(steps in prop::collection::vec(step(), 1..300)) {
-            let pools = SizeClassPools::new(Backing);
-            let mut held: Vec<Held> = Vec::new();
-            for (n, step) in steps.into_iter().enumerate() {
-                let fill = u8::try_from(n % 251).unwrap_or(0);
-                match step {
-                    Step::Alloc { size, align_shift } => {
-                        let layout = Layout::from_size_align(size, 1 << align_shift).expect("valid layout");
-                        held.push(allocate(&pools, layout, fill));
-                    }
-                    Step::Free { pick } if !held.is_empty() => {
-                        let block = held.swap_remove(pick % held.len());
-                        check_and_free(&pools, block);
-                    }
-                    Step::Realloc { pick, new_size } if !held.is_empty() => {
-                        let index = pick % held.len();
-                        let Held { block, layout, fill: old_fill } = held.swap_remove(index);
-                        // SAFETY: `block` came from `pools` with `layout`; `new_size` > 0.
-                        let moved = unsafe { pools.realloc(block, layout, new_size) };
-                        prop_assert!(!moved.is_null());
-                        prop_assert_eq!(moved as usize % layout.align(), 0);
-                        let kept = layout.size().min(new_size);
-                        // SAFETY: the first `kept` bytes were carried over.
-                        let bytes = unsafe { core::slice::from_raw_parts(moved, kept) };
-                        prop_assert!(bytes.iter().all(|&b| b == old_fill));
-                        let layout = Layout::from_size_align(new_size, layout.align()).expect("valid layout");
-                        // SAFETY: the block holds `new_size` bytes.
-                        unsafe { ptr::write_bytes(moved, fill, new_size) };
-                        held.push(Held { block: moved, layout, fill });
-                    }
-                    _ => {}
-                }
-                let mut spans: Vec<(usize, usize)> = held.iter().map(|h| (h.block as usize, h.block as usize + h.layout.size())).collect();
-                spans.sort_unstable();
-                prop_assert!(spans.windows(2).all(|pair| pair[0].1 <= pair[1].0), "blocks overlap");
-            }
-            for block in held {
-                check_and_free(&pools, block);
-            }
-            prop_assert!(pools.stats().iter().all(|class| class.in_use == 0));
-        }
     }
 }
