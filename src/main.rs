@@ -211,6 +211,16 @@ mod cli {
                     build_profile()
                 );
                 print!("{}", memory::bench::format_table(&title, &rows));
+                let threads = std::thread::available_parallelism().map_or(2, usize::from);
+                let rows = memory::bench::compare_on_trace_threaded(
+                    &events,
+                    args.rounds as usize,
+                    threads,
+                );
+                let title = format!(
+                    "the same trace on {threads} threads at once (time per call over all threads)"
+                );
+                print!("{}", memory::bench::format_table(&title, &rows));
                 ExitCode::SUCCESS
             }
             Err(error) => {

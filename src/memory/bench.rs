@@ -62,6 +62,55 @@ pub fn compare_on_trace(events: &[TraceEvent], rounds: usize) -> [AllocBenchRow;
     ]
 }
 
+/// Replays `events` on `threads` threads at once (each its own copy of the trace) on each
+/// allocator, `rounds` times (at least 3), and returns both rows as [`compare_on_trace`]
+/// does: the case of an app that allocates from several threads, where the pools' locks
+/// are shared. Peak bytes are not measured here (0).
+#[cfg(not(target_arch = "wasm32"))]
+#[must_use]
+pub fn compare_on_trace_threaded(
+    events: &[TraceEvent],
+    rounds: usize,
+    threads: usize,
+) -> [AllocBenchRow; 2] {
+    fn replay_on_threads<A: core::alloc::GlobalAlloc + Sync>(
+        replay: &Replay,
+        allocator: &A,
+        threads: usize,
+    ) -> f64 {
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| replay.run(allocator));
+            }
+        });
+        started.elapsed().as_secs_f64()
+    }
+    let replay = Replay::new(events);
+    let calls = (replay.calls() * threads).max(1);
+    let pools = SizeClassPools::new(Backing);
+    let mut backing_ns = Vec::new();
+    let mut pooled_ns = Vec::new();
+    for _ in 0..rounds.max(3) {
+        backing_ns.push(replay_on_threads(&replay, &Backing, threads) * 1e9 / calls as f64);
+        pooled_ns.push(replay_on_threads(&replay, &pools, threads) * 1e9 / calls as f64);
+    }
+    [
+        AllocBenchRow {
+            allocator: "backing",
+            ns_per_call: median(backing_ns),
+            peak_backing_bytes: 0,
+            calls,
+        },
+        AllocBenchRow {
+            allocator: "pools + backing",
+            ns_per_call: median(pooled_ns),
+            peak_backing_bytes: 0,
+            calls,
+        },
+    ]
+}
+
 /// The rows as a text table, with the pools' speed-up measured in this run.
 #[must_use]
 pub fn format_table(title: &str, rows: &[AllocBenchRow; 2]) -> String {
