@@ -289,3 +289,23 @@ test('one finger orbits and a pinch zooms; frames report pack and upload times',
   assert.equal(turned.distance, start.distance, 'one finger turns without zooming');
   assert.ok(pinched.distance < turned.distance, `spreading two fingers zooms in: ${turned.distance} -> ${pinched.distance}`);
 });
+
+test('after warm-up, linear memory stops growing while the stress preset plays on', { timeout: RUN_TIMEOUT_MS + 300_000 }, async () => {
+  const { page, problems } = await openPage();
+  await page.goto(`${origin}/?scenario=stress&particles=2000&seed=7`);
+  const framesPast = (n) => page.waitForFunction((f) => (window.sparkbench?.stats?.().frames ?? 0) > f,
+    n, { timeout: RUN_TIMEOUT_MS, polling: 250 });
+  await framesPast(300);
+  const warm = await page.evaluate(() => window.sparkbench.stats());
+  await framesPast(warm.frames + 900);
+  const later = await page.evaluate(() => window.sparkbench.stats());
+  await page.close();
+  assert.deepEqual(problems, []);
+  assert.equal(later.memory.memory_grows, warm.memory.memory_grows,
+    `linear memory grew between frame ${warm.frames} and ${later.frames}`);
+  assert.equal(later.memory.linear_memory_bytes, warm.memory.linear_memory_bytes);
+  assert.ok(Math.abs(later.memory.live_bytes - warm.memory.live_bytes) < 1 << 20,
+    `live heap ${warm.memory.live_bytes} -> ${later.memory.live_bytes} bytes`);
+  console.log(`soak: frames ${warm.frames} -> ${later.frames}, linear memory ${later.memory.linear_memory_bytes} B `
+    + `(grew ${later.memory.memory_grows} times, all before warm-up), live ${warm.memory.live_bytes} -> ${later.memory.live_bytes} B`);
+});
