@@ -7,9 +7,24 @@
 //! backing allocator grew linear memory.
 
 use core::alloc::{GlobalAlloc, Layout};
+use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::trace::{TraceEvent, TraceRecorder};
+
+thread_local! {
+    // Const-initialised and without `Drop`, so using it never allocates and never fails,
+    // even while a thread is being torn down.
+    static THREAD_ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Allocations made by the calling thread since it started (through any counting layer):
+/// what a span on one thread subtracts to count its own allocations, whatever other
+/// threads do meanwhile.
+#[must_use]
+pub fn thread_allocations() -> u64 {
+    THREAD_ALLOCATIONS.get()
+}
 
 /// An atomic counter alone on a 64-byte cache line.
 #[repr(align(64))]
@@ -95,6 +110,7 @@ impl<A> CountingAllocator<A> {
     }
 
     fn count_alloc(&self, size: usize) {
+        THREAD_ALLOCATIONS.set(THREAD_ALLOCATIONS.get() + 1);
         self.allocations.0.fetch_add(1, Ordering::Relaxed);
         self.bytes_allocated
             .0

@@ -25,7 +25,7 @@ mod counting;
 mod pools;
 pub mod trace;
 
-pub use counting::{AllocTotals, CountingAllocator};
+pub use counting::{AllocTotals, CountingAllocator, thread_allocations};
 pub use pools::{CHUNK_BYTES, CLASS_SIZES, ClassStats, SizeClassPools, class_index};
 
 /// The allocator under the pools: talc on wasm32, the system allocator natively.

@@ -54,9 +54,10 @@ fn draw_hud(
             ui.label(format!("{} frames", stats.frames));
             for phase in Phase::ALL {
                 ui.label(format!(
-                    "{} {:.2} ms",
+                    "{} {:.2} ms, {} allocations",
                     phase.name(),
-                    last_phases.last_ms(phase)
+                    last_phases.last_ms(phase),
+                    last_phases.last_allocations(phase)
                 ));
             }
             ui.label(format!("{} / {} particles", pool.len(), pool.capacity()));

@@ -49,13 +49,14 @@ impl Phase {
 }
 
 /// The measured phases of the last complete frame and of the frame in progress: time, and
-/// allocations made while the phase ran (by any thread, from the counting allocator).
+/// allocations the phase's own thread made while it ran (from the counting allocator).
 #[derive(Resource, Debug, Clone, Default)]
 pub struct PhaseTimes {
     last_ms: [f64; Phase::ALL.len()],
     current_ms: [f64; Phase::ALL.len()],
     last_allocations: [u64; Phase::ALL.len()],
     current_allocations: [u64; Phase::ALL.len()],
+    total_allocations: [u64; Phase::ALL.len()],
 }
 
 /// A phase being timed: started with [`PhaseSpan::start`], ended with [`PhaseTimes::finish`].
@@ -71,18 +72,38 @@ impl PhaseSpan {
     pub fn start() -> Self {
         Self {
             started: Instant::now(),
-            allocations: memory::totals().allocations,
+            allocations: memory::thread_allocations(),
         }
+    }
+
+    /// Time since the span started, and allocations this thread made since.
+    #[must_use]
+    pub fn end(self) -> (Duration, u64) {
+        (
+            self.started.elapsed(),
+            memory::thread_allocations().saturating_sub(self.allocations),
+        )
     }
 }
 
 impl PhaseTimes {
     /// Adds the time and allocations since `span` started to `phase`.
     pub fn finish(&mut self, phase: Phase, span: PhaseSpan) {
-        self.add(phase, span.started.elapsed());
-        self.current_allocations[phase.index()] += memory::totals()
-            .allocations
-            .saturating_sub(span.allocations);
+        let (elapsed, allocations) = span.end();
+        self.add(phase, elapsed);
+        self.add_allocations(phase, allocations);
+    }
+
+    /// Adds `allocations` made during `phase` to the frame in progress.
+    pub fn add_allocations(&mut self, phase: Phase, allocations: u64) {
+        self.current_allocations[phase.index()] += allocations;
+        self.total_allocations[phase.index()] += allocations;
+    }
+
+    /// Allocations made during `phase` since start-up.
+    #[must_use]
+    pub fn total_allocations(&self, phase: Phase) -> u64 {
+        self.total_allocations[phase.index()]
     }
 
     /// Allocations made while `phase` ran in the last complete frame.
@@ -124,14 +145,19 @@ pub struct RenderMeasurements(Arc<RenderCounters>);
 #[derive(Debug, Default)]
 struct RenderCounters {
     upload_nanos: AtomicU64,
+    upload_allocations: AtomicU64,
     instance_buffer_bytes: AtomicU64,
 }
 
 impl RenderMeasurements {
-    /// Records one upload that took `elapsed` (added to any not yet collected).
-    pub fn record_upload(&self, elapsed: Duration) {
+    /// Records one upload, timed by `span` (added to any not yet collected).
+    pub fn record_upload(&self, span: PhaseSpan) {
+        let (elapsed, allocations) = span.end();
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         self.0.upload_nanos.fetch_add(nanos, Ordering::Relaxed);
+        self.0
+            .upload_allocations
+            .fetch_add(allocations, Ordering::Relaxed);
     }
 
     /// Records the size of the GPU instance buffer now, in bytes.
@@ -145,9 +171,12 @@ impl RenderMeasurements {
         self.0.instance_buffer_bytes.load(Ordering::Relaxed)
     }
 
-    /// The uploads recorded since the last call, and resets the sum.
-    fn collect_uploads(&self) -> Duration {
-        Duration::from_nanos(self.0.upload_nanos.swap(0, Ordering::Relaxed))
+    /// The uploads' time and allocations recorded since the last call; resets both.
+    fn collect_uploads(&self) -> (Duration, u64) {
+        (
+            Duration::from_nanos(self.0.upload_nanos.swap(0, Ordering::Relaxed)),
+            self.0.upload_allocations.swap(0, Ordering::Relaxed),
+        )
     }
 }
 
@@ -171,7 +200,9 @@ pub(super) fn plugin(app: &mut App) {
 
 /// Collects the render world's uploads into the frame in progress, then closes it.
 fn finish_frame(mut phases: ResMut<PhaseTimes>, uploads: Res<RenderMeasurements>) {
-    phases.add(Phase::Upload, uploads.collect_uploads());
+    let (elapsed, allocations) = uploads.collect_uploads();
+    phases.add(Phase::Upload, elapsed);
+    phases.add_allocations(Phase::Upload, allocations);
     phases.finish_frame();
 }
 
@@ -209,11 +240,19 @@ mod tests {
     fn uploads_recorded_elsewhere_are_collected_once() {
         let main_side = RenderMeasurements::default();
         let render_side = main_side.clone();
-        render_side.record_upload(Duration::from_micros(250));
-        render_side.record_upload(Duration::from_micros(750));
+        let span = PhaseSpan::start();
+        let held: Vec<u64> = Vec::with_capacity(8);
+        render_side.record_upload(span);
+        render_side.record_upload(PhaseSpan::start());
         render_side.set_instance_buffer_bytes(4096);
-        assert_eq!(main_side.collect_uploads(), Duration::from_millis(1));
-        assert_eq!(main_side.collect_uploads(), Duration::ZERO);
+        let (elapsed, allocations) = main_side.collect_uploads();
+        assert!(elapsed > Duration::ZERO);
+        assert_eq!(
+            allocations, 1,
+            "this thread's one allocation inside the first span"
+        );
+        assert_eq!(main_side.collect_uploads(), (Duration::ZERO, 0));
+        drop(held);
         assert_eq!(main_side.instance_buffer_bytes(), 4096);
     }
 

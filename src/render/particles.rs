@@ -18,7 +18,6 @@ use bevy::ecs::query::ROQueryItem;
 use bevy::ecs::system::SystemParamItem;
 use bevy::ecs::system::lifetimeless::{Read, SRes};
 use bevy::mesh::VertexBufferLayout;
-use bevy::platform::time::Instant;
 use bevy::prelude::*;
 use bevy::render::camera::{DirtySpecializations, PendingQueues};
 use bevy::render::extract_component::{ExtractComponent, ExtractComponentPlugin};
@@ -199,7 +198,7 @@ fn upload_instances(
     if !packed.fresh {
         return;
     }
-    let started = Instant::now();
+    let span = PhaseSpan::start();
     packed.fresh = false;
     let bytes: &[u8] = bytemuck::cast_slice(&packed.instances);
     gpu.count = u32::try_from(packed.instances.len()).unwrap_or(u32::MAX);
@@ -224,7 +223,7 @@ fn upload_instances(
     if let Some(buffer) = &gpu.instances {
         queue.write_buffer(buffer, 0, bytes);
     }
-    measurements.record_upload(started.elapsed());
+    measurements.record_upload(span);
 }
 
 fn write_camera_uniforms(

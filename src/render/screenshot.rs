@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 
-use crate::perf::FrameStats;
+use crate::perf::{FrameStats, Phase, PhaseTimes};
 use crate::sim::ParticlePool;
 
 /// Render `frames` frames, then save the window to `screenshot` (if set) and exit.
@@ -31,11 +31,29 @@ fn finish_scripted_run(
     run: Res<ScriptedRun>,
     stats: Res<FrameStats>,
     pool: Res<ParticlePool>,
+    phases: Res<PhaseTimes>,
+    mut at_half: Local<Option<[u64; Phase::ALL.len()]>>,
     mut exit: MessageWriter<AppExit>,
 ) {
+    let totals = || Phase::ALL.map(|phase| phases.total_allocations(phase));
     if stats.frames < run.frames {
+        if stats.frames >= run.frames / 2 && at_half.is_none() {
+            *at_half = Some(totals());
+        }
         return;
     }
+    // The second half of the run is past start-up: its allocations per phase are the
+    // steady state's.
+    let since_half = at_half.unwrap_or_default();
+    let counts: Vec<String> = Phase::ALL
+        .iter()
+        .zip(totals().iter().zip(since_half))
+        .map(|(phase, (now, then))| format!("{} {}", phase.name(), now - then))
+        .collect();
+    info!(
+        "allocations in the second half of the run by phase: {}",
+        counts.join(", ")
+    );
     commands.remove_resource::<ScriptedRun>();
     let live = pool.len();
     info!(
