@@ -203,24 +203,28 @@ mod cli {
             .and_then(|bytes| memory::trace::decode(&bytes));
         match events {
             Ok(events) => {
-                let rows = memory::bench::compare_on_trace(&events, args.rounds as usize);
-                let title = format!(
-                    "allocation trace {} on native {} ({})",
-                    args.trace.display(),
-                    std::env::consts::ARCH,
-                    build_profile()
-                );
-                print!("{}", memory::bench::format_table(&title, &rows));
                 let threads = std::thread::available_parallelism().map_or(2, usize::from);
-                let rows = memory::bench::compare_on_trace_threaded(
-                    &events,
-                    args.rounds as usize,
-                    threads,
-                );
-                let title = format!(
-                    "the same trace on {threads} threads at once (time per call over all threads)"
-                );
-                print!("{}", memory::bench::format_table(&title, &rows));
+                let place = format!("native {} ({})", std::env::consts::ARCH, build_profile());
+                for (threads, title) in [
+                    (
+                        1,
+                        format!("allocation trace {} on {place}", args.trace.display()),
+                    ),
+                    (
+                        threads,
+                        format!(
+                            "the same trace on {threads} threads at once (time per call over all threads)"
+                        ),
+                    ),
+                ] {
+                    match memory::bench::compare_on_trace(&events, args.rounds as usize, threads) {
+                        Ok(rows) => print!("{}", memory::bench::format_table(&title, &rows)),
+                        Err(error) => {
+                            eprintln!("error: {error}");
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                }
                 ExitCode::SUCCESS
             }
             Err(error) => {

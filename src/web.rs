@@ -221,11 +221,11 @@ pub fn memory_check(seed: u32, steps: u32) -> Result<String, String> {
 /// talc alone, `{table, rows: [{allocator, ns_per_call, peak_backing_bytes, calls}]}`.
 ///
 /// # Errors
-/// When the bytes are not a trace file (the message says why).
+/// When the bytes are not a trace file (the message says why), or a replay ran out of memory.
 #[wasm_bindgen]
 pub fn alloc_bench(trace: &[u8], rounds: u32) -> Result<JsValue, String> {
     let events = crate::memory::trace::decode(trace)?;
-    let rows = crate::memory::bench::compare_on_trace(&events, rounds.clamp(3, 1000) as usize);
+    let rows = crate::memory::bench::compare_on_trace(&events, rounds.clamp(3, 1000) as usize, 1)?;
     let list = js_sys::Array::new();
     for row in &rows {
         let object = js_sys::Object::new();

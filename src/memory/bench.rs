@@ -2,6 +2,8 @@
 //! time per allocator call (median over rounds) and the most bytes held from the backing
 //! allocator at once. `sparkbench alloc-bench` prints the table.
 
+use core::alloc::GlobalAlloc;
+
 use bevy::platform::time::Instant;
 
 use super::trace::{Replay, TraceEvent};
@@ -25,90 +27,74 @@ fn median(mut samples: Vec<f64>) -> f64 {
     samples[samples.len() / 2]
 }
 
-/// Replays `events` `rounds` times (at least 3) on each allocator, alternating, and returns
-/// both rows: the backing allocator alone first.
-#[must_use]
-pub fn compare_on_trace(events: &[TraceEvent], rounds: usize) -> [AllocBenchRow; 2] {
+/// Replays `replay` on `threads` threads at once on `allocator`; returns the seconds it
+/// took, or an error when a call ran out of memory (the time would mean nothing).
+fn timed_replay<A: GlobalAlloc + Sync>(
+    replay: &Replay,
+    allocator: &A,
+    threads: usize,
+) -> Result<f64, String> {
+    let started = Instant::now();
+    let failures: usize = if threads <= 1 {
+        replay.run(allocator)
+    } else {
+        std::thread::scope(|scope| {
+            let runs: Vec<_> = (0..threads)
+                .map(|_| scope.spawn(|| replay.run(allocator)))
+                .collect();
+            runs.into_iter()
+                .map(|run| run.join().unwrap_or(usize::MAX))
+                .sum()
+        })
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    if failures == 0 {
+        Ok(seconds)
+    } else {
+        Err(format!("the replay ran out of memory on {failures} calls"))
+    }
+}
+
+/// Replays `events` on `threads` threads at once (1 in wasm32; each thread its own copy of
+/// the trace), `rounds` times (at least 3) on each allocator, alternating, then once more
+/// with the backing allocator counted for the peak. Returns both rows, the backing
+/// allocator alone first.
+///
+/// # Errors
+/// When a replay ran out of memory.
+pub fn compare_on_trace(
+    events: &[TraceEvent],
+    rounds: usize,
+    threads: usize,
+) -> Result<[AllocBenchRow; 2], String> {
     let replay = Replay::new(events);
-    let calls = replay.calls().max(1);
+    let calls = replay.calls() * threads.max(1);
+    let ns_per_call = |seconds: f64| seconds * 1e9 / calls.max(1) as f64;
     let pools = SizeClassPools::new(Backing);
     let mut backing_ns = Vec::new();
     let mut pooled_ns = Vec::new();
     for _ in 0..rounds.max(3) {
-        let started = Instant::now();
-        replay.run(&Backing);
-        backing_ns.push(started.elapsed().as_secs_f64() * 1e9 / calls as f64);
-        let started = Instant::now();
-        replay.run(&pools);
-        pooled_ns.push(started.elapsed().as_secs_f64() * 1e9 / calls as f64);
+        backing_ns.push(ns_per_call(timed_replay(&replay, &Backing, threads)?));
+        pooled_ns.push(ns_per_call(timed_replay(&replay, &pools, threads)?));
     }
     let counted_backing = CountingAllocator::new(Backing);
-    replay.run(&counted_backing);
+    timed_replay(&replay, &counted_backing, threads)?;
     let counted_pools = SizeClassPools::new(CountingAllocator::new(Backing));
-    replay.run(&counted_pools);
-    [
+    timed_replay(&replay, &counted_pools, threads)?;
+    Ok([
         AllocBenchRow {
             allocator: "backing",
             ns_per_call: median(backing_ns),
             peak_backing_bytes: counted_backing.totals().peak_live_bytes,
-            calls: replay.calls(),
+            calls,
         },
         AllocBenchRow {
             allocator: "pools + backing",
             ns_per_call: median(pooled_ns),
             peak_backing_bytes: counted_pools.backing().totals().peak_live_bytes,
-            calls: replay.calls(),
-        },
-    ]
-}
-
-/// Replays `events` on `threads` threads at once (each its own copy of the trace) on each
-/// allocator, `rounds` times (at least 3), and returns both rows as [`compare_on_trace`]
-/// does: the case of an app that allocates from several threads, where the pools' locks
-/// are shared. Peak bytes are not measured here (0).
-#[cfg(not(target_arch = "wasm32"))]
-#[must_use]
-pub fn compare_on_trace_threaded(
-    events: &[TraceEvent],
-    rounds: usize,
-    threads: usize,
-) -> [AllocBenchRow; 2] {
-    fn replay_on_threads<A: core::alloc::GlobalAlloc + Sync>(
-        replay: &Replay,
-        allocator: &A,
-        threads: usize,
-    ) -> f64 {
-        let started = Instant::now();
-        std::thread::scope(|scope| {
-            for _ in 0..threads {
-                scope.spawn(|| replay.run(allocator));
-            }
-        });
-        started.elapsed().as_secs_f64()
-    }
-    let replay = Replay::new(events);
-    let calls = (replay.calls() * threads).max(1);
-    let pools = SizeClassPools::new(Backing);
-    let mut backing_ns = Vec::new();
-    let mut pooled_ns = Vec::new();
-    for _ in 0..rounds.max(3) {
-        backing_ns.push(replay_on_threads(&replay, &Backing, threads) * 1e9 / calls as f64);
-        pooled_ns.push(replay_on_threads(&replay, &pools, threads) * 1e9 / calls as f64);
-    }
-    [
-        AllocBenchRow {
-            allocator: "backing",
-            ns_per_call: median(backing_ns),
-            peak_backing_bytes: 0,
             calls,
         },
-        AllocBenchRow {
-            allocator: "pools + backing",
-            ns_per_call: median(pooled_ns),
-            peak_backing_bytes: 0,
-            calls,
-        },
-    ]
+    ])
 }
 
 /// The rows as a text table, with the pools' speed-up measured in this run.
@@ -161,7 +147,13 @@ mod tests {
         let events = synthetic_trace();
         let decoded = decode(&encode(&events)).expect("a trace we wrote reads back");
         assert_eq!(decoded, events);
-        let rows = compare_on_trace(&decoded, 3);
+        let rows = compare_on_trace(&decoded, 3, 1).expect("the replay fits in memory");
+        let threaded = compare_on_trace(&decoded, 3, 2).expect("the replay fits in memory");
+        assert_eq!(
+            threaded[1].calls,
+            2 * events.len(),
+            "each thread replays the whole trace"
+        );
         assert!(
             rows.iter()
                 .all(|row| row.calls == events.len() && row.ns_per_call > 0.0)

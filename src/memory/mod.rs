@@ -8,9 +8,9 @@
 //!
 //! Pools sit in front of the backing allocator only where they win on the allocation trace
 //! recorded from a real run (`sparkbench alloc-bench`, and the same replay in wasm): in
-//! wasm32 the pools beat talc (about 1.6x); natively they win on one thread but lose about
-//! 4x when every core allocates at once, as Bevy's threads do, to the system allocator's
-//! per-thread caches, so native builds count straight over the system allocator. The pools
+//! wasm32 the pools beat talc (about 1.6x); natively they win on one thread but lose
+//! (0.27x to 0.59x) when every core allocates at once, as Bevy's threads do, to the system
+//! allocator's per-thread caches, so native builds count straight over the system allocator. The pools
 //! themselves are compiled and tested everywhere. `perf/` reads [`totals`] and
 //! [`pool_stats`] once a frame into `MemoryStats`.
 

@@ -182,15 +182,6 @@ pub struct Replay {
     slots: usize,
 }
 
-/// What one replay did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReplayOutcome {
-    /// Allocator calls made.
-    pub calls: usize,
-    /// Calls that returned null (out of memory).
-    pub failures: usize,
-}
-
 impl Replay {
     /// Prepares `events` for replay.
     #[must_use]
@@ -239,8 +230,9 @@ impl Replay {
     }
 
     /// Replays every call against `allocator`, touching each new block's first byte, then
-    /// frees what the trace left allocated (not counted in `calls`).
-    pub fn run<A: GlobalAlloc>(&self, allocator: &A) -> ReplayOutcome {
+    /// frees what the trace left allocated (not counted in `calls`). Returns how many calls
+    /// returned null (out of memory).
+    pub fn run<A: GlobalAlloc>(&self, allocator: &A) -> usize {
         let mut blocks: Vec<(*mut u8, Layout)> =
             vec![(core::ptr::null_mut(), Layout::new::<u8>()); self.slots];
         let mut failures = 0;
@@ -284,10 +276,7 @@ impl Replay {
                 unsafe { allocator.dealloc(block, layout) };
             }
         }
-        ReplayOutcome {
-            calls: self.ops.len(),
-            failures,
-        }
+        failures
     }
 }
 

@@ -41,7 +41,6 @@ fn draw_hud(
     memory: Res<MemoryStats>,
 ) -> Result {
     let span = PhaseSpan::start();
-    let last_phases = phases.clone();
     egui::Window::new(crate::TITLE)
         .anchor(egui::Align2::LEFT_TOP, egui::vec2(8.0, 8.0))
         .resizable(false)
@@ -56,8 +55,8 @@ fn draw_hud(
                 ui.label(format!(
                     "{} {:.2} ms, {} allocations",
                     phase.name(),
-                    last_phases.last_ms(phase),
-                    last_phases.last_allocations(phase)
+                    phases.last_ms(phase),
+                    phases.last_allocations(phase)
                 ));
             }
             ui.label(format!("{} / {} particles", pool.len(), pool.capacity()));

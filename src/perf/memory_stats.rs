@@ -103,7 +103,6 @@ impl MemoryStats {
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<MemoryStats>()
-        .init_resource::<RenderMeasurements>()
         .add_systems(First, read_memory);
 }
 

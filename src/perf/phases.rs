@@ -90,12 +90,12 @@ impl PhaseTimes {
     /// Adds the time and allocations since `span` started to `phase`.
     pub fn finish(&mut self, phase: Phase, span: PhaseSpan) {
         let (elapsed, allocations) = span.end();
-        self.add(phase, elapsed);
-        self.add_allocations(phase, allocations);
+        self.add(phase, elapsed, allocations);
     }
 
-    /// Adds `allocations` made during `phase` to the frame in progress.
-    pub fn add_allocations(&mut self, phase: Phase, allocations: u64) {
+    /// Adds `elapsed` and `allocations` to `phase` in the frame in progress.
+    pub fn add(&mut self, phase: Phase, elapsed: Duration, allocations: u64) {
+        self.current_ms[phase.index()] += elapsed.as_secs_f64() * 1000.0;
         self.current_allocations[phase.index()] += allocations;
         self.total_allocations[phase.index()] += allocations;
     }
@@ -112,21 +112,10 @@ impl PhaseTimes {
         self.last_allocations[phase.index()]
     }
 
-    /// Adds `elapsed` to `phase` in the frame in progress.
-    pub fn add(&mut self, phase: Phase, elapsed: Duration) {
-        self.current_ms[phase.index()] += elapsed.as_secs_f64() * 1000.0;
-    }
-
     /// Milliseconds `phase` took in the last complete frame.
     #[must_use]
     pub fn last_ms(&self, phase: Phase) -> f64 {
         self.last_ms[phase.index()]
-    }
-
-    /// Milliseconds all measured phases took in the last complete frame.
-    #[must_use]
-    pub fn measured_ms(&self) -> f64 {
-        self.last_ms.iter().sum()
     }
 
     /// Closes the frame in progress: its sums become the last frame's.
@@ -201,8 +190,7 @@ pub(super) fn plugin(app: &mut App) {
 /// Collects the render world's uploads into the frame in progress, then closes it.
 fn finish_frame(mut phases: ResMut<PhaseTimes>, uploads: Res<RenderMeasurements>) {
     let (elapsed, allocations) = uploads.collect_uploads();
-    phases.add(Phase::Upload, elapsed);
-    phases.add_allocations(Phase::Upload, allocations);
+    phases.add(Phase::Upload, elapsed, allocations);
     phases.finish_frame();
 }
 
@@ -225,15 +213,25 @@ mod tests {
     #[test]
     fn a_frame_sums_its_phases_and_the_next_frame_shows_them() {
         let mut phases = PhaseTimes::default();
-        phases.add(Phase::Pack, Duration::from_micros(1500));
-        phases.add(Phase::Pack, Duration::from_micros(500));
-        phases.add(Phase::Upload, Duration::from_millis(3));
+        phases.add(Phase::Pack, Duration::from_micros(1500), 2);
+        phases.add(Phase::Pack, Duration::from_micros(500), 1);
+        phases.add(Phase::Upload, Duration::from_millis(3), 0);
         assert_eq!(phases.last_ms(Phase::Pack), 0.0);
         phases.finish_frame();
+        let measured_ms = |phases: &PhaseTimes| -> f64 {
+            Phase::ALL.iter().map(|&phase| phases.last_ms(phase)).sum()
+        };
         assert!((phases.last_ms(Phase::Pack) - 2.0).abs() < 1e-9);
-        assert!((phases.measured_ms() - 5.0).abs() < 1e-9);
+        assert!((measured_ms(&phases) - 5.0).abs() < 1e-9);
+        assert_eq!(phases.last_allocations(Phase::Pack), 3);
         phases.finish_frame();
-        assert_eq!(phases.measured_ms(), 0.0);
+        assert_eq!(measured_ms(&phases), 0.0);
+        assert_eq!(phases.last_allocations(Phase::Pack), 0);
+        assert_eq!(
+            phases.total_allocations(Phase::Pack),
+            3,
+            "totals outlive the frame"
+        );
     }
 
     #[test]
