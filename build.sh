@@ -99,7 +99,7 @@ ensure_web_tools() {
 
 ensure_test_tools() {
   ensure_web_tools
-  ensure_apt chromium:chromium xvfb-run:xvfb xauth:xauth \
+  ensure_apt chromium:chromium xvfb-run:xvfb xauth:xauth valgrind:valgrind \
     /usr/share/vulkan/icd.d/lvp_icd.x86_64.json:mesa-vulkan-drivers \
     /usr/lib/x86_64-linux-gnu/libvulkan.so.1:libvulkan1 \
     /usr/lib/x86_64-linux-gnu/libxkbcommon-x11.so.0:libxkbcommon-x11-0 \
@@ -168,6 +168,7 @@ cmd_test() {
   # The desktop test inside runs the app in a real window under Xvfb (Mesa software Vulkan).
   step "cargo test" env SPARKBENCH_SHOTS="$SHOTS" cargo test --profile ci
   step "web bundle" build_web
+  step "kernel instruction counts (callgrind)" callgrind_check "$CARGO_TARGET_DIR/ci/sparkbench"
   step "browser test (chromium)" test_browser
   printf '\nscreenshots: %s\n' "${SHOTS#"$ROOT"/}"
 }
@@ -195,6 +196,106 @@ cmd_alloc_bench() {
   step "wasm table (node)" env SPARKBENCH_DIST="$DIST" node tests/web/run-alloc-bench.mjs "$trace"
 }
 
+# Kernel instruction counts under callgrind: exact for a given binary, so they can be
+# checked on a noisy shared machine where times cannot. Expected counts (and the tolerance)
+# live in tests/perf-baseline/callgrind.tsv; `./build.sh perf-baseline` rewrites them.
+CALLGRIND_TABLE=tests/perf-baseline/callgrind.tsv
+CALLGRIND_CASES=("step scalar" "step sse2" "step avx2" "pack scalar" "pack sse2" "pack avx2")
+
+# Instructions `kernel-runs` executes inside the kernel loop. Args: binary kernel backend.
+count_instructions() {
+  local out
+  out="$(mktemp)"
+  valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect='*repeat_kernel*' \
+    "$1" kernel-runs --kernel "$2" --backend "$3" --particles 10000 --runs 10 >/dev/null 2>&1
+  sed -n 's/^\(summary\|totals\): *\([0-9]*\).*/\2/p' "$out" | tail -n 1
+  rm -f "$out"
+}
+
+# Checks every kernel's count against the table. Arg: the binary (the ci profile's).
+callgrind_check() {
+  local binary="$1" failed=0 kernel backend expected counted tolerance
+  tolerance="$(sed -n 's/^# tolerance: *\([0-9.]*\)%.*/\1/p' "$CALLGRIND_TABLE")"
+  while read -r kernel backend expected; do
+    case "$kernel" in '#'* | '') continue ;; esac
+    if ! "$binary" kernel-runs --kernel "$kernel" --backend "$backend" --particles 1 --runs 1 >/dev/null 2>&1; then
+      printf '  %-5s %-7s skipped: not available on this CPU\n' "$kernel" "$backend"
+      continue
+    fi
+    counted="$(count_instructions "$binary" "$kernel" "$backend")"
+    if awk -v c="$counted" -v e="$expected" -v t="$tolerance" 'BEGIN { d = (c - e) / e * 100; exit !(d <= t && d >= -t) }'; then
+      printf '  %-5s %-7s %12d instructions (expected %d) ok\n' "$kernel" "$backend" "$counted" "$expected"
+    else
+      printf '  %-5s %-7s %12d instructions, expected %d within %s%%: CHANGED\n' "$kernel" "$backend" "$counted" "$expected" "$tolerance"
+      failed=1
+    fi
+  done <"$CALLGRIND_TABLE"
+  return "$failed"
+}
+
+# The headless captures perf-check records: scenario and particles (seed 7, 300 frames).
+PERF_SET=("fountain 20000" "stress 100000")
+
+perf_capture() { # Args: binary scenario particles out
+  "$1" capture --headless --scenario "$2" --particles "$3" --seed 7 --frames 300 --warmup 60 --out "$4"
+}
+
+# Records the committed baselines again on this machine: headless captures (release build)
+# and kernel instruction counts (ci build).
+cmd_perf_baseline() {
+  step "install tools" ensure_test_tools
+  step "release build" cargo build --release --quiet --bin sparkbench
+  step "ci build" cargo build --profile ci --quiet --all-targets
+  local entry scenario particles
+  for entry in "${PERF_SET[@]}"; do
+    read -r scenario particles <<<"$entry"
+    step "capture $scenario" perf_capture "$CARGO_TARGET_DIR/release/sparkbench" "$scenario" "$particles" \
+      "tests/perf-baseline/headless-$scenario-$particles.json"
+  done
+  {
+    echo "# kernel backend instructions: sparkbench kernel-runs --particles 10000 --runs 10 (ci profile)"
+    echo "# tolerance: ${CALLGRIND_TOLERANCE:-2}%"
+    local case_
+    for case_ in "${CALLGRIND_CASES[@]}"; do
+      read -r kernel backend <<<"$case_"
+      "$CARGO_TARGET_DIR/ci/sparkbench" kernel-runs --kernel "$kernel" --backend "$backend" --particles 1 --runs 1 >/dev/null 2>&1 || continue
+      echo "$kernel $backend $(count_instructions "$CARGO_TARGET_DIR/ci/sparkbench" "$kernel" "$backend")"
+    done
+  } >"$CALLGRIND_TABLE.new"
+  mv "$CALLGRIND_TABLE.new" "$CALLGRIND_TABLE"
+  cat "$CALLGRIND_TABLE"
+}
+
+# Records fresh headless captures and compares them with the committed baselines
+# (PERF_THRESHOLD, default 25%), then checks the kernels' instruction counts.
+cmd_perf_check() {
+  step "install tools" ensure_test_tools
+  step "release build" cargo build --release --quiet --bin sparkbench
+  step "ci build" cargo build --profile ci --quiet --all-targets
+  local entry scenario particles failed=0 fresh="$CARGO_TARGET_DIR/perf-check"
+  mkdir -p "$fresh"
+  for entry in "${PERF_SET[@]}"; do
+    read -r scenario particles <<<"$entry"
+    step "capture $scenario" perf_capture "$CARGO_TARGET_DIR/release/sparkbench" "$scenario" "$particles" \
+      "$fresh/headless-$scenario-$particles.json"
+    "$CARGO_TARGET_DIR/release/sparkbench" compare "tests/perf-baseline/headless-$scenario-$particles.json" \
+      "$fresh/headless-$scenario-$particles.json" --threshold "${PERF_THRESHOLD:-25%}" || failed=1
+  done
+  step "kernel instruction counts (callgrind)" callgrind_check "$CARGO_TARGET_DIR/ci/sparkbench" || failed=1
+  print_timings
+  [ "$failed" -eq 0 ] || die "perf-check: a capture regressed or a kernel's instruction count changed"
+}
+
+# A capture in headless Chromium, written to OUT (default target/capture-web.json):
+# CAPTURE_QUERY (default scenario=stress&particles=20000&seed=7), CAPTURE_FRAMES (600).
+cmd_capture_web() {
+  step "install tools" ensure_test_tools
+  step "web bundle" build_web
+  step "capture (chromium)" env SPARKBENCH_DIST="$DIST" node tests/web/capture-web.mjs \
+    "${1:-$ROOT/target/capture-web.json}" "${CAPTURE_QUERY:-scenario=stress&particles=20000&seed=7}" \
+    "${CAPTURE_FRAMES:-600}"
+}
+
 cmd_help() {
   cat <<'USAGE'
 usage: ./build.sh COMMAND
@@ -207,6 +308,12 @@ usage: ./build.sh COMMAND
           headless Chromium (wasm), each with the SIMD/scalar ratio; BENCH_SECONDS per cell
   alloc-bench  record an allocation trace from a real run (TRACE_FRAMES, default 120) and
           replay it on the size-class pools and on the backing allocator, natively and in wasm
+  capture-web [OUT.json]  record a capture in headless Chromium (CAPTURE_QUERY,
+          CAPTURE_FRAMES) and write it to OUT; compare it with a desktop capture:
+          cargo run --release -- compare desktop.json OUT.json
+  perf-check  record headless captures and compare them with tests/perf-baseline/
+          (PERF_THRESHOLD, default 25%), then check kernel instruction counts (callgrind)
+  perf-baseline  record those baselines and instruction counts again on this machine
   setup   install the tools the other commands need
 USAGE
 }
@@ -217,6 +324,9 @@ case "${1:-help}" in
   test) cmd_test ;;
   bench) cmd_bench ;;
   alloc-bench) cmd_alloc_bench ;;
+  capture-web) cmd_capture_web "${2:-}" ;;
+  perf-check) cmd_perf_check ;;
+  perf-baseline) cmd_perf_baseline ;;
   setup) step "install tools" ensure_test_tools ;;
   help | -h | --help) cmd_help ;;
   *) cmd_help >&2; die "unknown command '$1'" ;;

@@ -5,9 +5,9 @@
 
 use bevy::asset::AssetMetaCheck;
 use bevy::prelude::*;
-use bevy::time::TimeUpdateStrategy;
 use bevy::window::WindowResolution;
 
+pub mod capture;
 mod controls;
 pub mod memory;
 mod overlay;
@@ -32,6 +32,8 @@ pub enum AppMode {
     /// Render a fixed number of frames, one simulation step each, optionally save a
     /// screenshot, then exit. The hook that the desktop test and captures use.
     Scripted(ScriptedRun),
+    /// One simulation step per frame with no end of its own: a capture ends the run.
+    FixedStep,
 }
 
 /// Builds the sparkbench app for `mode`: window, renderer, measurements and overlay.
@@ -57,13 +59,21 @@ pub fn app(mode: AppMode) -> App {
         perf::plugin,
         render::plugin,
         overlay::plugin,
+        capture::plugin,
     ));
-    if let AppMode::Scripted(run) = mode {
-        // One fixed step per frame, so frame N always shows simulation step N.
-        app.insert_resource(TimeUpdateStrategy::ManualDuration(
-            Time::<Fixed>::from_hz(sim::STEPS_PER_SECOND).timestep(),
-        ));
-        app.insert_resource(run);
+    match mode {
+        AppMode::Interactive => {
+            #[cfg(not(target_arch = "wasm32"))]
+            app.add_systems(Last, capture::save_in_working_directory);
+        }
+        AppMode::Scripted(run) => {
+            // One fixed step per frame, so frame N always shows simulation step N.
+            app.insert_resource(capture::one_step_a_frame());
+            app.insert_resource(run);
+        }
+        AppMode::FixedStep => {
+            app.insert_resource(capture::one_step_a_frame());
+        }
     }
     #[cfg(target_arch = "wasm32")]
     app.add_plugins(web::plugin);

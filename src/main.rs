@@ -16,7 +16,8 @@ fn main() {
 mod cli {
     //! The command line:
     //! `sparkbench [--frames N [--screenshot FILE.png]] [--backend simd|scalar]`,
-    //! `sparkbench checksum ...` and `sparkbench bench ...`.
+    //! `sparkbench checksum ...`, `bench ...`, `alloc-bench ...`, and the captures:
+    //! `capture ...`, `compare BASE NEW` and `report A [B ...] -o FILE.html`.
 
     use std::path::PathBuf;
     use std::process::ExitCode;
@@ -46,6 +47,95 @@ mod cli {
         Bench(BenchArgs),
         /// Replay a recorded allocation trace on the pools and on the backing allocator.
         AllocBench(AllocBenchArgs),
+        /// Run one kernel a fixed number of times (for instruction counts under callgrind).
+        KernelRuns(KernelRunsArgs),
+        /// Record frame and phase times, memory and the state checksum to a file.
+        Capture(CaptureArgs),
+        /// Compare two captures: exit 0 when nothing regressed, 1 when something did,
+        /// 2 on bad input, 3 when the simulation's state differs after the same steps.
+        Compare(CompareArgs),
+        /// Write one self-contained HTML page showing captures side by side.
+        Report(ReportArgs),
+    }
+
+    #[derive(clap::Args, Debug)]
+    struct KernelRunsArgs {
+        /// `step` or `pack`.
+        #[arg(long, value_parser = kernel_name)]
+        kernel: bench::Kernel,
+        /// Backend by name (scalar, sse2, avx2, simd128, neon).
+        #[arg(long, value_parser = backend_name)]
+        backend: Backend,
+        /// Particles in the pool (1 to 4000000).
+        #[arg(long, default_value_t = 10_000, value_parser = pool_size)]
+        particles: usize,
+        /// Times to run the kernel over the pool (1 to 10000).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        runs: u32,
+    }
+
+    #[derive(clap::Args, Debug)]
+    struct CaptureArgs {
+        /// Preset: fountain, galaxy, fireworks, snow or stress.
+        #[arg(long, default_value = "stress", value_parser = scenario_name)]
+        scenario: Scenario,
+        /// Particle target (1000 to 4000000); default: the scenario's own.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(MIN_PARTICLES)..=i64::from(MAX_PARTICLES)))]
+        particles: Option<u32>,
+        /// Frames to record (1 to 100000).
+        #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        frames: u32,
+        /// Frames to run before recording (0 to 100000).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+        warmup: u32,
+        /// Seed for the simulation's random numbers.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Update kernels: the best SIMD here, or the scalar twin.
+        #[arg(long, value_enum, default_value_t = BackendChoice::Simd)]
+        backend: BackendChoice,
+        /// Without window or GPU: simulation, pack and memory only.
+        #[arg(long)]
+        headless: bool,
+        /// Where to write the capture.
+        #[arg(long)]
+        out: PathBuf,
+        /// What `--out` holds: the capture (json) or Bencher Metric Format (bmf).
+        #[arg(long, value_enum, default_value_t = CaptureFormat::Json)]
+        format: CaptureFormat,
+        /// Also write the frames and phases as Chrome trace events (Perfetto) here.
+        #[arg(long)]
+        trace: Option<PathBuf>,
+    }
+
+    /// What `capture --out` holds.
+    #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+    enum CaptureFormat {
+        /// The capture file (compare and report read it).
+        Json,
+        /// Bencher Metric Format, for dashboards.
+        Bmf,
+    }
+
+    #[derive(clap::Args, Debug)]
+    struct CompareArgs {
+        /// The capture to compare against.
+        base: PathBuf,
+        /// The capture to judge.
+        new: PathBuf,
+        /// How much worse a metric may get before it counts, e.g. 10% (1% to 1000%).
+        #[arg(long, default_value = "10%", value_parser = percentage)]
+        threshold: f64,
+    }
+
+    #[derive(clap::Args, Debug)]
+    struct ReportArgs {
+        /// Captures to show, side by side in this order.
+        #[arg(required = true)]
+        captures: Vec<PathBuf>,
+        /// The HTML file to write.
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
     }
 
     #[derive(clap::Args, Debug)]
@@ -131,6 +221,18 @@ mod cli {
         }
     }
 
+    /// A share written as `10%` (or `10`), 1% to 1000%, as a fraction.
+    fn percentage(value: &str) -> Result<f64, String> {
+        match value.trim_end_matches('%').parse::<f64>() {
+            Ok(percent) if (1.0..=1000.0).contains(&percent) => Ok(percent / 100.0),
+            _ => Err(format!("'{value}' is not a percentage in 1%..=1000%")),
+        }
+    }
+
+    fn kernel_name(value: &str) -> Result<bench::Kernel, String> {
+        bench::Kernel::from_name(value).ok_or_else(|| format!("'{value}' is not step or pack"))
+    }
+
     fn scenario_name(value: &str) -> Result<Scenario, String> {
         Scenario::from_name(value)
             .ok_or_else(|| format!("'{value}' is not one of {}", Scenario::names()))
@@ -180,6 +282,18 @@ mod cli {
                 ExitCode::SUCCESS
             }
             Some(Command::AllocBench(args)) => alloc_bench(&args),
+            Some(Command::KernelRuns(args)) => {
+                bench::run_kernel_fixed(
+                    args.kernel,
+                    args.backend,
+                    args.particles,
+                    args.runs as usize,
+                );
+                ExitCode::SUCCESS
+            }
+            Some(Command::Capture(args)) => capture_command::record(&args),
+            Some(Command::Compare(args)) => capture_command::compare(&args),
+            Some(Command::Report(args)) => capture_command::report(&args),
             Some(Command::Bench(args)) => {
                 let timings = bench::time_kernels(&args.sizes, args.seconds);
                 let title = format!("native {} ({})", std::env::consts::ARCH, build_profile());
@@ -230,6 +344,184 @@ mod cli {
             Err(error) => {
                 eprintln!("error: {}: {error}", args.trace.display());
                 ExitCode::from(2)
+            }
+        }
+    }
+
+    mod capture_command {
+        //! `capture`, `compare` and `report`: the command-line side of `sparkbench::capture`.
+
+        use std::process::ExitCode;
+
+        use bevy::prelude::*;
+        use indicatif::{ProgressBar, ProgressStyle};
+        use sparkbench::capture::{
+            self, CaptureFile, CaptureRecorder, FinishedCapture, compare::compare as judge,
+            formats, report::html,
+        };
+        use sparkbench::scenario::ScenarioChoice;
+        use sparkbench::{AppMode, app};
+
+        use super::{BackendChoice, CaptureArgs, CaptureFormat, CompareArgs, ReportArgs};
+
+        pub(super) fn record(args: &CaptureArgs) -> ExitCode {
+            let choice = ScenarioChoice {
+                scenario: args.scenario,
+                particles: args
+                    .particles
+                    .unwrap_or_else(|| args.scenario.default_particles()),
+                seed: args.seed,
+            };
+            let use_simd = args.backend == BackendChoice::Simd;
+            let recorder = CaptureRecorder::new(args.frames, args.warmup, args.headless);
+            let bar = progress_bar(u64::from(args.frames + args.warmup));
+            let capture = if args.headless {
+                let mut app = capture::headless_app(choice, use_simd);
+                Some(capture::run_headless(&mut app, recorder, |seen, _| {
+                    bar.set_position(u64::from(seen));
+                }))
+            } else {
+                rendered(choice, use_simd, recorder, &bar)
+            };
+            bar.finish_and_clear();
+            let Some(capture) = capture else {
+                eprintln!("error: the app stopped before the capture finished");
+                return ExitCode::FAILURE;
+            };
+            match write(args, &capture) {
+                Ok(()) => {
+                    let s = &capture.summary;
+                    println!(
+                        "{} frames of {} ({} particles): p50 {:.3} ms, p95 {:.3} ms, {} over budget, {:.1} allocations per frame; checksum {} -> {}",
+                        capture.samples.len(),
+                        capture.settings.scenario,
+                        capture.settings.particles,
+                        s.p50_ms,
+                        s.p95_ms,
+                        s.hitches,
+                        s.allocations_per_frame,
+                        capture.checksum,
+                        args.out.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+
+        fn progress_bar(frames: u64) -> ProgressBar {
+            let bar = ProgressBar::new(frames);
+            if let Ok(style) =
+                ProgressStyle::with_template("capturing {bar:40} {pos}/{len} frames ({eta} left)")
+            {
+                bar.set_style(style);
+            }
+            bar
+        }
+
+        /// The full app in a window, one step a frame, until the capture is in.
+        fn rendered(
+            choice: ScenarioChoice,
+            use_simd: bool,
+            recorder: CaptureRecorder,
+            bar: &ProgressBar,
+        ) -> Option<CaptureFile> {
+            let (sender, receiver) = std::sync::mpsc::channel();
+            let mut app = app(AppMode::FixedStep);
+            app.insert_resource(choice).insert_resource(recorder);
+            app.world_mut()
+                .resource_mut::<sparkbench::sim::SimSettings>()
+                .use_simd = use_simd;
+            let bar = bar.clone();
+            app.add_systems(
+                Last,
+                move |mut commands: Commands,
+                      recorder: Option<Res<CaptureRecorder>>,
+                      finished: Option<Res<FinishedCapture>>,
+                      mut exit: MessageWriter<AppExit>| {
+                    if let Some(recorder) = recorder {
+                        bar.set_position(u64::from(recorder.progress().0));
+                    }
+                    if let Some(finished) = finished {
+                        let _ = sender.send(finished.0.clone());
+                        commands.remove_resource::<FinishedCapture>();
+                        exit.write(AppExit::Success);
+                    }
+                },
+            );
+            app.run();
+            receiver.try_recv().ok()
+        }
+
+        fn write(args: &CaptureArgs, capture: &CaptureFile) -> Result<(), String> {
+            let text = match args.format {
+                CaptureFormat::Json => capture.to_json(),
+                CaptureFormat::Bmf => formats::bencher_metric_format(capture),
+            };
+            std::fs::write(&args.out, text)
+                .map_err(|error| format!("cannot write {}: {error}", args.out.display()))?;
+            if let Some(trace) = &args.trace {
+                std::fs::write(trace, formats::chrome_trace(capture))
+                    .map_err(|error| format!("cannot write {}: {error}", trace.display()))?;
+            }
+            Ok(())
+        }
+
+        pub(super) fn compare(args: &CompareArgs) -> ExitCode {
+            let captures = CaptureFile::read(&args.base)
+                .and_then(|base| Ok((base, CaptureFile::read(&args.new)?)));
+            let comparison = captures.and_then(|(base, new)| judge(&base, &new, args.threshold));
+            match comparison {
+                Ok(comparison) => {
+                    print!("{}", comparison.to_table());
+                    if comparison.checksum_change.is_some() {
+                        ExitCode::from(3)
+                    } else if comparison.regressed() {
+                        println!(
+                            "regressed: beyond {:.0}% and the frame-to-frame spread",
+                            args.threshold * 100.0
+                        );
+                        ExitCode::from(1)
+                    } else {
+                        ExitCode::SUCCESS
+                    }
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+
+        pub(super) fn report(args: &ReportArgs) -> ExitCode {
+            let mut captures = Vec::new();
+            let mut names = Vec::new();
+            for path in &args.captures {
+                match CaptureFile::read(path) {
+                    Ok(capture) => captures.push(capture),
+                    Err(error) => {
+                        eprintln!("error: {error}");
+                        return ExitCode::from(2);
+                    }
+                }
+                names.push(path.display().to_string());
+            }
+            match std::fs::write(&args.out, html(&captures, &names)) {
+                Ok(()) => {
+                    println!(
+                        "report of {} captures -> {}",
+                        captures.len(),
+                        args.out.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: cannot write {}: {error}", args.out.display());
+                    ExitCode::FAILURE
+                }
             }
         }
     }

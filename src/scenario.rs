@@ -393,10 +393,18 @@ pub struct PlayOptions {
     pub use_simd: bool,
     /// Pause once the simulation has taken this many steps.
     pub pause_at: Option<u64>,
+    /// Capture this many frames after [`CAPTURE_WARMUP`] frames, then hand the file over.
+    pub capture: Option<u32>,
 }
 
+/// Frames a capture asked for in the URL runs before it records.
+pub const CAPTURE_WARMUP: u32 = 60;
+/// Most frames one capture records.
+pub const MAX_CAPTURE_FRAMES: u32 = 100_000;
+
 impl PlayOptions {
-    /// Reads `scenario`, `particles`, `seed`, `backend` (`simd` or `scalar`) and `pause_at`
+    /// Reads `scenario`, `particles`, `seed`, `backend` (`simd` or `scalar`), `pause_at` and
+    /// `capture`
     /// from a URL query (with or without the leading `?`). Anything that cannot be used
     /// is left at its default and described in the returned messages, which name the
     /// parameter and what it accepts.
@@ -409,6 +417,7 @@ impl PlayOptions {
             choice: ScenarioChoice::default(),
             use_simd: true,
             pause_at: None,
+            capture: None,
         };
         let pairs = query
             .trim_start_matches('?')
@@ -440,8 +449,12 @@ impl PlayOptions {
                     Ok(step) if step > 0 => options.pause_at = Some(step),
                     _ => problems.push(format!("pause_at '{value}' is not a step count of 1 or more; not pausing")),
                 },
+                "capture" => match value.parse::<u32>() {
+                    Ok(frames) if (1..=MAX_CAPTURE_FRAMES).contains(&frames) => options.capture = Some(frames),
+                    _ => problems.push(format!("capture '{value}' is not a frame count in 1..={MAX_CAPTURE_FRAMES}; not capturing")),
+                },
                 _ => problems.push(format!(
-                    "unknown parameter '{name}' (known: scenario, particles, seed, backend, pause_at); ignored"
+                    "unknown parameter '{name}' (known: scenario, particles, seed, backend, pause_at, capture); ignored"
                 )),
             }
         }
@@ -502,6 +515,7 @@ fn start_scenario(
         use_simd: settings.use_simd,
         paused: settings.paused,
         pause_at: settings.pause_at,
+        rate_scale: settings.rate_scale,
         ..fresh
     };
     info!(
@@ -520,7 +534,7 @@ mod tests {
     #[test]
     fn a_url_query_sets_every_option() {
         let (options, problems) = PlayOptions::from_query(
-            "?scenario=galaxy&particles=500000&seed=7&backend=scalar&pause_at=90",
+            "?scenario=galaxy&particles=500000&seed=7&backend=scalar&pause_at=90&capture=300",
         );
         assert_eq!(problems, Vec::<String>::new());
         assert_eq!(
@@ -533,15 +547,18 @@ mod tests {
         );
         assert!(!options.use_simd);
         assert_eq!(options.pause_at, Some(90));
+        assert_eq!(options.capture, Some(300));
     }
 
     #[test]
     fn unusable_url_values_fall_back_and_name_the_parameter_and_range() {
-        let (options, problems) =
-            PlayOptions::from_query("scenario=nebula&particles=12&seed=-3&backend=gpu&colour=red");
+        let (options, problems) = PlayOptions::from_query(
+            "scenario=nebula&particles=12&seed=-3&backend=gpu&colour=red&capture=0",
+        );
         assert_eq!(options.choice, ScenarioChoice::default());
         assert!(options.use_simd);
-        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert_eq!(options.capture, None);
+        assert_eq!(problems.len(), 6, "{problems:?}");
         assert!(
             problems[0].contains("scenario 'nebula'") && problems[0].contains("fountain, galaxy")
         );
@@ -549,6 +566,7 @@ mod tests {
         assert!(problems[2].starts_with("seed '-3'"));
         assert!(problems[3].starts_with("backend 'gpu'"));
         assert!(problems[4].contains("unknown parameter 'colour'"));
+        assert!(problems[5].contains("capture '0'") && problems[5].contains("1..=100000"));
     }
 
     #[test]

@@ -3,14 +3,15 @@
 //! The loader (`web/loader.js`) compiles the module and calls wasm-bindgen's init, which
 //! runs [`start`]; the functions exported here become `window.sparkbench.*`.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use bevy::prelude::*;
 use wasm_bindgen::prelude::*;
 
+use crate::capture::{CaptureRecorder, FinishedCapture};
 use crate::controls::OrbitCamera;
-use crate::perf::{FrameStats, MemoryStats, Phase, PhaseTimes};
-use crate::scenario::PlayOptions;
+use crate::perf::{FrameBudget, FrameStats, MemoryStats, Phase, PhaseTimes};
+use crate::scenario::{CAPTURE_WARMUP, MAX_CAPTURE_FRAMES, PlayOptions};
 use crate::sim::{Backend, ParticlePool, SimClock, SimSettings};
 
 /// The figures `stats()` hands to JavaScript, copied from [`FrameStats`] each frame.
@@ -28,7 +29,19 @@ struct StatsSnapshot {
     camera: [f64; 3],
     /// Memory figures, named as in [`MEMORY_FIELDS`].
     memory: [f64; MEMORY_FIELDS.len()],
+    /// The frame-time summary the overlay shows, named as in [`SUMMARY_FIELDS`].
+    summary: [f64; SUMMARY_FIELDS.len()],
 }
+
+/// The names of `stats().summary`'s fields: over the last 300 frames against the budget.
+const SUMMARY_FIELDS: [&str; 6] = [
+    "budget_ms",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "low_1pct_fps",
+    "hitches",
+];
 
 /// The names of `stats().memory`'s fields (bytes, counts, or a 0–1 rate).
 const MEMORY_FIELDS: [&str; 7] = [
@@ -45,10 +58,84 @@ thread_local! {
     // The browser runs the app on the page's only thread; JS calls read this copy
     // because the `World` itself is owned by the running event loop.
     static LATEST: Cell<StatsSnapshot> = Cell::new(StatsSnapshot::default());
+    // A capture asked for by `capture(n)`: frames to record, until the app starts it.
+    static CAPTURE_REQUEST: Cell<Option<u32>> = const { Cell::new(None) };
+    // The promise `capture(n)` returned, resolved with the capture when it finishes.
+    static CAPTURE_PROMISE: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
 }
 
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(Last, publish_stats);
+    app.add_systems(Update, start_requested_capture)
+        .add_systems(Last, (publish_stats, deliver_capture));
+}
+
+fn start_requested_capture(mut commands: Commands, running: Option<Res<CaptureRecorder>>) {
+    if running.is_none()
+        && let Some(frames) = CAPTURE_REQUEST.take()
+    {
+        commands.insert_resource(CaptureRecorder::new(frames, 0, false));
+    }
+}
+
+/// Hands a finished capture to the `capture(n)` promise waiting for it, or else (the
+/// overlay's button, `?capture=N`) downloads it as a JSON file.
+fn deliver_capture(mut commands: Commands, finished: Option<Res<FinishedCapture>>) {
+    let Some(finished) = finished else {
+        return;
+    };
+    commands.remove_resource::<FinishedCapture>();
+    let json = finished.0.to_json();
+    let delivered = match CAPTURE_PROMISE.take() {
+        Some(resolve) => js_sys::JSON::parse(&json)
+            .and_then(|capture| resolve.call1(&JsValue::NULL, &capture))
+            .map(drop),
+        None => download("sparkbench-capture.json", &json),
+    };
+    if let Err(error) = delivered {
+        web_sys::console::error_2(
+            &"sparkbench: the capture could not be delivered".into(),
+            &error,
+        );
+    }
+}
+
+/// Offers `text` to the person as a downloaded file called `name`.
+fn download(name: &str, text: &str) -> Result<(), JsValue> {
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let document = web_sys::window()
+        .and_then(|window| window.document())
+        .ok_or_else(|| JsValue::from_str("no document"))?;
+    let link: web_sys::HtmlAnchorElement = document.create_element("a")?.dyn_into()?;
+    link.set_href(&url);
+    link.set_download(name);
+    link.click();
+    web_sys::Url::revoke_object_url(&url)
+}
+
+/// `window.sparkbench.capture(n)`: records `n` frames (1 to 100000) of the running app, one
+/// fixed step a frame, and returns a promise of the capture (the same JSON as the
+/// desktop's `sparkbench capture`). One capture at a time.
+#[wasm_bindgen]
+pub fn capture(frames: u32) -> Result<js_sys::Promise, JsError> {
+    if !(1..=MAX_CAPTURE_FRAMES).contains(&frames) {
+        return Err(JsError::new(&format!(
+            "capture({frames}): the frame count must be in 1..={MAX_CAPTURE_FRAMES}"
+        )));
+    }
+    if CAPTURE_PROMISE.with_borrow(Option::is_some) {
+        return Err(JsError::new(
+            "a capture is already running; wait for its promise",
+        ));
+    }
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        CAPTURE_PROMISE.set(Some(resolve));
+    });
+    CAPTURE_REQUEST.set(Some(frames));
+    Ok(promise)
 }
 
 fn publish_stats(
@@ -59,7 +146,9 @@ fn publish_stats(
     phases: Res<PhaseTimes>,
     cameras: Query<&OrbitCamera>,
     memory: Res<MemoryStats>,
+    budget: Res<FrameBudget>,
 ) {
+    let summary = stats.summary(budget.ms);
     let camera = cameras.iter().next().map_or([0.0; 3], |orbit| {
         [orbit.yaw, orbit.pitch, orbit.distance].map(f64::from)
     });
@@ -75,6 +164,14 @@ fn publish_stats(
                 .linear_memory_bytes
                 .map_or(f64::NAN, |bytes| bytes as f64),
             memory.memory_grows as f64,
+        ],
+        summary: [
+            budget.ms,
+            summary.p50_ms,
+            summary.p95_ms,
+            summary.p99_ms,
+            summary.low_1pct_fps,
+            summary.hitches as f64,
         ],
         camera,
         frames: stats.frames,
@@ -108,6 +205,9 @@ pub fn start() {
     let mut settings = app.world_mut().resource_mut::<SimSettings>();
     settings.use_simd = options.use_simd;
     settings.pause_at = options.pause_at;
+    if let Some(frames) = options.capture {
+        app.insert_resource(CaptureRecorder::new(frames, CAPTURE_WARMUP, false));
+    }
     app.run();
 }
 
@@ -117,7 +217,9 @@ pub fn start() {
 /// whether paused, `phases: {simulate, pack, upload, overlay}` (the last frame's measured
 /// phases in milliseconds), `camera: {yaw, pitch, distance}` (radians, metres) and
 /// `memory: {live_bytes, peak_live_bytes, allocations_per_frame, pool_hit_rate,
-/// instance_buffer_bytes, linear_memory_bytes, memory_grows}`.
+/// instance_buffer_bytes, linear_memory_bytes, memory_grows}` and `summary: {budget_ms,
+/// p50_ms, p95_ms, p99_ms, low_1pct_fps, hitches}` (the last 300 frames, as the overlay
+/// shows them).
 #[wasm_bindgen]
 #[must_use]
 pub fn stats() -> JsValue {
@@ -153,6 +255,11 @@ pub fn stats() -> JsValue {
         set(&memory, name, &value.into());
     }
     set(&object, "memory", &memory);
+    let summary = js_sys::Object::new();
+    for (name, value) in SUMMARY_FIELDS.into_iter().zip(snapshot.summary) {
+        set(&summary, name, &value.into());
+    }
+    set(&object, "summary", &summary);
     object.into()
 }
 

@@ -57,8 +57,16 @@ fn screenshot(scenario: &str, particles: &str, frames: &str) -> (image::RgbImage
     (image, log)
 }
 
-/// The overlay's corner of the window (top left), in pixels, left out when counting particles.
-const OVERLAY: (u32, u32) = (360, 350);
+/// The overlay's panels in a 1280 × 720 window, in pixels, left out when counting
+/// particles: the readings (top left) and the controls (top right), each as (left, top,
+/// right, bottom) with room for the tallest scenario.
+const OVERLAY: [(u32, u32, u32, u32); 2] = [(0, 0, 360, 570), (970, 0, 1280, 420)];
+
+fn under_overlay(x: u32, y: u32) -> bool {
+    OVERLAY
+        .iter()
+        .any(|&(left, top, right, bottom)| (left..right).contains(&x) && (top..bottom).contains(&y))
+}
 
 /// Share of the pixels outside the overlay that differ clearly from the background colour
 /// (the bottom-right corner's, which nothing draws over in these framings).
@@ -67,7 +75,7 @@ fn drawn_share(image: &image::RgbImage) -> f64 {
     let mut drawn = 0_u32;
     let mut counted = 0_u32;
     for (x, y, pixel) in image.enumerate_pixels() {
-        if x < OVERLAY.0 && y < OVERLAY.1 {
+        if under_overlay(x, y) {
             continue;
         }
         counted += 1;
@@ -92,6 +100,17 @@ fn every_scenario_draws_its_particles() {
             log.contains("allocations in the second half of the run by phase: simulate 0, pack 0,"),
             "{scenario}: the simulation or the pack allocated in the steady state\n{log}"
         );
+        // wgpu's write_buffer makes a staging buffer for every write; the upload's own
+        // code (everything around wgpu's calls) allocates nothing.
+        let own_upload = log
+            .lines()
+            .find_map(|line| line.split_once("the upload's own, outside wgpu's calls: "))
+            .map(|(_, count)| count.trim());
+        assert_eq!(
+            own_upload,
+            Some("0"),
+            "{scenario}: the upload allocated outside wgpu's calls\n{log}"
+        );
         assert!(
             image.width() >= 640 && image.height() >= 360,
             "size {:?}",
@@ -108,6 +127,82 @@ fn every_scenario_draws_its_particles() {
             "{scenario}: pure black, nothing rendered"
         );
     }
+}
+
+#[test]
+fn the_overlay_reports_live_figures() {
+    let (image, log) = screenshot("galaxy", "20000", "120");
+    let figures = log
+        .lines()
+        .find_map(|line| line.split_once("overlay figures: ").map(|(_, rest)| rest))
+        .unwrap_or_else(|| panic!("no overlay figures logged\n{log}"));
+    // "12.3 fps, p50 45.67 ms, ...": every figure shown is measured, so none is zero.
+    let after = |label: &str| -> f64 {
+        let rest = figures.split_once(label).map_or("", |(_, rest)| rest);
+        let number: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        number.parse().unwrap_or(0.0)
+    };
+    let fps: f64 = figures
+        .split_once(' ')
+        .and_then(|(first, _)| first.parse().ok())
+        .unwrap_or(0.0);
+    for (name, value) in [
+        ("fps", fps),
+        ("p50", after("p50 ")),
+        ("p95", after("p95 ")),
+        ("p99", after("p99 ")),
+        ("1% low", after("1% low ")),
+    ] {
+        assert!(value > 0.0, "{name} is {value}: {figures}");
+    }
+    assert!(after("p99 ") >= after("p50 "), "{figures}");
+    assert!(figures.contains("of 120 frames"), "{figures}");
+    // The overlay covers its corner: most of it differs from the scene's background.
+    let background = *image.get_pixel(image.width() - 1, image.height() - 1);
+    let panel = (20..300)
+        .flat_map(|x| (20..300).map(move |y| (x, y)))
+        .filter(|&(x, y)| *image.get_pixel(x, y) != background)
+        .count();
+    assert!(panel > 280 * 280 / 2, "only {panel} overlay pixels");
+}
+
+#[test]
+fn a_rendered_capture_records_the_whole_frame() {
+    std::fs::create_dir_all(shots_dir()).unwrap();
+    let out = shots_dir().join("capture-desktop.json");
+    let _ = std::fs::remove_file(&out);
+    let output = run_sparkbench(&[
+        "capture",
+        "--scenario",
+        "fountain",
+        "--particles",
+        "20000",
+        "--seed",
+        "7",
+        "--frames",
+        "40",
+        "--warmup",
+        "10",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "capture failed\n{log}");
+    let capture = sparkbench::capture::CaptureFile::read(&out).unwrap();
+    assert!(!capture.settings.headless);
+    assert_eq!(capture.samples.len(), 40);
+    assert!(
+        capture.environment.gpu_adapter.is_some(),
+        "the adapter that rendered is named"
+    );
+    let timed = |phase: usize| capture.samples.iter().any(|s| s.phase_ms[phase] > 0.0);
+    assert!(
+        timed(0) && timed(1) && timed(2) && timed(3),
+        "simulate, pack, upload and overlay are all timed"
+    );
 }
 
 #[test]

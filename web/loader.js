@@ -92,8 +92,8 @@ async function main() {
   const module = await compileWithProgress(`./${build.wasm}`, build.wasm_bytes);
   setProgress(1, 'Starting…');
   const bindings = await import(`./${build.js}`);
-  const { stats, checksum, bench, memory_check, alloc_bench } = bindings;
-  window.sparkbench = { stats, checksum, bench, memory_check, alloc_bench };
+  const { stats, checksum, bench, memory_check, alloc_bench, capture } = bindings;
+  window.sparkbench = { stats, checksum, bench, memory_check, alloc_bench, capture };
   await bindings.default({ module_or_path: module });
   // The Rust `start` function starts the app in the canvas.
   bindings.start();

@@ -1,15 +1,22 @@
-//! The egui HUD: reads `perf/` and `sim/`, shows them with the keys' help; H hides it.
+//! The egui overlay: frame time and memory against the budget, where the time goes, and the
+//! controls. Reads `perf/` and `sim/`, writes settings; H hides it.
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
 
+use crate::capture::CaptureRecorder;
 use crate::controls::HELP;
-use crate::perf::{FrameStats, MemoryStats, Phase, PhaseSpan, PhaseTimes};
-use crate::scenario::ScenarioChoice;
-use crate::sim::{ParticlePool, SimBackend, SimSettings};
+use crate::perf::{
+    FPS_WINDOW, FrameBudget, FrameStats, HISTORY_FRAMES, LIVE_HISTORY, MemoryStats, Phase,
+    PhaseSpan, PhaseTimes,
+};
+use crate::scenario::{RestartScenario, ScenarioChoice};
+use crate::sim::{ParticlePool, SimBackend, SimSettings, StepOnce};
 
-/// The frame budget at 60 frames per second, in milliseconds.
-const BUDGET_MS: f64 = 1000.0 / 60.0;
+mod control_panel;
+mod graphs;
+
+use graphs::{AMBER, GREEN, Segment};
 
 /// Whether the overlay is shown (H switches it).
 #[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,63 +33,201 @@ pub(super) fn plugin(app: &mut App) {
         .init_resource::<OverlayVisible>()
         .add_systems(
             EguiPrimaryContextPass,
-            draw_hud.run_if(|visible: Res<OverlayVisible>| visible.0),
+            draw_overlay.run_if(|visible: Res<OverlayVisible>| visible.0),
         );
 }
 
-fn draw_hud(
+/// What the overlay reads, measured in this run.
+#[derive(bevy::ecs::system::SystemParam)]
+struct Readings<'w> {
+    stats: Res<'w, FrameStats>,
+    memory: Res<'w, MemoryStats>,
+    pool: Res<'w, ParticlePool>,
+    backend: Res<'w, SimBackend>,
+}
+
+/// What the overlay's controls write.
+#[derive(bevy::ecs::system::SystemParam)]
+struct Writes<'w, 's> {
+    settings: ResMut<'w, SimSettings>,
+    choice: ResMut<'w, ScenarioChoice>,
+    step_once: ResMut<'w, StepOnce>,
+    budget: ResMut<'w, FrameBudget>,
+    restart: MessageWriter<'w, RestartScenario>,
+    capture: Option<Res<'w, CaptureRecorder>>,
+    commands: Commands<'w, 's>,
+}
+
+/// Both windows: the readings on the left, the controls on the right. Its own time and
+/// allocations are the overlay phase.
+fn draw_overlay(
     mut contexts: EguiContexts,
-    stats: Res<FrameStats>,
-    pool: Res<ParticlePool>,
-    backend: Res<SimBackend>,
-    settings: Res<SimSettings>,
-    choice: Res<ScenarioChoice>,
+    readings: Readings,
+    mut writes: Writes,
     mut phases: ResMut<PhaseTimes>,
-    memory: Res<MemoryStats>,
+    mut particle_draft: Local<Option<u32>>,
 ) -> Result {
     let span = PhaseSpan::start();
+    let ctx = contexts.ctx_mut()?;
     egui::Window::new(crate::TITLE)
         .anchor(egui::Align2::LEFT_TOP, egui::vec2(8.0, 8.0))
         .resizable(false)
-        .show(contexts.ctx_mut()?, |ui| {
-            ui.label(format!("{:.1} fps", stats.fps));
-            ui.label(format!(
-                "frame {:.2} ms of {BUDGET_MS:.2} ms budget",
-                stats.frame_ms
-            ));
-            ui.label(format!("{} frames", stats.frames));
-            for phase in Phase::ALL {
-                ui.label(format!(
-                    "{} {:.2} ms, {} allocations",
-                    phase.name(),
-                    phases.last_ms(phase),
-                    phases.last_allocations(phase)
+        .show(ctx, |ui| {
+            frame_section(ui, &readings.stats, writes.budget.ms);
+            phase_section(ui, &phases, &readings.stats, writes.budget.ms);
+            ui.separator();
+            state_section(ui, &readings, &writes.settings, &writes.choice);
+            ui.separator();
+            memory_section(ui, &readings.memory);
+        });
+    egui::Window::new("Controls")
+        .anchor(egui::Align2::RIGHT_TOP, egui::vec2(-8.0, 8.0))
+        .resizable(false)
+        .default_width(260.0)
+        .show(ctx, |ui| {
+            let mut controlled = control_panel::Controlled {
+                settings: writes.settings.bypass_change_detection(),
+                choice: writes.choice.bypass_change_detection(),
+                step_once: &mut writes.step_once,
+                budget: writes.budget.bypass_change_detection(),
+                backend: *readings.backend,
+                capture_progress: writes.capture.as_ref().map(|recorder| recorder.progress()),
+            };
+            let edits = control_panel::show(ui, &mut controlled, &mut particle_draft);
+            if edits.settings {
+                writes.settings.set_changed();
+            }
+            if edits.budget {
+                writes.budget.set_changed();
+            }
+            if edits.capture {
+                writes.commands.insert_resource(CaptureRecorder::new(
+                    control_panel::CAPTURE_FRAMES,
+                    0,
+                    false,
                 ));
             }
-            ui.label(format!("{} / {} particles", pool.len(), pool.capacity()));
-            ui.label(format!(
-                "{} · seed {}{}",
-                choice.scenario.name(),
-                choice.seed,
-                if settings.paused { " · paused" } else { "" }
-            ));
-            ui.label(format!(
-                "SIMD: {} (best here: {})",
-                backend.active, backend.best
-            ));
-            memory_lines(ui, &memory);
-            ui.collapsing("Help", |ui| {
-                egui::Grid::new("keys").striped(true).show(ui, |ui| {
-                    for (key, what) in HELP {
-                        ui.strong(key);
-                        ui.label(what);
-                        ui.end_row();
-                    }
-                });
-            });
+            if edits.restart {
+                writes.choice.set_changed();
+                writes.restart.write(RestartScenario);
+            }
+            ui.collapsing("Help", help_grid);
         });
     phases.finish(Phase::Overlay, span);
     Ok(())
+}
+
+/// Frame rate, the frame-time graph and what the last [`HISTORY_FRAMES`] frames add up to.
+fn frame_section(ui: &mut egui::Ui, stats: &FrameStats, budget_ms: f64) {
+    ui.label(format!(
+        "{:.1} fps · frame {:.2} ms of {budget_ms:.2} ms budget",
+        stats.fps, stats.frame_ms
+    ));
+    let summary = stats.summary(budget_ms);
+    graphs::frame_graph(
+        ui,
+        stats.recent(HISTORY_FRAMES),
+        summary.max_ms,
+        HISTORY_FRAMES,
+        budget_ms,
+    );
+    ui.label(format!(
+        "p50 {:.2} · p95 {:.2} · p99 {:.2} ms · 1% low {:.1} fps",
+        summary.p50_ms, summary.p95_ms, summary.p99_ms, summary.low_1pct_fps
+    ));
+    let hitch_colour = if summary.hitches == 0 { GREEN } else { AMBER };
+    ui.colored_label(
+        hitch_colour,
+        format!(
+            "hitches: {} of the last {} frames over budget",
+            summary.hitches, summary.frames
+        ),
+    );
+}
+
+/// The measured phases and the rest of the frame, averaged over the last [`FPS_WINDOW`]
+/// frames, as a stacked bar against the budget and a table.
+fn phase_section(ui: &mut egui::Ui, phases: &PhaseTimes, stats: &FrameStats, budget_ms: f64) {
+    const COLOURS: [egui::Color32; 4] = [
+        egui::Color32::from_rgb(80, 150, 230),
+        egui::Color32::from_rgb(170, 110, 220),
+        egui::Color32::from_rgb(60, 190, 190),
+        egui::Color32::from_rgb(220, 120, 170),
+    ];
+    let frame_ms = if stats.fps > 0.0 {
+        1000.0 / stats.fps
+    } else {
+        0.0
+    };
+    let mut segments = [Segment {
+        name: "rest of frame",
+        ms: 0.0,
+        colour: egui::Color32::from_rgb(110, 110, 110),
+    }; Phase::ALL.len() + 1];
+    for ((segment, phase), colour) in segments.iter_mut().zip(Phase::ALL).zip(COLOURS) {
+        *segment = Segment {
+            name: phase.name(),
+            ms: phases.mean_ms(phase),
+            colour,
+        };
+    }
+    let measured_ms: f64 = segments[..Phase::ALL.len()].iter().map(|s| s.ms).sum();
+    segments[Phase::ALL.len()].ms = (frame_ms - measured_ms).max(0.0);
+    ui.label(format!("where the time goes (mean of {FPS_WINDOW} frames)"));
+    graphs::phase_bar(ui, &segments, budget_ms);
+    egui::Grid::new("phases").num_columns(5).show(ui, |ui| {
+        for (index, segment) in segments.iter().enumerate() {
+            graphs::swatch(ui, segment.colour);
+            ui.label(segment.name);
+            ui.label(format!("{:.2} ms", segment.ms));
+            ui.label(format!("{:.1}%", segment.ms / budget_ms * 100.0));
+            match Phase::ALL.get(index) {
+                Some(&phase) => {
+                    let allocations = phases.last_allocations(phase);
+                    let colour = if allocations == 0 { GREEN } else { AMBER };
+                    ui.colored_label(colour, format!("{allocations} alloc"));
+                }
+                None => {
+                    ui.label("");
+                }
+            }
+            ui.end_row();
+        }
+    });
+}
+
+fn state_section(
+    ui: &mut egui::Ui,
+    readings: &Readings,
+    settings: &SimSettings,
+    choice: &ScenarioChoice,
+) {
+    ui.label(format!(
+        "particles {} live / {} target / {} capacity",
+        readings.pool.len(),
+        choice.particles,
+        readings.pool.capacity()
+    ));
+    ui.label(format!(
+        "{} · seed {}{}",
+        choice.scenario.name(),
+        choice.seed,
+        if settings.paused { " · paused" } else { "" }
+    ));
+    ui.label(format!(
+        "SIMD: {} (best here: {})",
+        readings.backend.active, readings.backend.best
+    ));
+}
+
+fn help_grid(ui: &mut egui::Ui) {
+    egui::Grid::new("keys").striped(true).show(ui, |ui| {
+        for (key, what) in HELP {
+            ui.strong(key);
+            ui.label(what);
+            ui.end_row();
+        }
+    });
 }
 
 /// Megabytes (10^6 bytes) for display.
@@ -90,16 +235,17 @@ fn megabytes(bytes: f64) -> f64 {
     bytes / 1.0e6
 }
 
-fn memory_lines(ui: &mut egui::Ui, memory: &MemoryStats) {
+fn memory_section(ui: &mut egui::Ui, memory: &MemoryStats) {
     ui.label(format!(
         "heap {:.1} MB live, {:.1} MB peak",
         megabytes(memory.live_bytes as f64),
         megabytes(memory.peak_live_bytes as f64)
     ));
+    graphs::live_graph(ui, &memory.live_history, LIVE_HISTORY);
     let colour = if memory.allocations_per_frame == 0 {
-        egui::Color32::from_rgb(90, 200, 110)
+        GREEN
     } else {
-        egui::Color32::from_rgb(230, 170, 60)
+        AMBER
     };
     ui.colored_label(
         colour,
@@ -121,5 +267,22 @@ fn memory_lines(ui: &mut egui::Ui, memory: &MemoryStats) {
             megabytes(linear as f64),
             memory.memory_grows
         ));
+    }
+    if let Some(classes) = memory.pools {
+        ui.collapsing("pool classes", |ui| {
+            egui::Grid::new("classes").striped(true).show(ui, |ui| {
+                for heading in ["block", "hit rate", "in use", "occupancy"] {
+                    ui.strong(heading);
+                }
+                ui.end_row();
+                for class in classes {
+                    ui.label(format!("{} B", class.block_bytes));
+                    ui.label(format!("{:.1}%", class.hit_rate() * 100.0));
+                    ui.label(format!("{} of {}", class.in_use, class.carved));
+                    ui.label(format!("{:.0}%", class.occupancy() * 100.0));
+                    ui.end_row();
+                }
+            });
+        });
     }
 }

@@ -103,7 +103,7 @@ impl MemoryStats {
 
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<MemoryStats>()
-        .add_systems(First, read_memory);
+        .add_systems(First, read_memory.in_set(super::PerfSystems));
 }
 
 fn read_memory(

@@ -12,6 +12,7 @@ use bevy::platform::sync::Arc;
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
 
+use super::FPS_WINDOW;
 use crate::memory;
 use crate::sim::SimSystems;
 
@@ -50,13 +51,30 @@ impl Phase {
 
 /// The measured phases of the last complete frame and of the frame in progress: time, and
 /// allocations the phase's own thread made while it ran (from the counting allocator).
-#[derive(Resource, Debug, Clone, Default)]
+#[derive(Resource, Debug, Clone)]
 pub struct PhaseTimes {
     last_ms: [f64; Phase::ALL.len()],
     current_ms: [f64; Phase::ALL.len()],
     last_allocations: [u64; Phase::ALL.len()],
     current_allocations: [u64; Phase::ALL.len()],
     total_allocations: [u64; Phase::ALL.len()],
+    /// The last [`FPS_WINDOW`] frames' times, a ring written at `frames % FPS_WINDOW`.
+    recent_ms: [[f64; Phase::ALL.len()]; FPS_WINDOW],
+    frames: u64,
+}
+
+impl Default for PhaseTimes {
+    fn default() -> Self {
+        Self {
+            last_ms: [0.0; Phase::ALL.len()],
+            current_ms: [0.0; Phase::ALL.len()],
+            last_allocations: [0; Phase::ALL.len()],
+            current_allocations: [0; Phase::ALL.len()],
+            total_allocations: [0; Phase::ALL.len()],
+            recent_ms: [[0.0; Phase::ALL.len()]; FPS_WINDOW],
+            frames: 0,
+        }
+    }
 }
 
 /// A phase being timed: started with [`PhaseSpan::start`], ended with [`PhaseTimes::finish`].
@@ -118,8 +136,26 @@ impl PhaseTimes {
         self.last_ms[phase.index()]
     }
 
+    /// Milliseconds `phase` took per frame, averaged over the last [`FPS_WINDOW`] frames
+    /// (steadier to read than one frame; the same window as the frame rate).
+    #[must_use]
+    pub fn mean_ms(&self, phase: Phase) -> f64 {
+        let frames = usize::try_from(self.frames).map_or(FPS_WINDOW, |n| n.min(FPS_WINDOW));
+        if frames == 0 {
+            return 0.0;
+        }
+        let total: f64 = self.recent_ms[..frames]
+            .iter()
+            .map(|frame| frame[phase.index()])
+            .sum();
+        total / frames as f64
+    }
+
     /// Closes the frame in progress: its sums become the last frame's.
     pub fn finish_frame(&mut self) {
+        let slot = usize::try_from(self.frames % FPS_WINDOW as u64).unwrap_or_default();
+        self.recent_ms[slot] = self.current_ms;
+        self.frames += 1;
         self.last_ms = self.current_ms;
         self.current_ms = [0.0; Phase::ALL.len()];
         self.last_allocations = self.current_allocations;
@@ -136,17 +172,29 @@ struct RenderCounters {
     upload_nanos: AtomicU64,
     upload_allocations: AtomicU64,
     instance_buffer_bytes: AtomicU64,
+    own_upload_allocations: AtomicU64,
 }
 
 impl RenderMeasurements {
-    /// Records one upload, timed by `span` (added to any not yet collected).
-    pub fn record_upload(&self, span: PhaseSpan) {
+    /// Records one upload, timed by `span` (added to any not yet collected), of which
+    /// `inside_wgpu` allocations were made inside wgpu's calls (`Queue::write_buffer` makes a
+    /// staging buffer for every write; `Device::create_buffer` runs when the buffer grows).
+    pub fn record_upload(&self, span: PhaseSpan, inside_wgpu: u64) {
         let (elapsed, allocations) = span.end();
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         self.0.upload_nanos.fetch_add(nanos, Ordering::Relaxed);
         self.0
             .upload_allocations
             .fetch_add(allocations, Ordering::Relaxed);
+        self.0
+            .own_upload_allocations
+            .fetch_add(allocations.saturating_sub(inside_wgpu), Ordering::Relaxed);
+    }
+
+    /// Allocations the uploads made outside wgpu's calls since start-up: sparkbench's own.
+    #[must_use]
+    pub fn own_upload_allocations(&self) -> u64 {
+        self.0.own_upload_allocations.load(Ordering::Relaxed)
     }
 
     /// Records the size of the GPU instance buffer now, in bytes.
@@ -177,7 +225,7 @@ pub(super) fn plugin(app: &mut App) {
     app.init_resource::<PhaseTimes>()
         .init_resource::<RenderMeasurements>()
         .init_resource::<SimulateStart>()
-        .add_systems(First, finish_frame)
+        .add_systems(First, finish_frame.in_set(super::PerfSystems))
         .add_systems(
             FixedUpdate,
             (
@@ -232,6 +280,25 @@ mod tests {
             3,
             "totals outlive the frame"
         );
+        assert!(
+            (phases.mean_ms(Phase::Pack) - 1.0).abs() < 1e-9,
+            "2 ms, then 0 ms"
+        );
+    }
+
+    #[test]
+    fn the_mean_covers_only_the_last_window_of_frames() {
+        let mut phases = PhaseTimes::default();
+        assert_eq!(phases.mean_ms(Phase::Simulate), 0.0);
+        for _ in 0..FPS_WINDOW {
+            phases.add(Phase::Simulate, Duration::from_millis(9), 0);
+            phases.finish_frame();
+        }
+        for _ in 0..FPS_WINDOW {
+            phases.add(Phase::Simulate, Duration::from_millis(3), 0);
+            phases.finish_frame();
+        }
+        assert!((phases.mean_ms(Phase::Simulate) - 3.0).abs() < 1e-9);
     }
 
     #[test]
@@ -240,8 +307,8 @@ mod tests {
         let render_side = main_side.clone();
         let span = PhaseSpan::start();
         let held: Vec<u64> = Vec::with_capacity(8);
-        render_side.record_upload(span);
-        render_side.record_upload(PhaseSpan::start());
+        render_side.record_upload(span, 0);
+        render_side.record_upload(PhaseSpan::start(), 0);
         render_side.set_instance_buffer_bytes(4096);
         let (elapsed, allocations) = main_side.collect_uploads();
         assert!(elapsed > Duration::ZERO);
@@ -250,6 +317,11 @@ mod tests {
             "this thread's one allocation inside the first span"
         );
         assert_eq!(main_side.collect_uploads(), (Duration::ZERO, 0));
+        assert_eq!(
+            main_side.own_upload_allocations(),
+            1,
+            "none was inside wgpu"
+        );
         drop(held);
         assert_eq!(main_side.instance_buffer_bytes(), 4096);
     }

@@ -42,6 +42,7 @@ use bevy::render::{MainWorld, Render, RenderApp, RenderSystems};
 use bevy::shader::Shader;
 use bytemuck::{Pod, Zeroable};
 
+use crate::memory;
 use crate::perf::{Phase, PhaseSpan, PhaseTimes, RenderMeasurements};
 use crate::sim::kernels::{self, RECORD_WORDS};
 use crate::sim::{ParticlePool, SimBackend};
@@ -199,6 +200,7 @@ fn upload_instances(
         return;
     }
     let span = PhaseSpan::start();
+    let mut inside_wgpu = 0;
     packed.fresh = false;
     let bytes: &[u8] = bytemuck::cast_slice(&packed.instances);
     gpu.count = u32::try_from(packed.instances.len()).unwrap_or(u32::MAX);
@@ -212,18 +214,22 @@ fn upload_instances(
         while grown < needed {
             grown *= 2;
         }
+        let before = memory::thread_allocations();
         gpu.instances = Some(device.create_buffer(&BufferDescriptor {
             label: Some("particle instances"),
             size: grown,
             usage: BufferUsages::VERTEX | BufferUsages::COPY_DST,
             mapped_at_creation: false,
         }));
+        inside_wgpu += memory::thread_allocations() - before;
         measurements.set_instance_buffer_bytes(grown);
     }
     if let Some(buffer) = &gpu.instances {
+        let before = memory::thread_allocations();
         queue.write_buffer(buffer, 0, bytes);
+        inside_wgpu += memory::thread_allocations() - before;
     }
-    measurements.record_upload(span);
+    measurements.record_upload(span, inside_wgpu);
 }
 
 fn write_camera_uniforms(

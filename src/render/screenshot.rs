@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 
-use crate::perf::{FrameStats, Phase, PhaseTimes};
+use crate::perf::{FrameBudget, FrameStats, Phase, PhaseTimes, RenderMeasurements};
 use crate::sim::ParticlePool;
 
 /// Render `frames` frames, then save the window to `screenshot` (if set) and exit.
@@ -32,27 +32,42 @@ fn finish_scripted_run(
     stats: Res<FrameStats>,
     pool: Res<ParticlePool>,
     phases: Res<PhaseTimes>,
-    mut at_half: Local<Option<[u64; Phase::ALL.len()]>>,
+    budget: Res<FrameBudget>,
+    render: Res<RenderMeasurements>,
+    mut at_half: Local<Option<([u64; Phase::ALL.len()], u64)>>,
     mut exit: MessageWriter<AppExit>,
 ) {
     let totals = || Phase::ALL.map(|phase| phases.total_allocations(phase));
     if stats.frames < run.frames {
         if stats.frames >= run.frames / 2 && at_half.is_none() {
-            *at_half = Some(totals());
+            *at_half = Some((totals(), render.own_upload_allocations()));
         }
         return;
     }
     // The second half of the run is past start-up: its allocations per phase are the
     // steady state's.
-    let since_half = at_half.unwrap_or_default();
+    let (since_half, own_uploads_at_half) = at_half.unwrap_or_default();
     let counts: Vec<String> = Phase::ALL
         .iter()
         .zip(totals().iter().zip(since_half))
         .map(|(phase, (now, then))| format!("{} {}", phase.name(), now - then))
         .collect();
     info!(
-        "allocations in the second half of the run by phase: {}",
-        counts.join(", ")
+        "allocations in the second half of the run by phase: {}; the upload's own, outside wgpu's calls: {}",
+        counts.join(", "),
+        render.own_upload_allocations() - own_uploads_at_half
+    );
+    let summary = stats.summary(budget.ms);
+    info!(
+        "overlay figures: {:.1} fps, p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, 1% low {:.1} fps, {} of {} frames over the {:.2} ms budget",
+        stats.fps,
+        summary.p50_ms,
+        summary.p95_ms,
+        summary.p99_ms,
+        summary.low_1pct_fps,
+        summary.hitches,
+        summary.frames,
+        budget.ms
     );
     commands.remove_resource::<ScriptedRun>();
     let live = pool.len();

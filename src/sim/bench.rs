@@ -26,6 +26,12 @@ impl Kernel {
     /// Both kernels, in table order.
     pub const ALL: [Self; 2] = [Self::Step, Self::Pack];
 
+    /// The kernel called `name` (`step` or `pack`).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kernel| kernel.name() == name)
+    }
+
     /// The kernel's name in tables and the JS API.
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -114,6 +120,33 @@ fn median_run_ms(mut kernel: impl FnMut(), budget_s: f64) -> (f64, usize) {
     }
     samples.sort_by(f64::total_cmp);
     (samples[samples.len() / 2], samples.len() * batch)
+}
+
+/// Runs `kernel` exactly `runs` times over a full pool of `particles` on `backend`, on
+/// this thread: a fixed amount of work, for counting instructions under callgrind (the
+/// loop is in [`repeat_kernel`], so a profiler can count it alone).
+pub fn run_kernel_fixed(kernel: Kernel, backend: Backend, particles: usize, runs: usize) {
+    let mut pool = filled_pool(particles);
+    let mut records = vec![0_u32; particles * RECORD_WORDS];
+    repeat_kernel(kernel, backend, &mut pool, &mut records, runs);
+}
+
+/// The counted loop of [`run_kernel_fixed`].
+#[inline(never)]
+pub fn repeat_kernel(
+    kernel: Kernel,
+    backend: Backend,
+    pool: &mut ParticlePool,
+    records: &mut [u32],
+    runs: usize,
+) {
+    let params = bench_settings().step_params(fixed_step_seconds(), 0.0);
+    for _ in 0..runs {
+        match kernel {
+            Kernel::Step => kernels::step_on_this_thread(backend, pool.columns_mut(), &params),
+            Kernel::Pack => kernels::pack_instances(backend, pool, records),
+        }
+    }
 }
 
 /// Times both kernels on every available backend at every size in `sizes`, spending about

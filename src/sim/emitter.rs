@@ -228,6 +228,17 @@ fn sample(emitter: &Emitter, transform: &Transform, rng: &mut SimRng) -> NewPart
     }
 }
 
+impl Emitter {
+    /// This emitter with its steady rate multiplied by `rate_scale` (bursts unchanged).
+    #[must_use]
+    pub fn with_rate_scaled(&self, rate_scale: f32) -> Self {
+        Self {
+            rate: self.rate * rate_scale,
+            ..self.clone()
+        }
+    }
+}
+
 /// Spawns what `emitter` owes for a step of `dt` seconds into the free slots of `pool`.
 /// Particles that do not fit are not made. Returns how many were spawned.
 pub fn emit(

@@ -40,6 +40,9 @@ pub struct SimSettings {
     pub paused: bool,
     /// Pause once this many steps have been taken (for screenshots of an exact state).
     pub pause_at: Option<u64>,
+    /// Multiplies every emitter's steady rate (the overlay's spawn rate control): 1 keeps
+    /// the scenario's rates.
+    pub rate_scale: f32,
     /// Forces on the particles.
     pub forces: Forces,
     /// Colour and size over the lifetime.
@@ -54,6 +57,7 @@ impl Default for SimSettings {
             use_simd: true,
             paused: false,
             pause_at: None,
+            rate_scale: 1.0,
             forces: Forces::default(),
             looks: Looks::default(),
         }
@@ -206,13 +210,15 @@ fn fixed_dt(time: &Time<Fixed>) -> f32 {
 
 fn spawn_particles(
     time: Res<Time<Fixed>>,
+    settings: Res<SimSettings>,
     mut emitters: Query<(&Emitter, &mut EmitterState, &Transform)>,
     mut pool: ResMut<ParticlePool>,
     mut rng: ResMut<SimRng>,
 ) {
     let dt = fixed_dt(&time);
     for (emitter, mut state, transform) in &mut emitters {
-        emitter::emit(emitter, &mut state, transform, &mut pool, &mut rng, dt);
+        let emitter = emitter.with_rate_scaled(settings.rate_scale);
+        emitter::emit(&emitter, &mut state, transform, &mut pool, &mut rng, dt);
     }
 }
 
@@ -278,7 +284,15 @@ impl Simulation {
     /// One step of `dt` seconds on `backend`: spawn, integrate, cull.
     pub fn step(&mut self, backend: Backend, dt: f32) {
         for (emitter, state, transform) in &mut self.emitters {
-            emitter::emit(emitter, state, transform, &mut self.pool, &mut self.rng, dt);
+            let emitter = emitter.with_rate_scaled(self.settings.rate_scale);
+            emitter::emit(
+                &emitter,
+                state,
+                transform,
+                &mut self.pool,
+                &mut self.rng,
+                dt,
+            );
         }
         let params = self.settings.step_params(dt, self.clock.elapsed(dt));
         kernels::step(backend, self.pool.columns_mut(), &params);

@@ -4,8 +4,8 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openBrowser } from './chromium.mjs';
 
@@ -166,7 +166,7 @@ test('a progress bar counts the download while the wasm streams in', { timeout: 
   assert.notEqual(seen[2], 'none', 'the loading panel is visible');
 });
 
-/** Share of the screenshot's pixels outside the overlay (top left) that differ clearly from
+/** Share of the screenshot's pixels outside the overlay's panels that differ clearly from
  * the background (the bottom-right pixel), decoded in the page's 2D canvas. */
 async function drawnShare(page, png) {
   return page.evaluate(async (base64) => {
@@ -184,7 +184,8 @@ async function drawnShare(page, png) {
     let counted = 0;
     for (let y = 0; y < height; y += 1) {
       for (let x = 0; x < width; x += 1) {
-        if (x < 360 && y < 220) continue;
+        // The overlay's panels: readings top left, controls top right.
+        if ((x < 360 && y < 570) || (x >= 970 && y < 420)) continue;
         counted += 1;
         const at = (y * width + x) * 4;
         if ([0, 1, 2].some((c) => Math.abs(data[at + c] - background[c]) > 24)) drawn += 1;
@@ -290,12 +291,16 @@ test('one finger orbits and a pinch zooms; frames report pack and upload times',
   assert.ok(pinched.distance < turned.distance, `spreading two fingers zooms in: ${turned.distance} -> ${pinched.distance}`);
 });
 
-test('after warm-up, linear memory stops growing while the stress preset plays on', { timeout: RUN_TIMEOUT_MS + 300_000 }, async () => {
+// Software WebGL2 draws the overlay and 2,000 particles at 4 to 6 frames a second here, so
+// 900 frames take minutes; the waits allow twice that.
+test('after warm-up, linear memory stops growing while the stress preset plays on', { timeout: 2 * RUN_TIMEOUT_MS + 480_000 }, async () => {
   const { page, problems } = await openPage();
   await page.goto(`${origin}/?scenario=stress&particles=2000&seed=7`);
   const framesPast = (n) => page.waitForFunction((f) => (window.sparkbench?.stats?.().frames ?? 0) > f,
-    n, { timeout: RUN_TIMEOUT_MS, polling: 250 });
-  await framesPast(300);
+    n, { timeout: 2 * RUN_TIMEOUT_MS, polling: 250 });
+  // The overlay's 300-frame graphs fill up during the first 300 frames (and egui's buffers
+  // with them); warm up twice that before measuring.
+  await framesPast(600);
   const warm = await page.evaluate(() => window.sparkbench.stats());
   await framesPast(warm.frames + 900);
   const later = await page.evaluate(() => window.sparkbench.stats());
@@ -308,4 +313,64 @@ test('after warm-up, linear memory stops growing while the stress preset plays o
     `live heap ${warm.memory.live_bytes} -> ${later.memory.live_bytes} bytes`);
   console.log(`soak: frames ${warm.frames} -> ${later.frames}, linear memory ${later.memory.linear_memory_bytes} B `
     + `(grew ${later.memory.memory_grows} times, all before warm-up), live ${warm.memory.live_bytes} -> ${later.memory.live_bytes} B`);
+});
+
+test('window.sparkbench.capture(n) records frames that the native compare reads', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
+  const { page, problems } = await openPage();
+  await page.goto(`${origin}/?scenario=fountain&particles=20000&seed=7`);
+  await page.waitForFunction(() => (window.sparkbench?.stats?.().frames ?? 0) > 30, null,
+    { timeout: RUN_TIMEOUT_MS, polling: 250 });
+  const capture = await page.evaluate(() => window.sparkbench.capture(40));
+  const refused = await page.evaluate(() => {
+    try { window.sparkbench.capture(0); return 'accepted'; } catch (error) { return String(error.message ?? error); }
+  });
+  // The overlay, with its graph and figures, as a person sees it.
+  await page.screenshot({ path: join(SHOTS, 'web-overlay.png') });
+  const stats = await page.evaluate(() => window.sparkbench.stats());
+  await page.close();
+  assert.deepEqual(problems, []);
+  assert.match(refused, /1\.\.=100000/);
+
+  assert.equal(capture.schema_version, 1);
+  assert.equal(capture.samples.length, 40);
+  assert.equal(capture.settings.scenario, 'fountain');
+  assert.equal(capture.settings.headless, false);
+  assert.equal(capture.environment.arch, 'wasm32');
+  assert.equal(capture.environment.simd_backend, 'simd128');
+  assert.match(capture.environment.user_agent, /Chrome/);
+  assert.ok(capture.environment.gpu_adapter, 'the WebGL2 adapter is named');
+  assert.ok(capture.samples.every((s) => s.frame_ms > 0 && s.particles > 0), 'every frame measured');
+  assert.ok(capture.samples.some((s) => s.phase_ms[0] > 0), 'simulate is timed');
+  assert.ok(capture.summary.p50_ms > 0 && capture.summary.p95_ms >= capture.summary.p50_ms);
+  // The overlay's frame summary, from the same measurements.
+  assert.ok(stats.summary.p50_ms > 0 && stats.summary.low_1pct_fps > 0, JSON.stringify(stats.summary));
+  assert.ok(Math.abs(stats.summary.budget_ms - 1000 / 60) < 1e-9);
+
+  // The desktop's compare reads the browser's file beside a native capture of the same run.
+  const webFile = join(SHOTS, 'capture-web.json');
+  const nativeFile = join(SHOTS, 'capture-native.json');
+  writeFileSync(webFile, JSON.stringify(capture));
+  execFileSync(NATIVE_BIN, ['capture', '--headless', '--scenario', 'fountain', '--particles', '20000',
+    '--seed', '7', '--frames', '40', '--warmup', '0', '--out', nativeFile]);
+  const compared = spawnSync(NATIVE_BIN, ['compare', nativeFile, webFile, '--threshold', '1000%'], { encoding: 'utf8' });
+  assert.ok([0, 1, 3].includes(compared.status), `compare refused the files: ${compared.stderr}`);
+  assert.match(compared.stdout, /frame p50 ms/);
+  assert.match(compared.stdout, /one capture is headless and the other rendered/);
+  assert.equal(JSON.parse(readFileSync(nativeFile, 'utf8')).settings.particles, 20000);
+});
+
+test('?capture=N downloads the capture after a warm-up', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
+  const { page, problems } = await openPage(undefined, { acceptDownloads: true });
+  const download = page.waitForEvent('download', { timeout: RUN_TIMEOUT_MS + 60_000 });
+  await page.goto(`${origin}/?scenario=stress&particles=5000&seed=3&capture=20`);
+  const file = await download;
+  const capture = JSON.parse(readFileSync(await file.path(), 'utf8'));
+  await page.close();
+  assert.deepEqual(problems, []);
+  assert.equal(file.suggestedFilename(), 'sparkbench-capture.json');
+  assert.equal(capture.samples.length, 20);
+  assert.equal(capture.settings.warmup, 60);
+  assert.equal(capture.settings.seed, 3);
+  // One step a frame once the recorder starts (the frame it starts in may have none).
+  assert.ok(capture.settings.steps >= 79, `one step a frame: ${capture.settings.steps}`);
 });

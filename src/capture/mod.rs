@@ -1,0 +1,258 @@
+//! Performance captures: record a run's frames into a [`CaptureFile`], compare two, report
+//! any number. The recorder reads the same `perf/` resources the overlay shows.
+//!
+//! A capture starts when a [`CaptureRecorder`] resource is inserted (by the command line,
+//! the overlay's Capture button, `?capture=N` or `window.sparkbench.capture(n)`). After
+//! its warm-up frames it takes one [`FrameSample`] per frame; when it has them all it
+//! puts the finished file in [`FinishedCapture`] for whoever asked to take.
+
+use bevy::prelude::*;
+use bevy::render::renderer::RenderAdapterInfo;
+use bevy::time::TimeUpdateStrategy;
+
+use crate::perf::{
+    FrameBudget, FrameStats, MemoryStats, PerfSystems, Phase, PhaseSpan, PhaseTimes,
+};
+use crate::scenario::ScenarioChoice;
+use crate::sim::{self, ParticlePool, SimBackend, SimClock, SimSettings, kernels};
+
+pub mod compare;
+mod environment;
+pub mod file;
+pub mod formats;
+pub mod report;
+
+pub use file::{CaptureFile, CaptureSettings, CaptureSummary, Environment, FrameSample};
+
+/// A capture in progress: frames still to skip, and the samples so far.
+#[derive(Resource, Debug, Clone)]
+pub struct CaptureRecorder {
+    frames: u32,
+    warmup: u32,
+    headless: bool,
+    /// Frames seen since the recorder started (warm-up included).
+    seen: u32,
+    /// `FrameStats::frames` when the last sample was taken.
+    last_frame: Option<u64>,
+    samples: Vec<FrameSample>,
+    /// The clock ran on wall time before the capture fixed it to one step a frame, so
+    /// it goes back to wall time afterwards.
+    restore_wall_clock: bool,
+}
+
+impl CaptureRecorder {
+    /// Records `frames` frames after `warmup` frames. `headless` is written in the file
+    /// (the app without window or GPU).
+    #[must_use]
+    pub fn new(frames: u32, warmup: u32, headless: bool) -> Self {
+        Self {
+            frames: frames.max(1),
+            warmup,
+            headless,
+            seen: 0,
+            last_frame: None,
+            // Taken before the run, so recording does not allocate per frame.
+            samples: Vec::with_capacity(frames.max(1) as usize),
+            restore_wall_clock: false,
+        }
+    }
+
+    /// Frames seen so far (warm-up included) and the frames the capture takes in all.
+    #[must_use]
+    pub fn progress(&self) -> (u32, u32) {
+        (self.seen, self.warmup + self.frames)
+    }
+}
+
+/// The capture just finished, left for whoever asked for it to take.
+#[derive(Resource, Debug, Clone)]
+pub struct FinishedCapture(pub CaptureFile);
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(
+        First,
+        (
+            fix_the_step.run_if(resource_added::<CaptureRecorder>),
+            record_frame.run_if(resource_exists::<CaptureRecorder>),
+        )
+            .chain()
+            .after(PerfSystems),
+    );
+}
+
+/// A capture started in a running app (the overlay's button, the page's API) runs one
+/// fixed step a frame, like every other capture, so the work per frame is the same.
+fn fix_the_step(mut recorder: ResMut<CaptureRecorder>, mut strategy: ResMut<TimeUpdateStrategy>) {
+    if matches!(*strategy, TimeUpdateStrategy::Automatic) {
+        recorder.restore_wall_clock = true;
+        *strategy = one_step_a_frame();
+    }
+}
+
+/// The app without window, renderer or overlay: simulation, a pack into a buffer (the
+/// work the renderer's pack does), measurements and the recorder. One fixed step a frame.
+pub fn headless_app(choice: ScenarioChoice, use_simd: bool) -> App {
+    let mut app = App::new();
+    app.add_plugins((
+        MinimalPlugins,
+        sim::SimPlugin,
+        crate::scenario::plugin,
+        crate::perf::plugin,
+        plugin,
+    ))
+    .add_systems(PostUpdate, pack_without_renderer)
+    .insert_resource(one_step_a_frame())
+    .insert_resource(choice);
+    app.world_mut().resource_mut::<SimSettings>().use_simd = use_simd;
+    app
+}
+
+/// Frames advance the clock by exactly one fixed step, so every run does the same work.
+#[must_use]
+pub fn one_step_a_frame() -> TimeUpdateStrategy {
+    TimeUpdateStrategy::ManualDuration(Time::<Fixed>::from_hz(sim::STEPS_PER_SECOND).timestep())
+}
+
+/// Runs `app` (from [`headless_app`]) until `recorder` is done, calling `on_frame` with
+/// its progress after every frame; returns the capture.
+pub fn run_headless(
+    app: &mut App,
+    recorder: CaptureRecorder,
+    mut on_frame: impl FnMut(u32, u32),
+) -> CaptureFile {
+    app.insert_resource(recorder);
+    loop {
+        app.update();
+        if let Some(finished) = app.world_mut().remove_resource::<FinishedCapture>() {
+            return finished.0;
+        }
+        if let Some(recorder) = app.world().get_resource::<CaptureRecorder>() {
+            let (seen, total) = recorder.progress();
+            on_frame(seen, total);
+        }
+    }
+}
+
+/// Where the overlay's Capture button leaves its file natively: the working directory,
+/// named by the time it finished (`sparkbench-capture-<unix seconds>.json`).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn save_in_working_directory(mut commands: Commands, finished: Option<Res<FinishedCapture>>) {
+    let Some(finished) = finished else {
+        return;
+    };
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let path = format!("sparkbench-capture-{seconds}.json");
+    match std::fs::write(&path, finished.0.to_json()) {
+        Ok(()) => info!(
+            "capture of {} frames saved to {path}",
+            finished.0.samples.len()
+        ),
+        Err(error) => error!("cannot write {path}: {error}"),
+    }
+    commands.remove_resource::<FinishedCapture>();
+}
+
+/// The pack the renderer would do, into a buffer kept between frames, timed as the pack
+/// phase.
+fn pack_without_renderer(
+    pool: Res<ParticlePool>,
+    backend: Res<SimBackend>,
+    mut phases: ResMut<PhaseTimes>,
+    mut records: Local<Vec<u32>>,
+) {
+    let span = PhaseSpan::start();
+    let words = pool.len() * kernels::RECORD_WORDS;
+    if records.len() < words {
+        records.resize(words, 0);
+    }
+    kernels::pack_instances(backend.active, &pool, &mut records[..words]);
+    phases.finish(Phase::Pack, span);
+}
+
+/// What the recorder reads each frame.
+#[derive(bevy::ecs::system::SystemParam)]
+struct Measured<'w> {
+    stats: Res<'w, FrameStats>,
+    phases: Res<'w, PhaseTimes>,
+    memory: Res<'w, MemoryStats>,
+    pool: Res<'w, ParticlePool>,
+    budget: Res<'w, FrameBudget>,
+}
+
+/// What the finished file says about the run.
+#[derive(bevy::ecs::system::SystemParam)]
+struct RunFacts<'w> {
+    choice: Res<'w, ScenarioChoice>,
+    settings: Res<'w, SimSettings>,
+    backend: Res<'w, SimBackend>,
+    clock: Res<'w, SimClock>,
+    adapter: Option<Res<'w, RenderAdapterInfo>>,
+}
+
+/// Takes one sample per finished frame once the warm-up is over; finishes the file after
+/// the last.
+fn record_frame(
+    mut commands: Commands,
+    mut recorder: ResMut<CaptureRecorder>,
+    measured: Measured,
+    facts: RunFacts,
+    mut strategy: ResMut<TimeUpdateStrategy>,
+) {
+    if measured.stats.frames == 0 || recorder.last_frame == Some(measured.stats.frames) {
+        return;
+    }
+    recorder.last_frame = Some(measured.stats.frames);
+    recorder.seen += 1;
+    if recorder.seen <= recorder.warmup {
+        return;
+    }
+    let sample = FrameSample {
+        frame_ms: measured.stats.frame_ms,
+        phase_ms: Phase::ALL.map(|phase| measured.phases.last_ms(phase)),
+        allocations: measured.memory.allocations_per_frame,
+        live_bytes: measured.memory.live_bytes as u64,
+        particles: measured.pool.len() as u64,
+    };
+    recorder.samples.push(sample);
+    if recorder.samples.len() < recorder.frames as usize {
+        return;
+    }
+    let file = finish(&recorder, &measured, &facts);
+    if recorder.restore_wall_clock {
+        *strategy = TimeUpdateStrategy::Automatic;
+    }
+    commands.remove_resource::<CaptureRecorder>();
+    commands.insert_resource(FinishedCapture(file));
+}
+
+fn finish(recorder: &CaptureRecorder, measured: &Measured, facts: &RunFacts) -> CaptureFile {
+    let budget_ms = measured.budget.ms;
+    CaptureFile {
+        schema_version: file::SCHEMA_VERSION,
+        environment: environment::here(
+            facts.backend.active,
+            facts.adapter.as_deref().map(|info| info.name.clone()),
+        ),
+        settings: CaptureSettings {
+            scenario: facts.choice.scenario.name().to_owned(),
+            particles: facts.choice.particles,
+            seed: facts.choice.seed,
+            backend: if facts.settings.use_simd {
+                "simd"
+            } else {
+                "scalar"
+            }
+            .to_owned(),
+            frames: recorder.frames,
+            warmup: recorder.warmup,
+            headless: recorder.headless,
+            budget_ms,
+            steps: facts.clock.steps,
+        },
+        summary: CaptureSummary::of(&recorder.samples, budget_ms),
+        samples: recorder.samples.clone(),
+        checksum: format!("{:016x}", measured.pool.checksum()),
+    }
+}

@@ -1,0 +1,174 @@
+//! The overlay's control panel: scenario, particle target, spawn rate, forces, SIMD or
+//! scalar, pause / step / reset and the frame budget. It writes settings; the simulation
+//! and the scenario module act on them.
+
+use bevy::prelude::*;
+use bevy_egui::egui;
+
+use crate::perf::FrameBudget;
+use crate::scenario::{MAX_PARTICLES, MIN_PARTICLES, Scenario, ScenarioChoice};
+use crate::sim::{SimBackend, SimSettings, StepOnce};
+
+/// What the panel changes, borrowed from the world for one frame.
+pub struct Controlled<'a> {
+    /// Forces, rate, backend and pause.
+    pub settings: &'a mut SimSettings,
+    /// Scenario, particle target and seed.
+    pub choice: &'a mut ScenarioChoice,
+    /// Set to take one step while paused.
+    pub step_once: &'a mut StepOnce,
+    /// The budget the overlay measures against.
+    pub budget: &'a mut FrameBudget,
+    /// The backend in use, for the SIMD switch's label.
+    pub backend: SimBackend,
+    /// Frames seen and frames in all of the capture in progress, if one is.
+    pub capture_progress: Option<(u32, u32)>,
+}
+
+/// What the person asked for this frame: independent yes/no answers.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Edits {
+    /// Settings changed (so the simulation should see them as changed).
+    pub settings: bool,
+    /// Restart the scenario in `ScenarioChoice`.
+    pub restart: bool,
+    /// The budget changed.
+    pub budget: bool,
+    /// Start a capture of [`CAPTURE_FRAMES`] frames.
+    pub capture: bool,
+}
+
+/// Frames the Capture button records.
+pub const CAPTURE_FRAMES: u32 = 600;
+
+/// Draws the panel's widgets into `ui`. `particle_draft` holds the particle slider's value
+/// while it is dragged, so the scenario restarts once, when it is let go.
+pub fn show(
+    ui: &mut egui::Ui,
+    controlled: &mut Controlled,
+    particle_draft: &mut Option<u32>,
+) -> Edits {
+    let mut edits = Edits::default();
+    scenario_row(ui, controlled, &mut edits);
+    particle_slider(ui, controlled, particle_draft, &mut edits);
+    let settings = &mut *controlled.settings;
+    edits.settings |= ui
+        .add(egui::Slider::new(&mut settings.rate_scale, 0.0..=4.0).text("× spawn rate"))
+        .changed();
+    ui.separator();
+    edits.settings |= forces(ui, settings);
+    ui.separator();
+    edits.settings |= ui
+        .checkbox(
+            &mut settings.use_simd,
+            format!(
+                "SIMD ({}); off runs the scalar twin",
+                controlled.backend.best
+            ),
+        )
+        .changed();
+    ui.horizontal(|ui| {
+        let pause_label = if settings.paused { "Resume" } else { "Pause" };
+        if ui.button(pause_label).clicked() {
+            settings.paused = !settings.paused;
+            edits.settings = true;
+        }
+        if ui
+            .add_enabled(settings.paused, egui::Button::new("Step"))
+            .clicked()
+        {
+            controlled.step_once.0 = true;
+        }
+        if ui.button("Reset").clicked() {
+            edits.restart = true;
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.label("budget");
+        for ms in FrameBudget::CHOICES {
+            edits.budget |= ui
+                .radio_value(&mut controlled.budget.ms, ms, format!("{ms:.2} ms"))
+                .changed();
+        }
+    });
+    if let Some((seen, total)) = controlled.capture_progress {
+        ui.label(format!("capturing: frame {seen} of {total}"));
+    } else {
+        let where_to = if cfg!(target_arch = "wasm32") {
+            "downloads the JSON"
+        } else {
+            "saves JSON in the working directory"
+        };
+        edits.capture = ui
+            .button(format!("Capture {CAPTURE_FRAMES} frames"))
+            .on_hover_text(where_to)
+            .clicked();
+    }
+    edits
+}
+
+fn scenario_row(ui: &mut egui::Ui, controlled: &mut Controlled, edits: &mut Edits) {
+    let mut picked = controlled.choice.scenario;
+    egui::ComboBox::from_label("scenario")
+        .selected_text(picked.name())
+        .show_ui(ui, |ui| {
+            for scenario in Scenario::ALL {
+                ui.selectable_value(&mut picked, scenario, scenario.name());
+            }
+        });
+    if picked != controlled.choice.scenario {
+        *controlled.choice = ScenarioChoice {
+            scenario: picked,
+            particles: picked.default_particles(),
+            seed: controlled.choice.seed,
+        };
+        edits.restart = true;
+    }
+}
+
+fn particle_slider(
+    ui: &mut egui::Ui,
+    controlled: &mut Controlled,
+    draft: &mut Option<u32>,
+    edits: &mut Edits,
+) {
+    let mut particles = draft.unwrap_or(controlled.choice.particles);
+    let response = ui.add(
+        egui::Slider::new(&mut particles, MIN_PARTICLES..=MAX_PARTICLES)
+            .logarithmic(true)
+            .text("particle target"),
+    );
+    if response.dragged() {
+        *draft = Some(particles);
+        return;
+    }
+    *draft = None;
+    if particles != controlled.choice.particles && (response.changed() || response.drag_stopped()) {
+        controlled.choice.particles = particles;
+        edits.restart = true;
+    }
+}
+
+/// Gravity, drag, noise and each attractor's strength. Returns whether any changed.
+fn forces(ui: &mut egui::Ui, settings: &mut SimSettings) -> bool {
+    let forces = &mut settings.forces;
+    let mut changed = ui
+        .add(egui::Slider::new(&mut forces.gravity.y, -20.0..=5.0).text("gravity m/s²"))
+        .changed();
+    changed |= ui
+        .add(egui::Slider::new(&mut forces.drag, 0.0..=3.0).text("drag 1/s"))
+        .changed();
+    changed |= ui
+        .add(egui::Slider::new(&mut forces.noise.strength, 0.0..=20.0).text("noise m/s²"))
+        .changed();
+    for (index, attractor) in forces.attractors.iter_mut().enumerate() {
+        changed |= ui
+            .add(
+                egui::Slider::new(&mut attractor.strength, -100.0..=100.0)
+                    .text(format!("attractor {}", index + 1)),
+            )
+            .changed();
+    }
+    changed
+}
