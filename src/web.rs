@@ -44,7 +44,7 @@ const SUMMARY_FIELDS: [&str; 6] = [
 ];
 
 /// The names of `stats().memory`'s fields (bytes, counts, or a 0–1 rate).
-const MEMORY_FIELDS: [&str; 7] = [
+const MEMORY_FIELDS: [&str; 9] = [
     "live_bytes",
     "peak_live_bytes",
     "allocations_per_frame",
@@ -52,6 +52,8 @@ const MEMORY_FIELDS: [&str; 7] = [
     "instance_buffer_bytes",
     "linear_memory_bytes",
     "memory_grows",
+    "last_grow_frame",
+    "last_grow_request_bytes",
 ];
 
 thread_local! {
@@ -164,6 +166,10 @@ fn publish_stats(
                 .linear_memory_bytes
                 .map_or(f64::NAN, |bytes| bytes as f64),
             memory.memory_grows as f64,
+            memory
+                .last_grow_frame
+                .map_or(f64::NAN, |frame| frame as f64),
+            memory.last_grow_request_bytes as f64,
         ],
         summary: [
             budget.ms,
@@ -217,7 +223,8 @@ pub fn start() {
 /// whether paused, `phases: {simulate, pack, upload, overlay}` (the last frame's measured
 /// phases in milliseconds), `camera: {yaw, pitch, distance}` (radians, metres) and
 /// `memory: {live_bytes, peak_live_bytes, allocations_per_frame, pool_hit_rate,
-/// instance_buffer_bytes, linear_memory_bytes, memory_grows}` and `summary: {budget_ms,
+/// instance_buffer_bytes, linear_memory_bytes, memory_grows, last_grow_frame,
+/// last_grow_request_bytes}` and `summary: {budget_ms,
 /// p50_ms, p95_ms, p99_ms, low_1pct_fps, hitches}` (the last 300 frames, as the overlay
 /// shows them).
 #[wasm_bindgen]

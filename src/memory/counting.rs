@@ -45,6 +45,9 @@ pub struct AllocTotals {
     pub peak_live_bytes: usize,
     /// Times linear memory grew (wasm32; 0 elsewhere).
     pub memory_grows: u64,
+    /// Bytes asked for by the allocation that last grew linear memory (0 before any did):
+    /// what to look at when memory grows after warm-up.
+    pub last_grow_request_bytes: usize,
 }
 
 /// Counts what passes through to the allocator `A`.
@@ -56,6 +59,7 @@ pub struct CountingAllocator<A> {
     live_bytes: Padded<AtomicUsize>,
     peak_live_bytes: Padded<AtomicUsize>,
     memory_grows: Padded<AtomicU64>,
+    last_grow_request_bytes: AtomicUsize,
     tracing: AtomicBool,
     trace: TraceRecorder,
 }
@@ -71,6 +75,7 @@ impl<A> CountingAllocator<A> {
             live_bytes: Padded(AtomicUsize::new(0)),
             peak_live_bytes: Padded(AtomicUsize::new(0)),
             memory_grows: Padded(AtomicU64::new(0)),
+            last_grow_request_bytes: AtomicUsize::new(0),
             tracing: AtomicBool::new(false),
             trace: TraceRecorder::new(),
         }
@@ -90,6 +95,7 @@ impl<A> CountingAllocator<A> {
             live_bytes: self.live_bytes.0.load(Ordering::Relaxed),
             peak_live_bytes: self.peak_live_bytes.0.load(Ordering::Relaxed),
             memory_grows: self.memory_grows.0.load(Ordering::Relaxed),
+            last_grow_request_bytes: self.last_grow_request_bytes.load(Ordering::Relaxed),
         }
     }
 
@@ -130,16 +136,21 @@ impl<A> CountingAllocator<A> {
         }
     }
 
-    /// Runs `allocate` and counts a growth of linear memory if it caused one.
+    /// Runs `allocate`, a request for `size` bytes, and counts a growth of linear memory
+    /// if it caused one.
     #[inline]
-    #[cfg_attr(not(target_arch = "wasm32"), allow(clippy::unused_self))]
-    fn watching_memory<T>(&self, allocate: impl FnOnce() -> T) -> T {
+    #[cfg_attr(
+        not(target_arch = "wasm32"),
+        allow(clippy::unused_self, unused_variables)
+    )]
+    fn watching_memory<T>(&self, size: usize, allocate: impl FnOnce() -> T) -> T {
         #[cfg(target_arch = "wasm32")]
         {
             let before = core::arch::wasm32::memory_size(0);
             let result = allocate();
             if core::arch::wasm32::memory_size(0) > before {
                 self.memory_grows.0.fetch_add(1, Ordering::Relaxed);
+                self.last_grow_request_bytes.store(size, Ordering::Relaxed);
             }
             result
         }
@@ -154,7 +165,7 @@ impl<A> CountingAllocator<A> {
 unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller's contract for `layout` is passed on.
-        let block = self.watching_memory(|| unsafe { self.inner.alloc(layout) });
+        let block = self.watching_memory(layout.size(), || unsafe { self.inner.alloc(layout) });
         if !block.is_null() {
             self.count_alloc(layout.size());
             self.record(TraceEvent::alloc(block, layout));
@@ -164,7 +175,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as for `alloc`.
-        let block = self.watching_memory(|| unsafe { self.inner.alloc_zeroed(layout) });
+        let block =
+            self.watching_memory(layout.size(), || unsafe { self.inner.alloc_zeroed(layout) });
         if !block.is_null() {
             self.count_alloc(layout.size());
             self.record(TraceEvent::alloc(block, layout));
@@ -181,7 +193,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
 
     unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: the caller's contract is passed on.
-        let moved = self.watching_memory(|| unsafe { self.inner.realloc(block, layout, new_size) });
+        let moved = self.watching_memory(new_size, || unsafe {
+            self.inner.realloc(block, layout, new_size)
+        });
         if !moved.is_null() {
             self.count_free(layout.size());
             self.count_alloc(new_size);

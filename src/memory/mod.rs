@@ -3,7 +3,8 @@
 //! ```text
 //! CountingAllocator  counts allocations, frees, bytes, live and peak; records traces
 //!   └ SizeClassPools   16–1024-byte classes from free lists (wasm32 only, see below)
-//!       └ Backing        talc on wasm32 (single-threaded), the system allocator natively
+//!       └ Backing        talc on wasm32 (single-threaded; linear memory grown with
+//!                        headroom, see `headroom.rs`), the system allocator natively
 //! ```
 //!
 //! Pools sit in front of the backing allocator only where they win on the allocation trace
@@ -22,6 +23,8 @@ use core::alloc::{GlobalAlloc, Layout};
 pub mod bench;
 pub mod check;
 mod counting;
+#[cfg(any(target_arch = "wasm32", test))]
+mod headroom;
 mod pools;
 pub mod trace;
 
@@ -32,8 +35,10 @@ pub use pools::{CHUNK_BYTES, CLASS_SIZES, ClassStats, SizeClassPools, class_inde
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Backing;
 
+/// talc over linear memory that grows with headroom (see [`headroom`]).
 #[cfg(target_arch = "wasm32")]
-static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static TALC: talc::cell::TalcSyncCell<headroom::GrowWithHeadroom, talc::wasm::WasmBinning> =
+    talc::cell::TalcSyncCell::new_wasm(headroom::GrowWithHeadroom::new());
 
 // SAFETY: every call is passed unchanged to talc (wasm32) or the system allocator.
 unsafe impl GlobalAlloc for Backing {

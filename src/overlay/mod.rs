@@ -267,6 +267,12 @@ fn memory_section(ui: &mut egui::Ui, memory: &MemoryStats) {
             megabytes(linear as f64),
             memory.memory_grows
         ));
+        if let Some(frame) = memory.last_grow_frame {
+            ui.label(format!(
+                "last grew in frame {frame}, for {:.1} KB",
+                memory.last_grow_request_bytes as f64 / 1000.0
+            ));
+        }
     }
     if let Some(classes) = memory.pools {
         ui.collapsing("pool classes", |ui| {

@@ -35,6 +35,12 @@ pub struct MemoryStats {
     pub linear_memory_bytes: Option<u64>,
     /// Times linear memory grew since start-up (wasm32; 0 elsewhere).
     pub memory_grows: u64,
+    /// The frame (counted from start-up) in which linear memory last grew, if it has.
+    pub last_grow_frame: Option<u64>,
+    /// Bytes asked for by the allocation that last grew linear memory.
+    pub last_grow_request_bytes: usize,
+    /// Frames read so far.
+    pub frames: u64,
     /// Live heap bytes at the end of each recent frame, oldest first.
     pub live_history: Vec<usize>,
     previous: AllocTotals,
@@ -54,6 +60,9 @@ impl Default for MemoryStats {
             instance_buffer_bytes: 0,
             linear_memory_bytes: None,
             memory_grows: 0,
+            last_grow_frame: None,
+            last_grow_request_bytes: 0,
+            frames: 0,
             // Sized once, so keeping the history never allocates.
             live_history: Vec::with_capacity(LIVE_HISTORY),
             previous: memory::totals(),
@@ -88,7 +97,12 @@ impl MemoryStats {
         self.bytes_allocated_per_frame = totals.bytes_allocated - self.previous.bytes_allocated;
         self.live_bytes = totals.live_bytes;
         self.peak_live_bytes = totals.peak_live_bytes;
+        if totals.memory_grows > self.previous.memory_grows {
+            self.last_grow_frame = Some(self.frames);
+        }
+        self.frames += 1;
         self.memory_grows = totals.memory_grows;
+        self.last_grow_request_bytes = totals.last_grow_request_bytes;
         self.previous = totals;
         self.pools = memory::pool_stats();
         self.linear_memory_bytes = memory::linear_memory_bytes();
@@ -132,8 +146,10 @@ mod tests {
             live_bytes: 600,
             peak_live_bytes: 800,
             memory_grows: 0,
+            last_grow_request_bytes: 0,
         };
         stats.update(totals, 4000, 8192);
+        assert_eq!(stats.last_grow_frame, None, "memory has not grown");
         assert_eq!(
             (stats.allocations_per_frame, stats.frees_per_frame),
             (10, 4)
@@ -141,7 +157,14 @@ mod tests {
         totals.allocations = 10;
         totals.frees = 6;
         totals.live_bytes = 400;
+        totals.memory_grows = 1;
+        totals.last_grow_request_bytes = 70_000;
         stats.update(totals, 4000, 8192);
+        assert_eq!(
+            (stats.last_grow_frame, stats.last_grow_request_bytes),
+            (Some(1), 70_000),
+            "the second frame read saw memory grow for a 70,000-byte request"
+        );
         assert_eq!(
             stats.allocations_per_frame, 0,
             "no new allocations this frame"
@@ -150,6 +173,12 @@ mod tests {
         assert_eq!(stats.bytes_allocated_per_frame, 0);
         assert_eq!(stats.live_history, vec![600, 400]);
         assert_eq!(stats.peak_live_bytes, 800);
+        stats.update(totals, 4000, 8192);
+        assert_eq!(
+            stats.last_grow_frame,
+            Some(1),
+            "no growth in the third frame"
+        );
     }
 
     #[test]

@@ -307,7 +307,10 @@ test('after warm-up, linear memory stops growing while the stress preset plays o
   await page.close();
   assert.deepEqual(problems, []);
   assert.equal(later.memory.memory_grows, warm.memory.memory_grows,
-    `linear memory grew between frame ${warm.frames} and ${later.frames}`);
+    `linear memory grew between frame ${warm.frames} and ${later.frames}: last in frame `
+    + `${later.memory.last_grow_frame}, for a ${later.memory.last_grow_request_bytes}-byte request `
+    + `(live ${warm.memory.live_bytes} -> ${later.memory.live_bytes} B, `
+    + `peak ${warm.memory.peak_live_bytes} -> ${later.memory.peak_live_bytes} B)`);
   assert.equal(later.memory.linear_memory_bytes, warm.memory.linear_memory_bytes);
   assert.ok(Math.abs(later.memory.live_bytes - warm.memory.live_bytes) < 1 << 20,
     `live heap ${warm.memory.live_bytes} -> ${later.memory.live_bytes} bytes`);

@@ -365,6 +365,32 @@ mod tests {
         pool
     }
 
+    /// The four-lane min and max give what the trait defines (`a < b ? a : b` and
+    /// `a > b ? a : b`) on signed zeros, NaN and infinities, where platforms disagree.
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    #[test]
+    fn four_lane_min_and_max_keep_the_trait_semantics_on_zeros_and_nan() {
+        use lanes::Lanes;
+        let special = [0.0_f32, -0.0, f32::NAN, 1.0, -1.0, f32::INFINITY];
+        for a in special {
+            for b in special {
+                let [a4, b4] = [a, b].map(wide::f32x4::splat);
+                let min = Lanes::min(a4, b4).to_array()[0];
+                let max = Lanes::max(a4, b4).to_array()[0];
+                assert_eq!(
+                    min.to_bits(),
+                    Lanes::min(a, b).to_bits(),
+                    "min({a:?}, {b:?})"
+                );
+                assert_eq!(
+                    max.to_bits(),
+                    Lanes::max(a, b).to_bits(),
+                    "max({a:?}, {b:?})"
+                );
+            }
+        }
+    }
+
     fn gravity_only() -> SimSettings {
         SimSettings {
             forces: Forces {

@@ -41,6 +41,32 @@ impl Lanes for f32x4 {
     fn select(mask: Self, if_true: Self, if_false: Self) -> Self {
         mask.select(if_true, if_false)
     }
+    /// One instruction where the platform's min has the trait's semantics exactly:
+    /// SSE's `minps(a, b)` is `a < b ? a : b`, and simd128's `pmin(a, b)` is
+    /// `b < a ? b : a`, so the operands go in swapped. NEON's `fmin` propagates NaN
+    /// instead, so aarch64 keeps the compare and select.
+    #[inline(always)]
+    fn min(self, other: Self) -> Self {
+        if cfg!(target_arch = "x86_64") {
+            self.fast_min(other)
+        } else if cfg!(target_arch = "wasm32") {
+            other.fast_min(self)
+        } else {
+            Self::select(self.lt(other), self, other)
+        }
+    }
+    /// As [`Lanes::min`]: SSE's `maxps(a, b)` is `a > b ? a : b`, simd128's `pmax(a, b)`
+    /// is `a < b ? b : a`.
+    #[inline(always)]
+    fn max(self, other: Self) -> Self {
+        if cfg!(target_arch = "x86_64") {
+            self.fast_max(other)
+        } else if cfg!(target_arch = "wasm32") {
+            other.fast_max(self)
+        } else {
+            Self::select(self.gt(other), self, other)
+        }
+    }
     #[inline(always)]
     fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32], i: usize) {
         let [red, green, blue, alpha] = [red, green, blue, alpha].map(f32x4::fast_trunc_int);

@@ -1,0 +1,116 @@
+//! Where talc gets more memory in the browser: linear memory grown with headroom.
+//!
+//! talc's own wasm source grows linear memory by exactly the pages one request needs. Then
+//! any block bigger than every free gap before it grows memory again, and the frame loop's
+//! transient blocks (egui's meshes, the staging copies of buffer writes) change size by a
+//! few kilobytes from frame to frame as the overlay's text changes: each new largest one
+//! grew memory, long after warm-up. This source grows by what the request needs plus an
+//! eighth of the memory already there (at least [`MIN_GROW_BYTES`]), as a `Vec` grows, so
+//! those variations land in room already claimed and the number of grows stays logarithmic.
+
+use core::alloc::Layout;
+#[cfg(target_arch = "wasm32")]
+use core::arch::wasm32::{memory_grow, memory_size};
+#[cfg(target_arch = "wasm32")]
+use core::ptr::NonNull;
+
+#[cfg(target_arch = "wasm32")]
+use talc::base::{Talc, binning::Binning};
+
+/// Bytes in a page of wasm linear memory.
+const PAGE_BYTES: usize = 65_536;
+
+/// The least one growth adds, in bytes (16 pages).
+pub const MIN_GROW_BYTES: usize = 1 << 20;
+
+/// What talc needs beyond a block's size to place it in newly claimed memory: its chunk
+/// tags and, the first time, its bin lists (a generous bound for 32-bit words).
+const CLAIM_OVERHEAD_BYTES: usize = 4096;
+
+/// A talc memory source that extends one heap at the end of linear memory, with headroom.
+#[cfg(target_arch = "wasm32")]
+#[derive(Debug, Default)]
+pub struct GrowWithHeadroom {
+    /// The end of the heap talc manages, once it has one.
+    end: Option<NonNull<u8>>,
+}
+
+#[cfg(target_arch = "wasm32")]
+impl GrowWithHeadroom {
+    /// A source that has not grown memory yet.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self { end: None }
+    }
+}
+
+/// Pages to grow by for `layout` when linear memory holds `current_pages`: what the block
+/// needs plus an eighth of what is there, and never less than [`MIN_GROW_BYTES`].
+#[must_use]
+pub fn pages_to_grow(layout: Layout, current_pages: usize) -> usize {
+    let headroom = (current_pages * PAGE_BYTES / 8).max(MIN_GROW_BYTES);
+    (bytes_needed(layout) + headroom).div_ceil(PAGE_BYTES)
+}
+
+/// Bytes of new memory that certainly hold a block of `layout`.
+fn bytes_needed(layout: Layout) -> usize {
+    layout.size() + layout.align() + CLAIM_OVERHEAD_BYTES
+}
+
+#[cfg(target_arch = "wasm32")]
+// SAFETY: `acquire` touches talc only through the `&mut Talc` it is given, claims or extends
+// only memory that `memory_grow` has just added (no one else owns it), and never allocates.
+unsafe impl talc::source::Source for GrowWithHeadroom {
+    fn acquire<B: Binning>(talc: &mut Talc<Self, B>, layout: Layout) -> Result<(), ()> {
+        let wanted = pages_to_grow(layout, memory_size(0));
+        // Near the 4 GiB limit, fall back to what the request alone needs.
+        let (old_pages, grown) = match memory_grow(0, wanted) {
+            usize::MAX => {
+                let least = bytes_needed(layout).div_ceil(PAGE_BYTES);
+                match memory_grow(0, least) {
+                    usize::MAX => return Err(()),
+                    old => (old, least),
+                }
+            }
+            old => (old, wanted),
+        };
+        let base = (old_pages * PAGE_BYTES) as *mut u8;
+        let new_end = base.wrapping_add(grown * PAGE_BYTES);
+        talc.source.end = match talc.source.end.take() {
+            // SAFETY: the heap ends where the new pages begin, and they are ours alone.
+            Some(end) if end.as_ptr() == base => Some(unsafe { talc.extend(end, new_end) }),
+            // SAFETY: the new pages are unused memory that nothing else refers to.
+            _ => unsafe { talc.claim(base, grown * PAGE_BYTES) },
+        };
+        if talc.source.end.is_some() {
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn growth_is_the_request_plus_an_eighth_of_memory_and_at_least_a_mebibyte() {
+        let small = Layout::from_size_align(100, 8).unwrap();
+        let megabyte_pages = MIN_GROW_BYTES / PAGE_BYTES;
+        assert_eq!(
+            pages_to_grow(small, 0),
+            megabyte_pages + 1,
+            "the minimum, plus the request"
+        );
+        // 32 MiB of memory: an eighth is 4 MiB, 64 pages.
+        assert_eq!(pages_to_grow(small, 512), 64 + 1);
+        let big = Layout::from_size_align(10 * PAGE_BYTES, 16).unwrap();
+        let pages = pages_to_grow(big, 512);
+        assert!(
+            pages * PAGE_BYTES >= big.size() + 4 * MIN_GROW_BYTES,
+            "{pages} pages hold the block and the headroom"
+        );
+        assert_eq!(pages, 64 + 11);
+    }
+}
