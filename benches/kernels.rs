@@ -29,6 +29,7 @@ fn kernel_step(c: &mut Criterion) {
 }
 
 fn kernel_pack(c: &mut Criterion) {
+    let looks = bench_settings().look_params();
     let mut group = c.benchmark_group("kernel_pack");
     for particles in SIZES {
         group.throughput(Throughput::Elements(particles as u64));
@@ -36,7 +37,7 @@ fn kernel_pack(c: &mut Criterion) {
         let mut records = vec![0_u32; particles * RECORD_WORDS];
         for backend in Backend::available() {
             group.bench_function(BenchmarkId::new(backend.name(), particles), |b| {
-                b.iter(|| pack_instances(backend, &pool, &mut records));
+                b.iter(|| pack_instances(backend, &pool, &looks, &mut records));
             });
         }
     }

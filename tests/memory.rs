@@ -55,10 +55,11 @@ fn simulation_and_pack_allocate_nothing_in_600_steady_state_frames() {
 
     let pool = sparkbench::sim::bench::filled_pool(50_000);
     let mut records = vec![0_u32; pool.capacity() * RECORD_WORDS];
+    let looks = sparkbench::sim::bench::bench_settings().look_params();
     for backend in [Backend::best(), Backend::Scalar] {
         let counted = allocations_during(|| {
             for _ in 0..FRAMES {
-                pack_instances(backend, &pool, &mut records);
+                pack_instances(backend, &pool, &looks, &mut records);
             }
         });
         assert_eq!(counted, 0, "{backend}: allocations while packing");

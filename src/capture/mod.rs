@@ -159,6 +159,7 @@ pub fn save_in_working_directory(mut commands: Commands, finished: Option<Res<Fi
 fn pack_without_renderer(
     pool: Res<ParticlePool>,
     backend: Res<SimBackend>,
+    settings: Res<SimSettings>,
     mut phases: ResMut<PhaseTimes>,
     mut records: Local<Vec<u32>>,
 ) {
@@ -167,7 +168,8 @@ fn pack_without_renderer(
     if records.len() < words {
         records.resize(words, 0);
     }
-    kernels::pack_instances(backend.active, &pool, &mut records[..words]);
+    let looks = settings.look_params();
+    kernels::pack_instances(backend.active, &pool, &looks, &mut records[..words]);
     phases.finish(Phase::Pack, span);
 }
 

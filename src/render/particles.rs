@@ -45,7 +45,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::memory;
 use crate::perf::{Phase, PhaseSpan, PhaseTimes, RenderMeasurements};
 use crate::sim::kernels::{self, RECORD_WORDS};
-use crate::sim::{ParticlePool, SimBackend};
+use crate::sim::{ParticlePool, SimBackend, SimSettings};
 
 /// One particle as the GPU reads it: 20 bytes, the pack kernel's record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
@@ -133,10 +133,11 @@ const _: () = assert!(size_of::<ParticleInstance>() == RECORD_WORDS * size_of::<
 fn pack_instances(
     pool: Res<ParticlePool>,
     backend: Res<SimBackend>,
+    settings: Res<SimSettings>,
     mut packed: ResMut<ParticleInstances>,
     mut phases: ResMut<PhaseTimes>,
 ) {
-    if !pool.is_changed() {
+    if !pool.is_changed() && !settings.is_changed() {
         return;
     }
     let span = PhaseSpan::start();
@@ -147,7 +148,12 @@ fn pack_instances(
     }
     // Only grows write zeros; the kernel overwrites every record up to `len`.
     instances.resize(pool.len(), ParticleInstance::zeroed());
-    kernels::pack_instances(backend.active, &pool, bytemuck::cast_slice_mut(instances));
+    kernels::pack_instances(
+        backend.active,
+        &pool,
+        &settings.look_params(),
+        bytemuck::cast_slice_mut(instances),
+    );
     phases.finish(Phase::Pack, span);
 }
 

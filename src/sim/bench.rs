@@ -16,9 +16,9 @@ pub const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
 /// A kernel the table times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
-    /// One simulation step: forces, integration, bounds, age, colour and size.
+    /// One simulation step: forces, integration, bounds and age.
     Step,
-    /// Interleaving positions, sizes and colours into the renderer's instance records.
+    /// Colour and size over the lifetime, interleaved with positions into the renderer's instance records.
     Pack,
 }
 
@@ -140,11 +140,13 @@ pub fn repeat_kernel(
     records: &mut [u32],
     runs: usize,
 ) {
-    let params = bench_settings().step_params(fixed_step_seconds(), 0.0);
+    let settings = bench_settings();
+    let params = settings.step_params(fixed_step_seconds(), 0.0);
+    let looks = settings.look_params();
     for _ in 0..runs {
         match kernel {
             Kernel::Step => kernels::step_on_this_thread(backend, pool.columns_mut(), &params),
-            Kernel::Pack => kernels::pack_instances(backend, pool, records),
+            Kernel::Pack => kernels::pack_instances(backend, pool, &looks, records),
         }
     }
 }
@@ -153,7 +155,9 @@ pub fn repeat_kernel(
 /// `budget_s` seconds on each cell.
 #[must_use]
 pub fn time_kernels(sizes: &[usize], budget_s: f64) -> Vec<KernelTiming> {
-    let params = bench_settings().step_params(fixed_step_seconds(), 0.0);
+    let settings = bench_settings();
+    let params = settings.step_params(fixed_step_seconds(), 0.0);
+    let looks = settings.look_params();
     let mut timings = Vec::new();
     for &particles in sizes {
         let template = filled_pool(particles);
@@ -167,7 +171,7 @@ pub fn time_kernels(sizes: &[usize], budget_s: f64) -> Vec<KernelTiming> {
                         budget_s,
                     ),
                     Kernel::Pack => median_run_ms(
-                        || kernels::pack_instances(backend, &pool, &mut records),
+                        || kernels::pack_instances(backend, &pool, &looks, &mut records),
                         budget_s,
                     ),
                 };

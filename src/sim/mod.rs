@@ -2,8 +2,9 @@
 //! tested and benchmarked without a GPU.
 //!
 //! Each fixed step (60 Hz) runs [`SimSystems`] in `FixedUpdate`: emitters spawn into free
-//! slots of the [`ParticlePool`], the SIMD kernel integrates every particle and evaluates
-//! its colour and size, and expired particles are swap-removed. [`Simulation`] runs the
+//! slots of the [`ParticlePool`], the SIMD kernel integrates every particle, and expired
+//! particles are swap-removed. Colour and size are not simulated state: the pack kernel
+//! evaluates them from age and lifetime when a frame is drawn. [`Simulation`] runs the
 //! same steps without an `App`, for tests, benchmarks and the determinism checksum.
 
 use bevy::prelude::*;
@@ -21,7 +22,7 @@ pub use kernels::Backend;
 pub use looks::{ColorKey, Looks, SizeKey};
 pub use pool::ParticlePool;
 
-use kernels::StepParams;
+use kernels::{LookParams, StepParams};
 
 /// The fixed simulation rate, in steps per second.
 pub const STEPS_PER_SECOND: f64 = 60.0;
@@ -87,6 +88,13 @@ impl SimSettings {
             attractor_count,
             noise: self.forces.noise_params(elapsed),
             bounds: self.forces.bounds_params(),
+        }
+    }
+
+    /// The pack kernel's numbers: colour and size over the lifetime.
+    #[must_use]
+    pub fn look_params(&self) -> LookParams {
+        LookParams {
             color: self.looks.color_gradient(),
             size: self.looks.size_gradient(),
         }

@@ -8,10 +8,11 @@
 use bevy::prelude::*;
 
 /// Bytes one particle takes across all columns: position and velocity (6 × 4), age and
-/// lifetime (2 × 4), packed RGBA8 colour (4) and size (4).
-pub const BYTES_PER_PARTICLE: usize = 10 * 4;
+/// lifetime (2 × 4). Colour and size follow from age and lifetime and are worked out when
+/// the instance records are packed, so they take no room here.
+pub const BYTES_PER_PARTICLE: usize = 8 * 4;
 
-/// The largest capacity a pool may be given, in particles (160 MB of columns).
+/// The largest capacity a pool may be given, in particles (128 MB of columns).
 pub const MAX_CAPACITY: usize = 4_000_000;
 
 /// The particles, as columns. Index `i` of every column is particle `i`.
@@ -27,10 +28,6 @@ pub struct ParticlePool {
     pub(crate) age: Vec<f32>,
     /// Time the particle lives, in seconds.
     pub(crate) lifetime: Vec<f32>,
-    /// Colour over lifetime, RGBA8 packed little-endian (red in the low byte).
-    pub(crate) color: Vec<u32>,
-    /// Sprite size over lifetime, in metres.
-    pub(crate) size: Vec<f32>,
 }
 
 /// What a new particle starts with; colour and size follow from its age.
@@ -54,10 +51,6 @@ pub struct Columns<'a> {
     pub age: &'a mut [f32],
     /// Lifetimes in seconds.
     pub lifetime: &'a mut [f32],
-    /// Packed RGBA8 colours.
-    pub color: &'a mut [u32],
-    /// Sizes in metres.
-    pub size: &'a mut [f32],
 }
 
 impl Columns<'_> {
@@ -86,24 +79,18 @@ impl Columns<'_> {
         let (vz0, vz1) = vz.split_at_mut(mid);
         let (age0, age1) = self.age.split_at_mut(mid);
         let (life0, life1) = self.lifetime.split_at_mut(mid);
-        let (color0, color1) = self.color.split_at_mut(mid);
-        let (size0, size1) = self.size.split_at_mut(mid);
         (
             Columns {
                 pos: [px0, py0, pz0],
                 vel: [vx0, vy0, vz0],
                 age: age0,
                 lifetime: life0,
-                color: color0,
-                size: size0,
             },
             Columns {
                 pos: [px1, py1, pz1],
                 vel: [vx1, vy1, vz1],
                 age: age1,
                 lifetime: life1,
-                color: color1,
-                size: size1,
             },
         )
     }
@@ -123,8 +110,6 @@ impl ParticlePool {
             vel: [column(), column(), column()],
             age: column(),
             lifetime: column(),
-            color: vec![0; capacity],
-            size: column(),
         }
     }
 
@@ -170,8 +155,6 @@ impl ParticlePool {
         }
         self.age[i] = 0.0;
         self.lifetime[i] = particle.lifetime;
-        self.color[i] = 0;
-        self.size[i] = 0.0;
         self.len += 1;
         true
     }
@@ -199,8 +182,6 @@ impl ParticlePool {
         }
         self.age[i] = self.age[last];
         self.lifetime[i] = self.lifetime[last];
-        self.color[i] = self.color[last];
-        self.size[i] = self.size[last];
         self.len = last;
     }
 
@@ -219,8 +200,6 @@ impl ParticlePool {
             vel: [&mut vx[..n], &mut vy[..n], &mut vz[..n]],
             age: &mut self.age[..n],
             lifetime: &mut self.lifetime[..n],
-            color: &mut self.color[..n],
-            size: &mut self.size[..n],
         }
     }
 
@@ -250,18 +229,6 @@ impl ParticlePool {
         &self.lifetime[..self.len]
     }
 
-    /// Packed RGBA8 colours of the live particles.
-    #[must_use]
-    pub fn colors(&self) -> &[u32] {
-        &self.color[..self.len]
-    }
-
-    /// Sizes of the live particles, in metres.
-    #[must_use]
-    pub fn sizes(&self) -> &[f32] {
-        &self.size[..self.len]
-    }
-
     /// A 64-bit FNV-1a hash of every live particle's bits, column by column: equal
     /// checksums mean bit-identical state.
     #[must_use]
@@ -276,15 +243,14 @@ impl ParticlePool {
         };
         feed(u32::try_from(self.len).unwrap_or(u32::MAX));
         let n = self.len;
-        let float_columns =
-            self.pos
-                .iter()
-                .chain(&self.vel)
-                .chain([&self.age, &self.lifetime, &self.size]);
-        for column in float_columns {
+        let columns = self
+            .pos
+            .iter()
+            .chain(&self.vel)
+            .chain([&self.age, &self.lifetime]);
+        for column in columns {
             column[..n].iter().for_each(|value| feed(value.to_bits()));
         }
-        self.color[..n].iter().for_each(|&value| feed(value));
         hash
     }
 }
@@ -339,7 +305,7 @@ mod tests {
     fn bytes_per_particle_fits_the_budget() {
         const { assert!(BYTES_PER_PARTICLE <= 48) };
         let pool = ParticlePool::with_capacity(3);
-        let column_bytes = 9 * 3 * size_of::<f32>() + 3 * size_of::<u32>();
+        let column_bytes = 8 * 3 * size_of::<f32>();
         assert_eq!(pool.bytes(), column_bytes);
     }
 }

@@ -16,8 +16,8 @@ use core::arch::x86_64::{
 };
 use core::ops::{Add, Div, Mul, Sub};
 
-use super::StepParams;
 use super::lanes::{Lanes, RECORD_WORDS};
+use super::{LookParams, StepParams};
 use crate::sim::pool::{Columns, ParticlePool};
 
 /// Eight `f32` lanes in a 256-bit AVX register.
@@ -43,8 +43,8 @@ pub(super) unsafe fn step(columns: Columns<'_>, params: &StepParams) {
 /// # Safety
 /// The CPU must support AVX2 ([`available`] returned true).
 #[target_feature(enable = "avx2")]
-pub(super) unsafe fn pack(pool: &ParticlePool, out: &mut [u32]) {
-    super::pack::run::<F32x8>(pool, out);
+pub(super) unsafe fn pack(pool: &ParticlePool, looks: &LookParams, out: &mut [u32]) {
+    super::pack::run::<F32x8>(pool, looks, out);
 }
 
 // SAFETY (for every `unsafe` block below): the intrinsics need AVX or AVX2, and `F32x8`

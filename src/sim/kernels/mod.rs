@@ -1,8 +1,11 @@
 //! The update kernels and the choice of SIMD backend.
 //!
-//! One kernel, [`step`], advances every particle by one fixed time step: forces, velocity,
-//! position, bounds and age, then colour and size for the new age, in a single pass over
-//! the columns. It is written once over [`lanes::Lanes`] and compiled for each backend:
+//! Two kernels: [`step`] advances every particle by one fixed time step (forces, velocity,
+//! position, bounds and age) in a single pass over the columns, and [`pack_instances`]
+//! writes the renderer's instance records, evaluating colour and size over the lifetime
+//! from each particle's age as it goes (the pool does not store them: they are only
+//! needed once per drawn frame, not every step). Both are written once over
+//! [`lanes::Lanes`] and compiled for each backend:
 //!
 //! | backend   | lanes | where                          | how                                 |
 //! |-----------|-------|--------------------------------|-------------------------------------|
@@ -240,6 +243,12 @@ pub struct StepParams {
     pub noise: NoiseParams,
     /// The box particles bounce inside.
     pub bounds: BoundsParams,
+}
+
+/// How particles look at each age, ready for the pack kernel: colour and size are worked
+/// out from age and lifetime when the instance records are written, not stored.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LookParams {
     /// Red, green, blue and alpha over the lifetime, each 0 to 255.
     pub color: Gradient<4>,
     /// Sprite size over the lifetime, in metres.
@@ -316,11 +325,12 @@ fn runnable(backend: Backend) -> Backend {
 
 /// Packs every live particle of `pool` into instance records for the renderer, with
 /// `backend` on the calling thread: particle `i` becomes `out[i * RECORD_WORDS..]`, holding
-/// the bits of x, y, z (metres) and size (metres), then the RGBA8 colour.
+/// the bits of x, y, z (metres) and size (metres), then the RGBA8 colour, the size and
+/// colour evaluated from `looks` at the particle's share of its lifetime.
 ///
 /// # Panics
 /// If `out` is shorter than `pool.len() * RECORD_WORDS` words.
-pub fn pack_instances(backend: Backend, pool: &ParticlePool, out: &mut [u32]) {
+pub fn pack_instances(backend: Backend, pool: &ParticlePool, looks: &LookParams, out: &mut [u32]) {
     assert!(
         out.len() >= pool.len() * RECORD_WORDS,
         "pack_instances: {} words cannot hold {} particles",
@@ -333,7 +343,7 @@ pub fn pack_instances(backend: Backend, pool: &ParticlePool, out: &mut [u32]) {
             // SAFETY: `runnable` only returns AVX2 when this CPU supports it.
             #[allow(unsafe_code)]
             unsafe {
-                avx2::pack(pool, out);
+                avx2::pack(pool, looks, out);
             }
         }
         #[cfg(any(
@@ -341,8 +351,10 @@ pub fn pack_instances(backend: Backend, pool: &ParticlePool, out: &mut [u32]) {
             target_arch = "aarch64",
             all(target_arch = "wasm32", target_feature = "simd128")
         ))]
-        Backend::Sse2 | Backend::Simd128 | Backend::Neon => pack::run::<wide::f32x4>(pool, out),
-        _ => pack::run::<f32>(pool, out),
+        Backend::Sse2 | Backend::Simd128 | Backend::Neon => {
+            pack::run::<wide::f32x4>(pool, looks, out);
+        }
+        _ => pack::run::<f32>(pool, looks, out),
     }
 }
 
@@ -355,7 +367,7 @@ mod tests {
     use crate::sim::pool::{NewParticle, ParticlePool};
     use crate::sim::{Attractor, Bounds, Forces, NoiseField, SimSettings};
 
-    /// A pool holding `particles`, with colour and size zeroed.
+    /// A pool holding `particles` at `ages` (0 for those past the end of `ages`).
     fn pool_of(particles: &[NewParticle], ages: &[f32]) -> ParticlePool {
         let mut pool = ParticlePool::with_capacity(particles.len());
         for particle in particles {
@@ -488,6 +500,15 @@ mod tests {
             pool.columns_mut(),
             &settings.step_params(0.25, 0.0),
         );
+        let mut records = [0_u32; 2 * RECORD_WORDS];
+        pack_instances(
+            Backend::Scalar,
+            &pool,
+            &settings.look_params(),
+            &mut records,
+        );
+        let color = |i: usize| records[i * RECORD_WORDS + 4];
+        let size = |i: usize| f32::from_bits(records[i * RECORD_WORDS + 3]);
         let expect = |rgba: [f32; 4]| {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let bytes = rgba.map(|c| (c * 255.0 + 0.5) as u8);
@@ -495,14 +516,14 @@ mod tests {
         };
         let first = looks.color.first().unwrap();
         let last = looks.color.last().unwrap();
-        let [birth, death] = [pool.colors()[0], pool.colors()[1]];
+        let [birth, death] = [color(0), color(1)];
         for (got, want) in [(birth, expect(first.rgba)), (death, expect(last.rgba))] {
             for (g, w) in got.to_le_bytes().into_iter().zip(want.to_le_bytes()) {
                 assert!(g.abs_diff(w) <= 1, "{got:08x} vs {want:08x}");
             }
         }
-        assert!((pool.sizes()[0] - looks.size[0].size).abs() < 1e-6);
-        assert!((pool.sizes()[1] - looks.size.last().unwrap().size).abs() < 1e-6);
+        assert!((size(0) - looks.size[0].size).abs() < 1e-6);
+        assert!((size(1) - looks.size.last().unwrap().size).abs() < 1e-6);
     }
 
     #[test]
@@ -624,31 +645,29 @@ mod tests {
                     prop_assert_eq!(bits(pool.velocities()[axis]), bits(reference.velocities()[axis]), "{} vel", backend);
                 }
                 prop_assert_eq!(bits(pool.ages()), bits(reference.ages()));
-                prop_assert_eq!(pool.colors(), reference.colors(), "{} colour", backend);
-                prop_assert_eq!(bits(pool.sizes()), bits(reference.sizes()), "{} size", backend);
             }
         }
 
-        /// Every backend packs record `i` from particle `i`'s columns and leaves the words
+        /// Every backend packs record `i` from particle `i` (its position, and the colour
+        /// and size the scalar twin evaluates for its age, bit for bit) and leaves the words
         /// past the live particles alone, for lengths that are not multiples of the width.
         #[test]
         fn every_backend_packs_each_particle_into_its_record(
             particles in prop::collection::vec(particle(), 0..70),
         ) {
             let (new, ages): (Vec<_>, Vec<_>) = particles.into_iter().unzip();
-            let mut pool = pool_of(&new, &ages);
-            let params = SimSettings::default().step_params(0.01, 0.0);
-            step_on_this_thread(Backend::Scalar, pool.columns_mut(), &params);
+            let pool = pool_of(&new, &ages);
+            let looks = SimSettings::default().look_params();
+            let mut expected = vec![u32::MAX; (pool.len() + 1) * RECORD_WORDS];
+            pack_instances(Backend::Scalar, &pool, &looks, &mut expected);
             let [x, y, z] = pool.positions();
-            let expected: Vec<u32> = (0..pool.len())
-                .flat_map(|i| {
-                    [x[i].to_bits(), y[i].to_bits(), z[i].to_bits(), pool.sizes()[i].to_bits(), pool.colors()[i]]
-                })
-                .chain([u32::MAX; RECORD_WORDS])
-                .collect();
+            for (i, record) in expected.chunks(RECORD_WORDS).take(pool.len()).enumerate() {
+                prop_assert_eq!(&record[..3], &[x[i].to_bits(), y[i].to_bits(), z[i].to_bits()]);
+            }
+            prop_assert_eq!(&expected[pool.len() * RECORD_WORDS..], &[u32::MAX; RECORD_WORDS]);
             for backend in Backend::available() {
                 let mut out = vec![u32::MAX; (pool.len() + 1) * RECORD_WORDS];
-                pack_instances(backend, &pool, &mut out);
+                pack_instances(backend, &pool, &looks, &mut out);
                 prop_assert_eq!(&out, &expected, "{}", backend);
             }
         }

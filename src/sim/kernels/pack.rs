@@ -1,27 +1,57 @@
-//! The instance pack kernel, written once over [`Lanes`]: interleaves the position, size
-//! and colour columns into the records the renderer uploads, `[x, y, z, size, colour]`.
+//! The instance pack kernel, written once over [`Lanes`]: evaluates colour and size over the
+//! lifetime from each particle's age and writes the records the renderer uploads,
+//! `[x, y, z, size, colour]`.
 
-use super::lanes::Lanes;
+use super::lanes::{Lanes, RECORD_WORDS};
+use super::{Gradient, LookParams};
 use crate::sim::pool::ParticlePool;
 
 /// Packs every live particle of `pool` into `out[..pool.len() * RECORD_WORDS]`: whole
-/// vectors of `L`, then the tail one at a time with the scalar twin. Packing only moves
-/// bits, so every width writes the same words.
+/// vectors of `L`, then the tail one at a time with the scalar twin (the same operations at
+/// `f32`, so every width writes the same words).
 #[inline(always)]
-pub(super) fn run<L: Lanes>(pool: &ParticlePool, out: &mut [u32]) {
-    let [x, y, z] = pool.positions();
-    let (sizes, colors) = (pool.sizes(), pool.colors());
+pub(super) fn run<L: Lanes>(pool: &ParticlePool, looks: &LookParams, out: &mut [u32]) {
     let len = pool.len();
     let vector_end = len - len % L::WIDTH;
     let mut i = 0;
     while i < vector_end {
-        let columns = [x, y, z, sizes].map(|column| L::load(column, i));
-        L::store_records(columns, colors, i, out);
+        particles::<L>(pool, looks, i, out);
         i += L::WIDTH;
     }
     while i < len {
-        let columns = [x, y, z, sizes].map(|column| f32::load(column, i));
-        f32::store_records(columns, colors, i, out);
+        particles::<f32>(pool, looks, i, out);
         i += 1;
     }
+}
+
+/// Packs the `L::WIDTH` particles starting at index `i`.
+#[inline(always)]
+fn particles<L: Lanes>(pool: &ParticlePool, looks: &LookParams, i: usize, out: &mut [u32]) {
+    let [x, y, z] = pool.positions().map(|column| L::load(column, i));
+    let life = (L::load(pool.ages(), i) / L::load(pool.lifetimes(), i))
+        .max(L::splat(0.0))
+        .min(L::splat(1.0));
+    let [red, green, blue, alpha] = channels::<L, 4>(&looks.color, life);
+    let [size] = channels::<L, 1>(&looks.size, life);
+    // The widest backend has 8 lanes; the colours stay on the stack.
+    let mut colors = [0_u32; 8];
+    L::store_rgba8(red, green, blue, alpha, &mut colors, 0);
+    L::store_records([x, y, z, size], &colors, 0, &mut out[i * RECORD_WORDS..]);
+}
+
+/// A gradient's channels at `life` (0 at birth, 1 at death): the first key's values plus
+/// each segment's changes, weighted by how far through that segment `life` is (worked out
+/// once per segment for all channels).
+#[inline(always)]
+fn channels<L: Lanes, const N: usize>(gradient: &Gradient<N>, life: L) -> [L; N] {
+    let mut value = gradient.start.map(L::splat);
+    for segment in &gradient.segments[..gradient.segment_count] {
+        let through = ((life - L::splat(segment.from)) * L::splat(segment.inv_span))
+            .max(L::splat(0.0))
+            .min(L::splat(1.0));
+        for (channel, change) in value.iter_mut().zip(segment.change) {
+            *channel = *channel + L::splat(change) * through;
+        }
+    }
+    value
 }

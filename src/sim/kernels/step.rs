@@ -1,8 +1,8 @@
 //! The per-step kernel, written once over [`Lanes`]: forces, velocity, position, bounds and
-//! age, then colour and size for the new age, in one pass over the columns.
+//! age, in one pass over the columns.
 
+use super::StepParams;
 use super::lanes::Lanes;
-use super::{Gradient, StepParams};
 use crate::sim::pool::Columns;
 
 /// Steps every particle in `columns`: whole vectors of `L`, then the tail one at a time with
@@ -43,13 +43,6 @@ fn particles<L: Lanes>(columns: &mut Columns<'_>, i: usize, params: &StepParams)
 
     let age = L::load(columns.age, i) + dt;
     age.store(columns.age, i);
-    let life = (age / L::load(columns.lifetime, i))
-        .max(L::splat(0.0))
-        .min(L::splat(1.0));
-    let [red, green, blue, alpha] = channels::<L, 4>(&params.color, life);
-    L::store_rgba8(red, green, blue, alpha, columns.color, i);
-    let [size] = channels::<L, 1>(&params.size, life);
-    size.store(columns.size, i);
 }
 
 /// Gravity, attractors and the noise flow field at `pos`, in metres per second squared.
@@ -88,23 +81,6 @@ fn bounce<L: Lanes>(pos: &mut L, vel: &mut L, axis: usize, params: &StepParams) 
     let outwards = ((*pos - inside) * *vel).gt(L::splat(0.0));
     *vel = L::select(outwards, *vel * L::splat(-params.bounds.restitution), *vel);
     *pos = inside;
-}
-
-/// A gradient's channels at `life` (0 at birth, 1 at death): the first key's values plus
-/// each segment's changes, weighted by how far through that segment `life` is (worked out
-/// once per segment for all channels).
-#[inline(always)]
-fn channels<L: Lanes, const N: usize>(gradient: &Gradient<N>, life: L) -> [L; N] {
-    let mut value = gradient.start.map(L::splat);
-    for segment in &gradient.segments[..gradient.segment_count] {
-        let through = ((life - L::splat(segment.from)) * L::splat(segment.inv_span))
-            .max(L::splat(0.0))
-            .min(L::splat(1.0));
-        for (channel, change) in value.iter_mut().zip(segment.change) {
-            *channel = *channel + L::splat(change) * through;
-        }
-    }
-    value
 }
 
 /// A smooth random vector field with components in `[-1, 1)`: value noise on the unit
