@@ -151,7 +151,7 @@ impl Lanes for F32x8 {
     /// particles 4–7, and each output register holds particle `k` and `k + 4`.
     #[inline(always)]
     fn store_records(columns: [Self; 4], colors: &[u32], i: usize, out: &mut [u32]) {
-        let [x, y, z, size] = columns.map(|lanes| lanes.0);
+        let [F32x8(x), F32x8(y), F32x8(z), F32x8(size)] = columns;
         let out = &mut out[i * RECORD_WORDS..(i + 8) * RECORD_WORDS];
         let colors = &colors[i..i + 8];
         // SAFETY: see the note above; every store goes to a four-word slice of `out`.

@@ -27,7 +27,8 @@ pub(super) fn run<L: Lanes>(pool: &ParticlePool, looks: &LookParams, out: &mut [
 /// Packs the `L::WIDTH` particles starting at index `i`.
 #[inline(always)]
 fn particles<L: Lanes>(pool: &ParticlePool, looks: &LookParams, i: usize, out: &mut [u32]) {
-    let [x, y, z] = pool.positions().map(|column| L::load(column, i));
+    let [x, y, z] = pool.positions();
+    let [x, y, z] = [L::load(x, i), L::load(y, i), L::load(z, i)];
     let life = (L::load(pool.ages(), i) / L::load(pool.lifetimes(), i))
         .max(L::splat(0.0))
         .min(L::splat(1.0));
@@ -44,7 +45,11 @@ fn particles<L: Lanes>(pool: &ParticlePool, looks: &LookParams, i: usize, out: &
 /// once per segment for all channels).
 #[inline(always)]
 fn channels<L: Lanes, const N: usize>(gradient: &Gradient<N>, life: L) -> [L; N] {
-    let mut value = gradient.start.map(L::splat);
+    // A loop rather than `array::map`, which is not always inlined (see `step.rs`).
+    let mut value = [L::splat(0.0); N];
+    for (channel, start) in value.iter_mut().zip(gradient.start) {
+        *channel = L::splat(start);
+    }
     for segment in &gradient.segments[..gradient.segment_count] {
         let through = ((life - L::splat(segment.from)) * L::splat(segment.inv_span))
             .max(L::splat(0.0))
