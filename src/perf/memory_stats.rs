@@ -39,8 +39,8 @@ pub struct MemoryStats {
     pub last_grow_frame: Option<u64>,
     /// Bytes asked for by the allocation that last grew linear memory.
     pub last_grow_request_bytes: usize,
-    /// Frames read so far.
-    pub frames: u64,
+    /// Frames read so far (what `last_grow_frame` counts in).
+    frames: u64,
     /// Live heap bytes at the end of each recent frame, oldest first.
     pub live_history: Vec<usize>,
     previous: AllocTotals,

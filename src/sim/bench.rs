@@ -59,8 +59,9 @@ pub struct KernelTiming {
     pub runs: usize,
 }
 
-/// The forces the benchmark steps with: gravity, drag, two attractors and bounds, with
-/// colour and size (the noise field is off, as in most scenarios).
+/// The settings the benchmark runs with: gravity, drag, two attractors and bounds for the
+/// step (the noise field is off, as in most scenarios), and the default colour and size
+/// gradients for the pack.
 #[must_use]
 pub fn bench_settings() -> SimSettings {
     let mut settings = SimSettings::default();
