@@ -8,10 +8,14 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=Cargo.lock");
     println!("cargo:rerun-if-changed=src");
-    for git_file in [".git/HEAD", ".git/index"] {
+    for git_file in [".git/HEAD", ".git/index", ".git/packed-refs"] {
         if Path::new(git_file).exists() {
             println!("cargo:rerun-if-changed={git_file}");
         }
+    }
+    // A commit moves the branch HEAD names, not HEAD itself.
+    if let Some(branch) = head_branch_ref() {
+        println!("cargo:rerun-if-changed={branch}");
     }
     println!("cargo:rustc-env=SPARKBENCH_PROFILE={}", profile());
     println!("cargo:rustc-env=SPARKBENCH_BEVY_VERSION={}", bevy_version());
@@ -52,6 +56,14 @@ fn bevy_version() -> String {
     "unknown".to_owned()
 }
 
+/// The file of the branch `.git/HEAD` points at (`.git/refs/heads/main`), where it exists.
+fn head_branch_ref() -> Option<String> {
+    let head = std::fs::read_to_string(".git/HEAD").ok()?;
+    let branch = format!(".git/{}", head.strip_prefix("ref: ")?.trim());
+    Path::new(&branch).exists().then_some(branch)
+}
+
+/// The short hash of HEAD, with `-dirty` when tracked files differ from it.
 fn git_revision() -> Option<String> {
     let output = Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])

@@ -63,7 +63,7 @@ mod cli {
         /// `step` or `pack`.
         #[arg(long, value_parser = kernel_name)]
         kernel: bench::Kernel,
-        /// Backend by name (scalar, sse2, avx2, simd128, neon).
+        /// Backend by name (scalar, sse2, avx2, avx512, simd128, neon).
         #[arg(long, value_parser = backend_name)]
         backend: Backend,
         /// Particles in the pool (1 to 4000000).
@@ -193,7 +193,7 @@ mod cli {
         /// Seed of the scenario.
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        /// Backend by name (scalar, sse2, avx2, simd128, neon); default: the best here.
+        /// Backend by name (scalar, sse2, avx2, avx512, simd128, neon); default: the best here.
         #[arg(long, value_parser = backend_name)]
         backend: Option<Backend>,
     }

@@ -98,18 +98,13 @@ pub fn filled_pool(particles: usize) -> ParticlePool {
 }
 
 /// Shortest stretch timed as one sample, in seconds: browsers round `performance.now()` to
-/// as coarse as 0.1 ms, so small pools are stepped several times per sample.
-const MIN_SAMPLE_S: f64 = 0.002;
+/// as coarse as 0.1 ms (2% of this), so small pools are stepped several times per sample.
+const MIN_SAMPLE_S: f64 = 0.005;
 
 /// Runs `kernel` until about `budget_s` seconds have passed (at least 5 samples); returns
 /// the median run in milliseconds and how many runs were timed.
 fn median_run_ms(mut kernel: impl FnMut(), budget_s: f64) -> (f64, usize) {
-    // The first run warms caches and sizes the batch.
-    let first = Instant::now();
-    kernel();
-    let once_s = first.elapsed().as_secs_f64().max(1e-7);
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 1..=10000 by the clamp
-    let batch = (MIN_SAMPLE_S / once_s).ceil().clamp(1.0, 10_000.0) as usize;
+    let batch = batch_size(&mut kernel);
     let mut samples = Vec::with_capacity(256);
     let started = Instant::now();
     while samples.len() < 5 || (started.elapsed().as_secs_f64() < budget_s && samples.len() < 256) {
@@ -121,6 +116,26 @@ fn median_run_ms(mut kernel: impl FnMut(), budget_s: f64) -> (f64, usize) {
     }
     samples.sort_by(f64::total_cmp);
     (samples[samples.len() / 2], samples.len() * batch)
+}
+
+/// Runs of `kernel` per sample: doubled from 1 until a batch takes [`MIN_SAMPLE_S`] (at
+/// most 8192). Sized on warm runs, not the first: a browser's first runs are still
+/// unoptimised code, and a batch sized from them was too short to time once the fast
+/// code took over (a 10,000-particle wasm step read as 0 ns).
+fn batch_size(kernel: &mut impl FnMut()) -> usize {
+    kernel();
+    let mut batch = 1;
+    while batch < 8192 {
+        let start = Instant::now();
+        for _ in 0..batch {
+            kernel();
+        }
+        if start.elapsed().as_secs_f64() >= MIN_SAMPLE_S {
+            break;
+        }
+        batch *= 2;
+    }
+    batch
 }
 
 /// Runs `kernel` exactly `runs` times over a full pool of `particles` on `backend`, on

@@ -67,7 +67,13 @@ impl Columns<'_> {
     }
 
     /// Splits the view at particle `mid`: `[0, mid)` and `[mid, len)`.
+    ///
+    /// Always inlined, so a kernel that splits off whole vectors sees every column's
+    /// length and its loads and stores need no bounds checks (in the browser the step was
+    /// 3% slower when this was a call).
     #[must_use]
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // the reason is above
     pub fn split_at(self, mid: usize) -> (Self, Self) {
         let [px, py, pz] = self.pos;
         let [vx, vy, vz] = self.vel;

@@ -7,7 +7,7 @@
 //! AVX2-enabled function.
 
 use core::arch::x86_64::{
-    __m256, _CMP_GT_OQ, _CMP_LT_OQ, _mm_storeu_ps, _mm256_add_ps, _mm256_blendv_ps,
+    __m256, _CMP_GT_OQ, _CMP_LT_OQ, _mm_storeu_ps, _mm256_add_ps, _mm256_and_ps, _mm256_blendv_ps,
     _mm256_castps256_ps128, _mm256_cmp_ps, _mm256_cvttps_epi32, _mm256_div_ps,
     _mm256_extractf128_ps, _mm256_floor_ps, _mm256_loadu_ps, _mm256_max_ps, _mm256_min_ps,
     _mm256_mul_ps, _mm256_or_si256, _mm256_set1_ps, _mm256_shuffle_ps, _mm256_slli_epi32,
@@ -22,7 +22,7 @@ use crate::sim::pool::{Columns, ParticlePool};
 
 /// Eight `f32` lanes in a 256-bit AVX register.
 #[derive(Clone, Copy)]
-pub(super) struct F32x8(__m256);
+pub(super) struct F32x8(pub(super) __m256);
 
 /// True when this CPU can run [`step`] (the answer is cached by the standard library).
 pub(super) fn available() -> bool {
@@ -128,6 +128,12 @@ impl Lanes for F32x8 {
     fn select(mask: __m256, if_true: Self, if_false: Self) -> Self {
         // SAFETY: see the note above.
         Self(unsafe { _mm256_blendv_ps(if_false.0, if_true.0, mask) })
+    }
+    /// A mask lane is all ones or all zeros, so `and` keeps the value or gives `+0.0`.
+    #[inline(always)]
+    fn keep(mask: __m256, value: Self) -> Self {
+        // SAFETY: see the note above.
+        Self(unsafe { _mm256_and_ps(mask, value.0) })
     }
     #[inline(always)]
     fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32], i: usize) {

@@ -1,4 +1,4 @@
-//! `Lanes`: the few vector operations the kernels use, over 1 (scalar), 4 or 8 `f32`s.
+//! `Lanes`: the few vector operations the kernels use, over 1 (scalar), 4, 8 or 16 `f32`s.
 //!
 //! Each kernel is written once, generic over `Lanes`; the scalar twin is the same code at
 //! `f32`. Every operation here is exactly rounded IEEE 754 (add, sub, mul, div, sqrt,
@@ -9,6 +9,9 @@ use core::ops::{Add, Div, Mul, Sub};
 
 /// Words (`u32`) in one packed instance record: position x, y, z, size, RGBA8 colour.
 pub const RECORD_WORDS: usize = 5;
+
+/// Lanes in the widest backend's vectors (AVX-512).
+pub const MAX_WIDTH: usize = 16;
 
 /// A vector of `WIDTH` `f32` lanes.
 pub trait Lanes:
@@ -37,6 +40,8 @@ pub trait Lanes:
     fn gt(self, other: Self) -> Self::Mask;
     /// Lane-wise `if mask { if_true } else { if_false }`.
     fn select(mask: Self::Mask, if_true: Self, if_false: Self) -> Self;
+    /// Lane-wise `if mask { value } else { 0.0 }` (positive zero).
+    fn keep(mask: Self::Mask, value: Self) -> Self;
     /// Converts lanes already clamped to `0.0..=255.0` to integers (rounding toward
     /// zero) and writes `r | g << 8 | b << 16 | a << 24` to `column[i..i + WIDTH]`.
     fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32], i: usize);
@@ -44,6 +49,17 @@ pub trait Lanes:
     /// `[x, y, z, size, colour]` (the `f32`s as their bits), starting at
     /// `out[i * RECORD_WORDS]`: a transpose of four columns plus a copy of `colors`.
     fn store_records(columns: [Self; 4], colors: &[u32], i: usize, out: &mut [u32]);
+
+    /// The particle index `i`, as a kernel's main loop hands it to each iteration. The
+    /// scalar twin hides it from the optimiser (`black_box`) so that its loop stays one
+    /// particle per iteration: once the step's loop had no branch left in it, LLVM
+    /// auto-vectorised the plain-`f32` loop with the target's baseline SIMD (SSE2,
+    /// simd128), and "scalar" ran as fast as `sse2` (3.5 against 3.4 ns per particle).
+    #[inline(always)]
+    #[must_use]
+    fn index(i: usize) -> usize {
+        i
+    }
 
     /// Lane-wise `if self < other { self } else { other }`: the same on every width,
     /// unlike the platforms' own min, which disagree about NaN and signed zeros (an
@@ -78,6 +94,10 @@ impl Lanes for f32 {
         value
     }
     #[inline(always)]
+    fn index(i: usize) -> usize {
+        core::hint::black_box(i)
+    }
+    #[inline(always)]
     fn load(column: &[f32], i: usize) -> Self {
         column[i]
     }
@@ -104,6 +124,10 @@ impl Lanes for f32 {
     #[inline(always)]
     fn select(mask: bool, if_true: Self, if_false: Self) -> Self {
         if mask { if_true } else { if_false }
+    }
+    #[inline(always)]
+    fn keep(mask: bool, value: Self) -> Self {
+        if mask { value } else { 0.0 }
     }
     #[inline(always)]
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

@@ -9,6 +9,7 @@
 //!
 //! | backend   | lanes | where                          | how                                 |
 //! |-----------|-------|--------------------------------|-------------------------------------|
+//! | `avx512`  | 16    | `x86_64` CPUs with AVX-512F (checked at run time) | `core::arch` intrinsics |
 //! | `avx2`    | 8     | `x86_64` CPUs with AVX2 (checked at run time) | `core::arch` intrinsics |
 //! | `sse2`    | 4     | every `x86_64` CPU             | `wide::f32x4`                       |
 //! | `simd128` | 4     | wasm32 built with `+simd128`   | `wide::f32x4`                       |
@@ -31,6 +32,9 @@ use bevy::prelude::*;
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)] // AVX2 chosen at run time needs `core::arch`; see the module.
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)] // As AVX2.
+mod avx512;
 mod lanes;
 mod pack;
 mod step;
@@ -59,6 +63,8 @@ pub enum Backend {
     Sse2,
     /// 8 lanes, x86_64 AVX2.
     Avx2,
+    /// 16 lanes, x86_64 AVX-512F.
+    Avx512,
     /// 4 lanes, WebAssembly 128-bit SIMD.
     Simd128,
     /// 4 lanes, aarch64 NEON.
@@ -67,12 +73,13 @@ pub enum Backend {
 
 impl Backend {
     /// Every backend, best last.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Scalar,
         Self::Sse2,
         Self::Simd128,
         Self::Neon,
         Self::Avx2,
+        Self::Avx512,
     ];
 
     /// The backend's short name, as shown in the overlay and captures.
@@ -82,6 +89,7 @@ impl Backend {
             Self::Scalar => "scalar",
             Self::Sse2 => "sse2",
             Self::Avx2 => "avx2",
+            Self::Avx512 => "avx512",
             Self::Simd128 => "simd128",
             Self::Neon => "neon",
         }
@@ -95,8 +103,10 @@ impl Backend {
             Self::Sse2 => cfg!(target_arch = "x86_64"),
             #[cfg(target_arch = "x86_64")]
             Self::Avx2 => avx2::available(),
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx512 => avx512::available(),
             #[cfg(not(target_arch = "x86_64"))]
-            Self::Avx2 => false,
+            Self::Avx2 | Self::Avx512 => false,
             Self::Simd128 => cfg!(all(target_arch = "wasm32", target_feature = "simd128")),
             Self::Neon => cfg!(target_arch = "aarch64"),
         }
@@ -302,6 +312,14 @@ pub fn step_on_this_thread(backend: Backend, columns: Columns<'_>, params: &Step
                 avx2::step(columns, params);
             }
         }
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 => {
+            // SAFETY: `runnable` only returns AVX-512 when this CPU supports it.
+            #[allow(unsafe_code)]
+            unsafe {
+                avx512::step(columns, params);
+            }
+        }
         #[cfg(any(
             target_arch = "x86_64",
             target_arch = "aarch64",
@@ -346,6 +364,14 @@ pub fn pack_instances(backend: Backend, pool: &ParticlePool, looks: &LookParams,
                 avx2::pack(pool, looks, out);
             }
         }
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 => {
+            // SAFETY: `runnable` only returns AVX-512 when this CPU supports it.
+            #[allow(unsafe_code)]
+            unsafe {
+                avx512::pack(pool, looks, out);
+            }
+        }
         #[cfg(any(
             target_arch = "x86_64",
             target_arch = "aarch64",
@@ -377,29 +403,46 @@ mod tests {
         pool
     }
 
-    /// The four-lane min and max give what the trait defines (`a < b ? a : b` and
+    /// Checks `L`'s min and max give what the trait defines (`a < b ? a : b` and
     /// `a > b ? a : b`) on signed zeros, NaN and infinities, where platforms disagree.
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-    #[test]
-    fn four_lane_min_and_max_keep_the_trait_semantics_on_zeros_and_nan() {
+    fn assert_min_max_semantics<L: lanes::Lanes>(name: &str) {
         use lanes::Lanes;
         let special = [0.0_f32, -0.0, f32::NAN, 1.0, -1.0, f32::INFINITY];
+        let mut lanes = [0.0_f32; lanes::MAX_WIDTH];
         for a in special {
             for b in special {
-                let [a4, b4] = [a, b].map(wide::f32x4::splat);
-                let min = Lanes::min(a4, b4).to_array()[0];
-                let max = Lanes::max(a4, b4).to_array()[0];
+                L::splat(a).min(L::splat(b)).store(&mut lanes, 0);
+                let min = lanes[0];
+                L::splat(a).max(L::splat(b)).store(&mut lanes, 0);
+                let max = lanes[0];
+                let expected = [Lanes::min(a, b), Lanes::max(a, b)];
                 assert_eq!(
                     min.to_bits(),
-                    Lanes::min(a, b).to_bits(),
-                    "min({a:?}, {b:?})"
+                    expected[0].to_bits(),
+                    "{name} min({a:?}, {b:?})"
                 );
                 assert_eq!(
                     max.to_bits(),
-                    Lanes::max(a, b).to_bits(),
-                    "max({a:?}, {b:?})"
+                    expected[1].to_bits(),
+                    "{name} max({a:?}, {b:?})"
                 );
             }
+        }
+    }
+
+    /// Every vector width's min and max keep the trait's semantics (the backends use the
+    /// platforms' own instructions where those match exactly).
+    #[test]
+    fn min_and_max_keep_the_trait_semantics_on_zeros_and_nan() {
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        assert_min_max_semantics::<wide::f32x4>("f32x4");
+        #[cfg(target_arch = "x86_64")]
+        if Backend::Avx2.is_available() {
+            assert_min_max_semantics::<avx2::F32x8>("avx2");
+        }
+        #[cfg(target_arch = "x86_64")]
+        if Backend::Avx512.is_available() {
+            assert_min_max_semantics::<avx512::F32x16>("avx512");
         }
     }
 

@@ -2,7 +2,7 @@
 //! lifetime from each particle's age and writes the records the renderer uploads,
 //! `[x, y, z, size, colour]`.
 
-use super::lanes::{Lanes, RECORD_WORDS};
+use super::lanes::{Lanes, MAX_WIDTH, RECORD_WORDS};
 use super::{Gradient, LookParams};
 use crate::sim::pool::ParticlePool;
 
@@ -15,7 +15,7 @@ pub(super) fn run<L: Lanes>(pool: &ParticlePool, looks: &LookParams, out: &mut [
     let vector_end = len - len % L::WIDTH;
     let mut i = 0;
     while i < vector_end {
-        particles::<L>(pool, looks, i, out);
+        particles::<L>(pool, looks, L::index(i), out);
         i += L::WIDTH;
     }
     while i < len {
@@ -34,8 +34,8 @@ fn particles<L: Lanes>(pool: &ParticlePool, looks: &LookParams, i: usize, out: &
         .min(L::splat(1.0));
     let [red, green, blue, alpha] = channels::<L, 4>(&looks.color, life);
     let [size] = channels::<L, 1>(&looks.size, life);
-    // The widest backend has 8 lanes; the colours stay on the stack.
-    let mut colors = [0_u32; 8];
+    // The colours stay on the stack.
+    let mut colors = [0_u32; MAX_WIDTH];
     L::store_rgba8(red, green, blue, alpha, &mut colors, 0);
     L::store_records([x, y, z, size], &colors, 0, &mut out[i * RECORD_WORDS..]);
 }

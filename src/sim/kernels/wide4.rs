@@ -41,6 +41,11 @@ impl Lanes for f32x4 {
     fn select(mask: Self, if_true: Self, if_false: Self) -> Self {
         mask.select(if_true, if_false)
     }
+    /// A mask lane is all ones or all zeros, so `and` keeps the value or gives `+0.0`.
+    #[inline(always)]
+    fn keep(mask: Self, value: Self) -> Self {
+        mask & value
+    }
     /// One instruction where the platform's min has the trait's semantics exactly:
     /// SSE's `minps(a, b)` is `a < b ? a : b`, and simd128's `pmin(a, b)` is
     /// `b < a ? b : a`, so the operands go in swapped. NEON's `fmin` propagates NaN

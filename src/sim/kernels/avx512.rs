@@ -1,0 +1,188 @@
+//! `Lanes` over sixteen `f32`s in an AVX-512 register, for `x86_64` CPUs with AVX-512F.
+//!
+//! As with [`super::avx2`], the instructions are chosen at run time, so this needs
+//! `core::arch`: values of [`F32x16`] only exist inside [`step`] and [`pack`], whose callers
+//! have checked that the CPU supports AVX-512F, and every method is `#[inline(always)]`, so
+//! it is compiled as part of those functions. Comparisons give a 16-bit mask register, so a
+//! select is one masked blend. The square root and division units are no wider per lane
+//! than AVX2's, but everything else takes half the instructions per particle.
+
+use core::arch::x86_64::{
+    __m256, __m512, __mmask16, _CMP_GT_OQ, _CMP_LT_OQ, _MM_FROUND_NO_EXC, _MM_FROUND_TO_NEG_INF,
+    _mm256_castpd_ps, _mm512_add_ps, _mm512_castps_pd, _mm512_castps512_ps256, _mm512_cmp_ps_mask,
+    _mm512_cvttps_epi32, _mm512_div_ps, _mm512_extractf64x4_pd, _mm512_loadu_ps,
+    _mm512_mask_blend_ps, _mm512_maskz_mov_ps, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps,
+    _mm512_or_si512, _mm512_roundscale_ps, _mm512_set1_ps, _mm512_slli_epi32, _mm512_sqrt_ps,
+    _mm512_storeu_ps, _mm512_storeu_si512, _mm512_sub_ps,
+};
+use core::ops::{Add, Div, Mul, Sub};
+
+use super::avx2::F32x8;
+use super::lanes::Lanes;
+use super::{LookParams, StepParams};
+use crate::sim::pool::{Columns, ParticlePool};
+
+/// Sixteen `f32` lanes in a 512-bit AVX-512 register.
+#[derive(Clone, Copy)]
+pub(super) struct F32x16(__m512);
+
+/// True when this CPU can run [`step`] and [`pack`] (cached by the standard library).
+pub(super) fn available() -> bool {
+    is_x86_feature_detected!("avx512f")
+}
+
+/// The step kernel compiled for AVX-512F.
+///
+/// # Safety
+/// The CPU must support AVX-512F ([`available`] returned true).
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn step(columns: Columns<'_>, params: &StepParams) {
+    super::step::run::<F32x16>(columns, params);
+}
+
+/// The instance pack kernel compiled for AVX-512F.
+///
+/// # Safety
+/// The CPU must support AVX-512F ([`available`] returned true).
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn pack(pool: &ParticlePool, looks: &LookParams, out: &mut [u32]) {
+    super::pack::run::<F32x16>(pool, looks, out);
+}
+
+impl F32x16 {
+    /// The low and high eight lanes.
+    #[inline(always)]
+    fn halves(self) -> [__m256; 2] {
+        // SAFETY: see the note below.
+        unsafe {
+            [
+                _mm512_castps512_ps256(self.0),
+                _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(self.0))),
+            ]
+        }
+    }
+}
+
+// SAFETY (for every `unsafe` block in this file): the intrinsics need AVX-512F (which
+// implies AVX2), and `F32x16` values are only created inside `step` and `pack`, which are
+// only called once `available()` has confirmed AVX-512F; loads and stores go through
+// slices that were bounds-checked for sixteen lanes first.
+
+macro_rules! binary_op {
+    ($trait:ident, $method:ident, $intrinsic:ident) => {
+        impl $trait for F32x16 {
+            type Output = Self;
+            #[inline(always)]
+            fn $method(self, rhs: Self) -> Self {
+                // SAFETY: see the note above.
+                Self(unsafe { $intrinsic(self.0, rhs.0) })
+            }
+        }
+    };
+}
+
+binary_op!(Add, add, _mm512_add_ps);
+binary_op!(Sub, sub, _mm512_sub_ps);
+binary_op!(Mul, mul, _mm512_mul_ps);
+binary_op!(Div, div, _mm512_div_ps);
+
+impl Lanes for F32x16 {
+    type Mask = __mmask16;
+    const WIDTH: usize = 16;
+
+    #[inline(always)]
+    fn splat(value: f32) -> Self {
+        // SAFETY: see the note above.
+        Self(unsafe { _mm512_set1_ps(value) })
+    }
+    #[inline(always)]
+    fn load(column: &[f32], i: usize) -> Self {
+        let lanes = &column[i..i + 16];
+        // SAFETY: see the note above; `lanes` holds exactly sixteen f32s.
+        Self(unsafe { _mm512_loadu_ps(lanes.as_ptr()) })
+    }
+    #[inline(always)]
+    fn store(self, column: &mut [f32], i: usize) {
+        let lanes = &mut column[i..i + 16];
+        // SAFETY: see the note above; `lanes` holds exactly sixteen f32s.
+        unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), self.0) }
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        // SAFETY: see the note above.
+        Self(unsafe { _mm512_sqrt_ps(self.0) })
+    }
+    /// Rounds toward negative infinity with exceptions suppressed: the same instruction
+    /// family and rounding as AVX's `vroundps` with `_MM_FROUND_FLOOR`.
+    #[inline(always)]
+    fn floor(self) -> Self {
+        const FLOOR: i32 = _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC;
+        // SAFETY: see the note above.
+        Self(unsafe { _mm512_roundscale_ps::<FLOOR>(self.0) })
+    }
+    #[inline(always)]
+    fn lt(self, other: Self) -> __mmask16 {
+        // SAFETY: see the note above.
+        unsafe { _mm512_cmp_ps_mask::<_CMP_LT_OQ>(self.0, other.0) }
+    }
+    #[inline(always)]
+    fn gt(self, other: Self) -> __mmask16 {
+        // SAFETY: see the note above.
+        unsafe { _mm512_cmp_ps_mask::<_CMP_GT_OQ>(self.0, other.0) }
+    }
+    /// `vminps` on 512 bits keeps AVX's semantics, `self < other ? self : other`.
+    #[inline(always)]
+    fn min(self, other: Self) -> Self {
+        // SAFETY: see the note above.
+        Self(unsafe { _mm512_min_ps(self.0, other.0) })
+    }
+    /// `vmaxps`: `self > other ? self : other`.
+    #[inline(always)]
+    fn max(self, other: Self) -> Self {
+        // SAFETY: see the note above.
+        Self(unsafe { _mm512_max_ps(self.0, other.0) })
+    }
+    #[inline(always)]
+    fn select(mask: __mmask16, if_true: Self, if_false: Self) -> Self {
+        // SAFETY: see the note above.
+        Self(unsafe { _mm512_mask_blend_ps(mask, if_false.0, if_true.0) })
+    }
+    #[inline(always)]
+    fn keep(mask: __mmask16, value: Self) -> Self {
+        // SAFETY: see the note above.
+        Self(unsafe { _mm512_maskz_mov_ps(mask, value.0) })
+    }
+    #[inline(always)]
+    fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32], i: usize) {
+        let lanes = &mut column[i..i + 16];
+        // SAFETY: see the note above; `lanes` holds exactly sixteen u32s.
+        unsafe {
+            let packed = _mm512_or_si512(
+                _mm512_or_si512(
+                    _mm512_cvttps_epi32(red.0),
+                    _mm512_slli_epi32::<8>(_mm512_cvttps_epi32(green.0)),
+                ),
+                _mm512_or_si512(
+                    _mm512_slli_epi32::<16>(_mm512_cvttps_epi32(blue.0)),
+                    _mm512_slli_epi32::<24>(_mm512_cvttps_epi32(alpha.0)),
+                ),
+            );
+            _mm512_storeu_si512(lanes.as_mut_ptr().cast(), packed);
+        }
+    }
+    /// Each half of eight particles is written by the AVX2 transpose.
+    #[inline(always)]
+    fn store_records(columns: [Self; 4], colors: &[u32], i: usize, out: &mut [u32]) {
+        let [x, y, z, size] = columns;
+        let [x, y, z, size] = [x.halves(), y.halves(), z.halves(), size.halves()];
+        for half in 0..2 {
+            let eight = [
+                F32x8(x[half]),
+                F32x8(y[half]),
+                F32x8(z[half]),
+                F32x8(size[half]),
+            ];
+            F32x8::store_records(eight, colors, i + half * 8, out);
+        }
+    }
+}
