@@ -14,7 +14,6 @@ use core::arch::x86_64::{
     _mm256_sqrt_ps, _mm256_storeu_ps, _mm256_storeu_si256, _mm256_sub_ps, _mm256_unpackhi_ps,
     _mm256_unpacklo_ps,
 };
-use core::ops::{Add, Div, Mul, Sub};
 
 use super::lanes::{Lanes, RECORD_WORDS};
 use super::{LookParams, StepParams};
@@ -52,23 +51,12 @@ pub(super) unsafe fn pack(pool: &ParticlePool, looks: &LookParams, out: &mut [u3
 // confirmed AVX2 (which implies AVX); loads and stores go through slices that were
 // bounds-checked for eight lanes first.
 
-macro_rules! binary_op {
-    ($trait:ident, $method:ident, $intrinsic:ident) => {
-        impl $trait for F32x8 {
-            type Output = Self;
-            #[inline(always)]
-            fn $method(self, rhs: Self) -> Self {
-                // SAFETY: see the note above.
-                Self(unsafe { $intrinsic(self.0, rhs.0) })
-            }
-        }
-    };
-}
-
-binary_op!(Add, add, _mm256_add_ps);
-binary_op!(Sub, sub, _mm256_sub_ps);
-binary_op!(Mul, mul, _mm256_mul_ps);
-binary_op!(Div, div, _mm256_div_ps);
+arithmetic_from_intrinsics!(F32x8:
+    Add add _mm256_add_ps,
+    Sub sub _mm256_sub_ps,
+    Mul mul _mm256_mul_ps,
+    Div div _mm256_div_ps
+);
 
 impl Lanes for F32x8 {
     type Mask = __m256;

@@ -15,7 +15,6 @@ use core::arch::x86_64::{
     _mm512_or_si512, _mm512_roundscale_ps, _mm512_set1_ps, _mm512_slli_epi32, _mm512_sqrt_ps,
     _mm512_storeu_ps, _mm512_storeu_si512, _mm512_sub_ps,
 };
-use core::ops::{Add, Div, Mul, Sub};
 
 use super::avx2::F32x8;
 use super::lanes::Lanes;
@@ -68,23 +67,12 @@ impl F32x16 {
 // only called once `available()` has confirmed AVX-512F; loads and stores go through
 // slices that were bounds-checked for sixteen lanes first.
 
-macro_rules! binary_op {
-    ($trait:ident, $method:ident, $intrinsic:ident) => {
-        impl $trait for F32x16 {
-            type Output = Self;
-            #[inline(always)]
-            fn $method(self, rhs: Self) -> Self {
-                // SAFETY: see the note above.
-                Self(unsafe { $intrinsic(self.0, rhs.0) })
-            }
-        }
-    };
-}
-
-binary_op!(Add, add, _mm512_add_ps);
-binary_op!(Sub, sub, _mm512_sub_ps);
-binary_op!(Mul, mul, _mm512_mul_ps);
-binary_op!(Div, div, _mm512_div_ps);
+arithmetic_from_intrinsics!(F32x16:
+    Add add _mm512_add_ps,
+    Sub sub _mm512_sub_ps,
+    Mul mul _mm512_mul_ps,
+    Div div _mm512_div_ps
+);
 
 impl Lanes for F32x16 {
     type Mask = __mmask16;

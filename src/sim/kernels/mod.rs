@@ -29,6 +29,25 @@
 
 use bevy::prelude::*;
 
+/// Implements `Add`, `Sub`, `Mul` and `Div` for `$lanes`, a wrapper of one `core::arch`
+/// register, each with the given intrinsic. The calling module says why its intrinsics are
+/// safe to call (its `SAFETY` note).
+#[cfg(target_arch = "x86_64")]
+macro_rules! arithmetic_from_intrinsics {
+    ($lanes:ident: $($trait:ident $method:ident $intrinsic:ident),+) => {
+        $(
+            impl core::ops::$trait for $lanes {
+                type Output = Self;
+                #[inline(always)]
+                fn $method(self, rhs: Self) -> Self {
+                    // SAFETY: see the note in the calling module.
+                    Self(unsafe { $intrinsic(self.0, rhs.0) })
+                }
+            }
+        )+
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)] // AVX2 chosen at run time needs `core::arch`; see the module.
 mod avx2;
