@@ -17,11 +17,11 @@
 //! | `scalar`  | 1     | everywhere                     | the same code at `f32`              |
 //!
 //! "scalar" is the kernel instantiated at plain `f32`, one particle per loop iteration.
-//! The compiler may still auto-vectorise that loop with the target's baseline vector
-//! instructions (SSE2 on `x86_64`, simd128 in the wasm bundle), so it is the plain-Rust
-//! baseline rather than a no-vector floor; the no-vector floor in the browser is a build
-//! without `+simd128`. All backends give bit-identical results: every operation is
-//! exactly rounded or a compare-and-select, and none is fused (no FMA).
+//! Its loop index goes through `black_box` ([`lanes::Lanes::index`]), so the compiler
+//! cannot auto-vectorise it with the target's baseline vector instructions (SSE2 on
+//! `x86_64`, simd128 in the wasm bundle): it is the no-vector floor, natively and in the
+//! browser. All backends give bit-identical results: every operation is exactly rounded,
+//! a compare-and-select or a mask, and none is fused (no FMA).
 
 // The kernel and the lane operations must inline into each backend's entry point: an
 // AVX2 intrinsic only compiles to AVX2 inside a function with AVX2 enabled.

@@ -101,9 +101,8 @@ fn run_by_count<L: Lanes, const NOISE: bool>(
 }
 
 /// Steps every particle in `columns` under the first `N` attractors and, if `NOISE`, the
-/// noise field: whole vectors of `L`,
-/// then the tail one at a time with the scalar twin (the same operations at `f32`, so the
-/// tail's bits match too).
+/// noise field: whole vectors of `L`, then the tail one at a time with the scalar twin (the
+/// same operations at `f32`, so the tail's bits match too).
 ///
 /// In wasm each copy is a function of its own: V8 compiled the loop to slower code when all
 /// the copies were inlined into one large function. Natively it must inline into the
