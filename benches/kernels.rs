@@ -5,9 +5,9 @@
 //! SIMD/scalar ratio.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use sparkbench::sim::bench::{RESTART_STEPS, SIZES, bench_settings, filled_pool};
+use sparkbench::sim::bench::{SIZES, SteppedPool, bench_settings, filled_pool};
 use sparkbench::sim::fixed_step_seconds;
-use sparkbench::sim::kernels::{Backend, RECORD_WORDS, pack_instances, step_on_this_thread};
+use sparkbench::sim::kernels::{Backend, RECORD_WORDS, pack_instances};
 
 fn kernel_step(c: &mut Criterion) {
     let params = bench_settings().step_params(fixed_step_seconds(), 0.0);
@@ -19,17 +19,9 @@ fn kernel_step(c: &mut Criterion) {
         }
         let template = filled_pool(particles);
         for backend in Backend::available() {
-            let mut pool = template.clone();
-            let mut steps = 0;
+            let mut pool = SteppedPool::new(&template);
             group.bench_function(BenchmarkId::new(backend.name(), particles), |b| {
-                b.iter(|| {
-                    // See `RESTART_STEPS`: long runs drift into subnormal velocities.
-                    if steps % RESTART_STEPS == RESTART_STEPS - 1 {
-                        pool = template.clone();
-                    }
-                    steps += 1;
-                    step_on_this_thread(backend, pool.columns_mut(), &params);
-                });
+                b.iter(|| pool.step(backend, &params));
             });
         }
     }

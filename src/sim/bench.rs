@@ -6,7 +6,7 @@
 use bevy::math::Vec3;
 use bevy::platform::time::Instant;
 
-use super::kernels::{self, Backend, RECORD_WORDS};
+use super::kernels::{self, Backend, RECORD_WORDS, StepParams};
 use super::pool::{NewParticle, ParticlePool};
 use super::{Attractor, SimRng, SimSettings, fixed_step_seconds};
 
@@ -104,6 +104,35 @@ pub fn filled_pool(particles: usize) -> ParticlePool {
 /// and a long run would time that instead of the kernels.
 pub const RESTART_STEPS: usize = 1000;
 
+/// A pool for timing the step: a copy of `template` that starts again from it every
+/// [`RESTART_STEPS`] steps.
+pub struct SteppedPool<'a> {
+    template: &'a ParticlePool,
+    pool: ParticlePool,
+    steps: usize,
+}
+
+impl<'a> SteppedPool<'a> {
+    /// A copy of `template`, ready to step.
+    #[must_use]
+    pub fn new(template: &'a ParticlePool) -> Self {
+        Self {
+            template,
+            pool: template.clone(),
+            steps: 0,
+        }
+    }
+
+    /// One step of the whole pool with `backend`, on this thread.
+    pub fn step(&mut self, backend: Backend, params: &StepParams) {
+        if self.steps % RESTART_STEPS == RESTART_STEPS - 1 {
+            self.pool = self.template.clone();
+        }
+        self.steps += 1;
+        kernels::step_on_this_thread(backend, self.pool.columns_mut(), params);
+    }
+}
+
 /// Shortest stretch timed as one sample, in seconds: browsers round `performance.now()` to
 /// as coarse as 0.1 ms (2% of this), so small pools are stepped several times per sample.
 const MIN_SAMPLE_S: f64 = 0.005;
@@ -187,21 +216,13 @@ pub fn time_kernels(sizes: &[usize], budget_s: f64) -> Vec<KernelTiming> {
         let mut records = vec![0_u32; particles * RECORD_WORDS];
         for kernel in Kernel::ALL {
             for backend in Backend::available() {
-                let mut pool = template.clone();
-                let mut steps = 0;
                 let (run_ms, runs) = match kernel {
-                    Kernel::Step => median_run_ms(
-                        || {
-                            if steps % RESTART_STEPS == RESTART_STEPS - 1 {
-                                pool = template.clone();
-                            }
-                            steps += 1;
-                            kernels::step_on_this_thread(backend, pool.columns_mut(), &params);
-                        },
-                        budget_s,
-                    ),
+                    Kernel::Step => {
+                        let mut pool = SteppedPool::new(&template);
+                        median_run_ms(|| pool.step(backend, &params), budget_s)
+                    }
                     Kernel::Pack => median_run_ms(
-                        || kernels::pack_instances(backend, &pool, &looks, &mut records),
+                        || kernels::pack_instances(backend, &template, &looks, &mut records),
                         budget_s,
                     ),
                 };
