@@ -165,6 +165,7 @@ cmd_test() {
   step "cargo fmt --check" cargo fmt --all --check
   step "clippy (native)" cargo clippy --profile ci --all-targets -- -D warnings
   step "clippy (wasm32)" cargo clippy --profile ci --lib --target "$WASM_TARGET" -- -D warnings
+  step "cargo doc" env RUSTDOCFLAGS="-D warnings" cargo doc --profile ci --no-deps
   # The desktop test inside runs the app in a real window under Xvfb (Mesa software Vulkan).
   step "cargo test" env SPARKBENCH_SHOTS="$SHOTS" cargo test --profile ci
   step "web bundle" build_web
@@ -302,7 +303,7 @@ usage: ./build.sh COMMAND
 
   serve   build the browser bundle into dist/ and serve it on http://127.0.0.1:8080 (PORT= to change)
   web     build the browser bundle into dist/ and print its size
-  test    everything CI runs: fmt, clippy (native + wasm32), cargo test (with the desktop
+  test    everything CI runs: fmt, clippy (native + wasm32), cargo doc, cargo test (with the desktop
           window test), the web bundle, and the browser test in headless Chromium
   bench   kernel benchmarks: criterion, then ns-per-particle tables natively and in
           headless Chromium (wasm), each with the SIMD/scalar ratio; BENCH_SECONDS per cell

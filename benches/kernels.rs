@@ -7,7 +7,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sparkbench::sim::bench::{SIZES, SteppedPool, bench_settings, filled_pool};
 use sparkbench::sim::fixed_step_seconds;
-use sparkbench::sim::kernels::{Backend, RECORD_WORDS, pack_instances};
+use sparkbench::sim::kernels::{Backend, RECORD_WORDS, pack_on_this_thread};
 
 fn kernel_step(c: &mut Criterion) {
     let params = bench_settings().step_params(fixed_step_seconds(), 0.0);
@@ -37,7 +37,7 @@ fn kernel_pack(c: &mut Criterion) {
         let mut records = vec![0_u32; particles * RECORD_WORDS];
         for backend in Backend::available() {
             group.bench_function(BenchmarkId::new(backend.name(), particles), |b| {
-                b.iter(|| pack_instances(backend, &pool, &looks, &mut records));
+                b.iter(|| pack_on_this_thread(backend, pool.particles(), &looks, &mut records));
             });
         }
     }

@@ -8,14 +8,14 @@ use bevy::prelude::*;
 use bevy::window::WindowResolution;
 
 pub mod capture;
-mod controls;
+mod input;
 pub mod memory;
 mod overlay;
 pub mod perf;
 mod render;
 pub mod scenario;
 pub mod sim;
-#[cfg(target_arch = "wasm32")]
+#[cfg(any(target_arch = "wasm32", test))]
 mod web;
 
 pub use render::ScriptedRun;
@@ -53,12 +53,16 @@ pub fn app(mode: AppMode) -> App {
             }),
     );
     app.add_plugins((
-        sim::SimPlugin,
+        perf::measured_sim_plugin(),
+        sim::PackPlugin::default(),
         scenario::plugin,
-        controls::plugin,
-        perf::plugin,
+        input::plugin,
+        perf::PerfPlugin::default(),
         render::plugin,
-        overlay::plugin,
+        overlay::OverlayPlugin {
+            help: &input::HELP,
+            toggle_key: Some(KeyCode::KeyH),
+        },
         capture::plugin,
     ));
     match mode {

@@ -298,6 +298,17 @@ mod cli {
                 let timings = bench::time_kernels(&args.sizes, args.seconds);
                 let title = format!("native {} ({})", std::env::consts::ARCH, build_profile());
                 print!("{}", bench::format_table(&title, &timings));
+                let particles = bench::SIZES[2];
+                let threads = bench::time_threads(
+                    particles,
+                    Backend::best(),
+                    &bench::thread_counts(),
+                    args.seconds,
+                );
+                print!(
+                    "{}",
+                    bench::format_thread_table(particles, Backend::best(), &threads)
+                );
                 ExitCode::SUCCESS
             }
         }

@@ -11,20 +11,30 @@ use bevy::time::TimeUpdateStrategy;
 use sparkbench::memory;
 use sparkbench::perf::{Phase, PhaseTimes};
 use sparkbench::scenario::Scenario;
-use sparkbench::sim::kernels::{RECORD_WORDS, pack_instances};
-use sparkbench::sim::{Backend, ParticlePool, SimPlugin, determinism_scenario, fixed_step_seconds};
+use sparkbench::sim::bench::{bench_settings, filled_pool};
+use sparkbench::sim::kernels::{self, RECORD_WORDS, pack_on_this_thread};
+use sparkbench::sim::{
+    Backend, Dispatcher, InstanceRecords, PackPlugin, ParticlePool, determinism_scenario,
+    fixed_step_seconds,
+};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
 const FRAMES: u32 = 600;
 
-/// A headless app running `scenario` at `particles` with one fixed step per update.
+/// A headless app running `scenario` at `particles` with one fixed step per update, the
+/// pack after it, and the kernels on at least two threads.
 fn headless_scenario(scenario: Scenario, particles: u32) -> App {
     let (settings, emitters) = scenario.build(particles, 7);
+    let threads = Dispatcher::available_threads().max(2);
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
         .insert_resource(settings)
-        .add_plugins((SimPlugin, sparkbench::perf::plugin))
+        .add_plugins((
+            sparkbench::perf::measured_sim_plugin().with_threads(threads),
+            PackPlugin::default(),
+            sparkbench::perf::PerfPlugin::default(),
+        ))
         .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f32(
             fixed_step_seconds(),
         )));
@@ -53,44 +63,77 @@ fn simulation_and_pack_allocate_nothing_in_600_steady_state_frames() {
         assert_eq!(counted, 0, "{backend}: allocations while stepping");
     }
 
-    let pool = sparkbench::sim::bench::filled_pool(50_000);
+    let pool = filled_pool(50_000);
     let mut records = vec![0_u32; pool.capacity() * RECORD_WORDS];
-    let looks = sparkbench::sim::bench::bench_settings().look_params();
+    let looks = bench_settings().look_params();
     for backend in [Backend::best(), Backend::Scalar] {
         let counted = allocations_during(|| {
             for _ in 0..FRAMES {
-                pack_instances(backend, &pool, &looks, &mut records);
+                pack_on_this_thread(backend, pool.particles(), &looks, &mut records);
             }
         });
         assert_eq!(counted, 0, "{backend}: allocations while packing");
     }
 }
 
+/// The parallel kernels at a million particles: 600 steps and packs split across two or
+/// more threads allocate nothing on any thread (the counters are process-wide), and the
+/// helper threads did take chunks.
 #[test]
-fn the_sim_systems_allocate_nothing_per_frame_in_a_headless_app() {
+fn a_million_particles_step_and_pack_on_two_threads_with_no_allocation() {
+    let _turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dispatcher = Dispatcher::new(Dispatcher::available_threads().max(2));
+    let mut pool = filled_pool(1_000_000);
+    let mut records = vec![0_u32; pool.capacity() * RECORD_WORDS];
+    let settings = bench_settings();
+    let params = settings.step_params(fixed_step_seconds(), 0.0);
+    let looks = settings.look_params();
+    let backend = Backend::best();
+    let mut frame = || {
+        kernels::step(backend, pool.columns_mut(), &params, &dispatcher);
+        kernels::pack(backend, pool.particles(), &looks, &mut records, &dispatcher);
+    };
+    frame();
+    let counted = allocations_during(|| (0..FRAMES).for_each(|_| frame()));
+    assert_eq!(counted, 0, "allocations in {FRAMES} split steps and packs");
+    assert!(
+        dispatcher.helper_chunks() > 0,
+        "no helper thread took a chunk in {FRAMES} frames"
+    );
+}
+
+/// Every preset at its default size, in a headless app with the kernels on two or more
+/// threads: the simulate and pack phases (which count their helper threads' allocations
+/// too) allocate nothing over 600 frames.
+#[test]
+fn the_step_and_pack_systems_allocate_nothing_at_every_presets_default_size() {
     let _turn = SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     for scenario in Scenario::ALL {
-        let mut app = headless_scenario(scenario, 20_000);
+        let mut app = headless_scenario(scenario, scenario.default_particles());
         for _ in 0..300 {
             app.update();
         }
-        // The simulate phase's own count: allocations while spawn, integrate and cull ran
-        // (Bevy's scheduler around them is not the app's hot path and is not counted).
-        let mut simulate = 0;
+        // The phases' own counts: allocations while the step and the pack ran (Bevy's
+        // scheduler around them is not the app's hot path and is not counted).
+        let mut counted = [0; 2];
         for _ in 0..FRAMES {
             app.update();
-            simulate += app
-                .world()
-                .resource::<PhaseTimes>()
-                .last_allocations(Phase::Simulate);
+            let phases = app.world().resource::<PhaseTimes>();
+            counted[0] += phases.last_allocations(Phase::Simulate);
+            counted[1] += phases.last_allocations(Phase::Pack);
         }
-        assert!(app.world().resource::<ParticlePool>().len() > 1000);
+        let world = app.world();
+        let live = world.resource::<ParticlePool>().len();
+        assert!(live > 1000, "{}: {live} alive", scenario.name());
+        assert!(world.resource::<InstanceRecords>().packs() >= u64::from(FRAMES));
         assert_eq!(
-            simulate,
-            0,
-            "{}: allocations while simulating {FRAMES} frames",
+            counted,
+            [0, 0],
+            "{}: allocations while simulating and packing {FRAMES} frames",
             scenario.name()
         );
     }

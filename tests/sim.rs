@@ -6,9 +6,14 @@ use std::time::Duration;
 
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use bevy::ecs::schedule::{FixedBitSet, MultiThreadedExecutor, SystemExecutor, SystemSchedule};
 use sparkbench::sim::{
-    Backend, Bounds, Emitter, EmitterShape, ParticlePool, SimPlugin, SimSettings, Spread,
-    determinism_checksum, determinism_scenario, fixed_step_seconds,
+    Backend, Bounds, Emitter, EmitterShape, InstanceRecords, PackPlugin, PackSet, ParticlePool,
+    STEPS_PER_SECOND, SimClock, SimPause, SimPlugin, SimSet, SimSettings, Spread, StepReport,
+    determinism_checksum, determinism_scenario,
 };
 
 const STEPS: u32 = 600;
@@ -58,10 +63,10 @@ fn headless_app(settings: SimSettings) -> App {
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
         .insert_resource(settings)
-        .add_plugins(SimPlugin)
-        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f32(
-            fixed_step_seconds(),
-        )));
+        .add_plugins(SimPlugin::default().with_steps_per_second(STEPS_PER_SECOND))
+        .insert_resource(TimeUpdateStrategy::ManualDuration(
+            Time::<Fixed>::from_hz(STEPS_PER_SECOND).timestep(),
+        ));
     app
 }
 
@@ -103,17 +108,135 @@ fn the_plugin_spawns_ages_and_culls_in_fixed_update() {
     );
 }
 
+/// Pause, single steps and "pause after N" are one count: paused takes no step, a single
+/// step takes exactly one, a limit takes exactly that many, resuming runs freely.
 #[test]
-fn pausing_stops_the_simulation() {
-    let mut app = headless_app(SimSettings {
-        paused: true,
-        ..SimSettings::default()
-    });
+fn pause_single_step_and_pause_after_share_one_count() {
+    let mut app = headless_app(SimSettings::default());
     app.world_mut().spawn(Emitter::default());
-    for _ in 0..10 {
+    let steps = |app: &App| app.world().resource::<SimClock>().steps;
+    let run = |app: &mut App, updates: usize| (0..updates).for_each(|_| app.update());
+    app.world_mut().resource_mut::<SimPause>().pause();
+    run(&mut app, 10);
+    assert_eq!(steps(&app), 0, "paused");
+    assert_eq!(app.world().resource::<ParticlePool>().len(), 0);
+    app.world_mut().resource_mut::<SimPause>().step_once();
+    run(&mut app, 10);
+    assert_eq!(steps(&app), 1, "one single step");
+    assert!(app.world().resource::<SimPause>().is_paused());
+    app.world_mut().resource_mut::<SimPause>().pause_after(5);
+    run(&mut app, 20);
+    assert_eq!(steps(&app), 6, "five more, then paused");
+    app.world_mut().resource_mut::<SimPause>().resume();
+    let before = steps(&app);
+    run(&mut app, 10);
+    assert!(steps(&app) >= before + 9, "running again: {}", steps(&app));
+    app.world_mut().resource_mut::<SimPause>().step_once();
+    assert!(
+        !app.world().resource::<SimPause>().is_paused(),
+        "a single step while running does nothing"
+    );
+}
+
+/// The host's executor: Bevy's multi-threaded one, counting the schedule runs it executes.
+struct HostExecutor {
+    inner: MultiThreadedExecutor,
+    runs: Arc<AtomicU32>,
+}
+
+impl SystemExecutor for HostExecutor {
+    fn init(&mut self, schedule: &SystemSchedule) {
+        self.inner.init(schedule);
+    }
+    fn run(
+        &mut self,
+        schedule: &mut SystemSchedule,
+        world: &mut World,
+        skip_systems: Option<&FixedBitSet>,
+        error_handler: fn(BevyError, bevy::ecs::error::ErrorContext),
+    ) {
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        self.inner.run(schedule, world, skip_systems, error_handler);
+    }
+    fn set_apply_final_deferred(&mut self, value: bool) {
+        self.inner.set_apply_final_deferred(value);
+    }
+}
+
+/// A host app with its own fixed-step system, its own timestep (50 Hz) and its own
+/// `FixedUpdate` executor keeps all three after adding `SimPlugin`, and its systems ordered
+/// around `SimSet` and `PackSet` see the step's report and the fresh records in the same
+/// frame.
+#[test]
+fn the_plugins_leave_the_host_apps_schedule_and_timestep_alone() {
+    #[derive(Resource, Default)]
+    struct HostSaw {
+        fixed_runs: u32,
+        reported_alive: usize,
+        records_after_pack: usize,
+    }
+    let executor_runs = Arc::new(AtomicU32::new(0));
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .insert_resource(Time::<Fixed>::from_hz(50.0))
+        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(
+            20,
+        )))
+        .init_resource::<HostSaw>()
+        .edit_schedule(FixedUpdate, |schedule| {
+            schedule.set_executor(HostExecutor {
+                inner: MultiThreadedExecutor::new(),
+                runs: Arc::clone(&executor_runs),
+            });
+        })
+        .add_systems(FixedUpdate, |mut saw: ResMut<HostSaw>| saw.fixed_runs += 1);
+    app.add_plugins((
+        SimPlugin::new(FixedUpdate).with_capacity(5_000),
+        PackPlugin::default(),
+    ))
+    .add_systems(
+        FixedUpdate,
+        (|report: Res<StepReport>, mut saw: ResMut<HostSaw>| {
+            saw.reported_alive = report.alive;
+        })
+        .after(SimSet),
+    )
+    .add_systems(
+        PostUpdate,
+        (|records: Res<InstanceRecords>, mut saw: ResMut<HostSaw>| {
+            saw.records_after_pack = records.fresh().map_or(0, <[_]>::len);
+        })
+        .after(PackSet),
+    );
+    app.world_mut().spawn(Emitter::default());
+    for _ in 0..30 {
         app.update();
     }
-    assert_eq!(app.world().resource::<ParticlePool>().len(), 0);
+    let world = app.world();
+    assert_eq!(
+        world.resource::<Time<Fixed>>().timestep(),
+        Duration::from_millis(20)
+    );
+    let saw = world.resource::<HostSaw>();
+    let pool = world.resource::<ParticlePool>();
+    assert_eq!(pool.capacity(), 5_000);
+    assert!(
+        saw.fixed_runs >= 29,
+        "the host's own system ran {} times",
+        saw.fixed_runs
+    );
+    assert_eq!(
+        executor_runs.load(Ordering::Relaxed),
+        saw.fixed_runs,
+        "every FixedUpdate ran on the host's executor"
+    );
+    assert!(pool.len() > 100, "{} alive", pool.len());
+    assert_eq!(saw.reported_alive, pool.len(), "the report after the step");
+    assert_eq!(
+        saw.records_after_pack,
+        pool.len(),
+        "the records after the pack"
+    );
 }
 
 #[test]
@@ -123,20 +246,61 @@ fn the_app_and_the_standalone_simulation_agree_bit_for_bit() {
     for (emitter, _, transform) in &reference.emitters {
         app.world_mut().spawn((emitter.clone(), *transform));
     }
-    app.update(); // start-up
-    let steps_before = app.world().resource::<sparkbench::sim::SimClock>().steps;
-    while app.world().resource::<sparkbench::sim::SimClock>().steps - steps_before
-        < u64::from(STEPS)
-    {
-        app.world_mut().run_schedule(FixedUpdate);
+    // Each update advances the clock by exactly one fixed timestep: one step, the system's
+    // dt the same f32 as the standalone simulation's.
+    while app.world().resource::<SimClock>().steps < u64::from(STEPS) {
+        app.update();
     }
     let app_checksum = app.world().resource::<ParticlePool>().checksum();
     let backend = app.world().resource::<sparkbench::sim::SimBackend>().active;
-    // The app took one fixed step in its first update too (or none): step the standalone
-    // simulation to the same count.
-    let total = app.world().resource::<sparkbench::sim::SimClock>().steps;
+    let total = app.world().resource::<SimClock>().steps;
+    assert_eq!(total, u64::from(STEPS));
     assert_eq!(
         app_checksum,
         determinism_checksum(SEED, backend, u32::try_from(total).unwrap())
     );
+}
+
+/// An emitter parented to a moved and turned entity spawns where the parent puts it: at the
+/// parent's rotation of its own offset, plus the parent's translation.
+#[test]
+fn a_child_emitter_spawns_where_its_parent_places_it() {
+    let mut settings = SimSettings::default();
+    settings.forces.gravity = Vec3::ZERO;
+    settings.forces.drag = 0.0;
+    let mut app = headless_app(settings);
+    app.add_plugins(TransformPlugin);
+    let parent = app
+        .world_mut()
+        .spawn(
+            Transform::from_xyz(10.0, 20.0, 5.0)
+                .with_rotation(Quat::from_rotation_y(core::f32::consts::FRAC_PI_2)),
+        )
+        .id();
+    app.world_mut().spawn((
+        Emitter {
+            shape: EmitterShape::Point,
+            speed: Spread::new(0.0, 0.0),
+            rate: 600.0,
+            ..Emitter::default()
+        },
+        Transform::from_xyz(2.0, 0.0, 0.0),
+        ChildOf(parent),
+    ));
+    for _ in 0..10 {
+        app.update();
+    }
+    let pool = app.world().resource::<ParticlePool>();
+    assert!(pool.len() >= 50, "{} spawned", pool.len());
+    // A quarter turn about y takes +x to -z: (2, 0, 0) becomes (0, 0, -2).
+    let expected = [10.0, 20.0, 3.0];
+    for (axis, column) in pool.positions().into_iter().enumerate() {
+        for &position in column {
+            assert!(
+                (position - expected[axis]).abs() < 1e-4,
+                "axis {axis}: {position}, expected {}",
+                expected[axis]
+            );
+        }
+    }
 }

@@ -163,7 +163,6 @@ pub fn compare(
         new.summary.allocations_per_frame,
         threshold,
     ));
-    #[allow(clippy::cast_precision_loss)]
     rows.push(counted_row(
         "peak live heap MB",
         base.summary.peak_live_bytes as f64 / 1.0e6,
@@ -315,9 +314,7 @@ fn share_changed_same_way(base: &[f64], new: &[f64], p: f64, grew: bool, rng: &m
             same_way += 1;
         }
     }
-    #[allow(clippy::cast_precision_loss)]
-    let share = same_way as f64 / RESAMPLES as f64;
-    share
+    same_way as f64 / RESAMPLES as f64
 }
 
 fn resampled_percentile(values: &[f64], draw: &mut [f64], p: f64, rng: &mut Pcg32) -> f64 {

@@ -50,7 +50,11 @@ fn cpu_cores() -> u32 {
 #[cfg(target_arch = "wasm32")]
 fn cpu_cores() -> u32 {
     web_sys::window().map_or(1, |window| {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a browser's core count, a small positive whole number"
+        )]
         let cores = window.navigator().hardware_concurrency() as u32;
         cores
     })

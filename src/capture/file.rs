@@ -131,7 +131,6 @@ impl CaptureSummary {
             FrameSummary::of(&mut phase, f64::INFINITY).p50_ms
         });
         let allocations: u64 = samples.iter().map(|sample| sample.allocations).sum();
-        #[allow(clippy::cast_precision_loss)]
         let allocations_per_frame = if samples.is_empty() {
             0.0
         } else {

@@ -10,11 +10,9 @@ use bevy::prelude::*;
 use bevy::render::renderer::RenderAdapterInfo;
 use bevy::time::TimeUpdateStrategy;
 
-use crate::perf::{
-    FrameBudget, FrameStats, MemoryStats, PerfSystems, Phase, PhaseSpan, PhaseTimes,
-};
+use crate::perf::{FrameBudget, FrameStats, MemoryStats, PerfSystems, Phase, PhaseTimes};
 use crate::scenario::ScenarioChoice;
-use crate::sim::{self, ParticlePool, SimBackend, SimClock, SimSettings, kernels};
+use crate::sim::{self, ParticlePool, SimBackend, SimClock, SimSettings};
 
 pub mod compare;
 mod environment;
@@ -89,18 +87,18 @@ fn fix_the_step(mut recorder: ResMut<CaptureRecorder>, mut strategy: ResMut<Time
     }
 }
 
-/// The app without window, renderer or overlay: simulation, a pack into a buffer (the
-/// work the renderer's pack does), measurements and the recorder. One fixed step a frame.
+/// The app without window, renderer or overlay: simulation, the pack (the records the
+/// renderer would upload), measurements and the recorder. One fixed step a frame.
 pub fn headless_app(choice: ScenarioChoice, use_simd: bool) -> App {
     let mut app = App::new();
     app.add_plugins((
         MinimalPlugins,
-        sim::SimPlugin,
+        crate::perf::measured_sim_plugin(),
+        sim::PackPlugin::default(),
         crate::scenario::plugin,
-        crate::perf::plugin,
+        crate::perf::PerfPlugin::default(),
         plugin,
     ))
-    .add_systems(PostUpdate, pack_without_renderer)
     .insert_resource(one_step_a_frame())
     .insert_resource(choice);
     app.world_mut().resource_mut::<SimSettings>().use_simd = use_simd;
@@ -152,25 +150,6 @@ pub fn save_in_working_directory(mut commands: Commands, finished: Option<Res<Fi
         Err(error) => error!("cannot write {path}: {error}"),
     }
     commands.remove_resource::<FinishedCapture>();
-}
-
-/// The pack the renderer would do, into a buffer kept between frames, timed as the pack
-/// phase.
-fn pack_without_renderer(
-    pool: Res<ParticlePool>,
-    backend: Res<SimBackend>,
-    settings: Res<SimSettings>,
-    mut phases: ResMut<PhaseTimes>,
-    mut records: Local<Vec<u32>>,
-) {
-    let span = PhaseSpan::start();
-    let words = pool.len() * kernels::RECORD_WORDS;
-    if records.len() < words {
-        records.resize(words, 0);
-    }
-    let looks = settings.look_params();
-    kernels::pack_instances(backend.active, &pool, &looks, &mut records[..words]);
-    phases.finish(Phase::Pack, span);
 }
 
 /// What the recorder reads each frame.

@@ -89,7 +89,6 @@ fn escape(text: &str) -> String {
 /// One bar per frame, red when over the budget, and the budget as a dashed line.
 fn frame_chart(capture: &CaptureFile, top_ms: f64) -> String {
     let budget = capture.settings.budget_ms;
-    #[allow(clippy::cast_precision_loss)]
     let step = WIDTH / capture.samples.len().max(1) as f64;
     let y = |ms: f64| FRAME_HEIGHT - ms / top_ms * (FRAME_HEIGHT - 4.0);
     let mut svg = format!("<svg width=\"{WIDTH}\" height=\"{FRAME_HEIGHT}\" role=\"img\">");
@@ -99,7 +98,6 @@ fn frame_chart(capture: &CaptureFile, top_ms: f64) -> String {
         } else {
             "#5ac86e"
         };
-        #[allow(clippy::cast_precision_loss)]
         let x = index as f64 * step;
         let _ = write!(
             svg,
@@ -168,9 +166,7 @@ fn phase_chart(capture: &CaptureFile, top_ms: f64) -> String {
 
 /// Live heap bytes at the end of each frame, as a line from zero to the largest of all.
 fn memory_chart(capture: &CaptureFile, top_bytes: u64) -> String {
-    #[allow(clippy::cast_precision_loss)]
     let step = WIDTH / capture.samples.len().saturating_sub(1).max(1) as f64;
-    #[allow(clippy::cast_precision_loss)]
     let points: Vec<String> = capture
         .samples
         .iter()
@@ -182,7 +178,6 @@ fn memory_chart(capture: &CaptureFile, top_bytes: u64) -> String {
             format!("{:.2},{y:.2}", index as f64 * step)
         })
         .collect();
-    #[allow(clippy::cast_precision_loss)]
     let top_mb = top_bytes as f64 / 1.0e6;
     format!(
         "<svg width=\"{WIDTH}\" height=\"{MEMORY_HEIGHT}\" role=\"img\"><polyline fill=\"none\" stroke=\"#5ac86e\" stroke-width=\"1.5\" points=\"{}\"/>\
@@ -214,7 +209,6 @@ fn summary_table(capture: &CaptureFile) -> String {
             over(ms)
         );
     }
-    #[allow(clippy::cast_precision_loss)]
     let rows = [
         (
             "frames over budget",

@@ -13,9 +13,27 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use super::trace::{TraceEvent, TraceRecorder};
 
 thread_local! {
-    // Const-initialised and without `Drop`, so using it never allocates and never fails,
+    // Const-initialised and without `Drop`, so using them never allocates and never fails,
     // even while a thread is being torn down.
     static THREAD_ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    static HELPER_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Allocations made on helper threads (see [`count_as_helper`]) since start-up, by every
+/// counting layer: a single counter, as helpers share one counter like one thread.
+static HELPER_ALLOCATIONS: Padded<AtomicU64> = Padded(AtomicU64::new(0));
+
+/// Marks the calling thread as a helper: a thread that only runs work handed to it by a
+/// measured phase (the kernels' dispatcher threads). Its allocations are then also counted
+/// in [`helper_allocations`], so the phase that handed it work can count them as its own.
+pub fn count_as_helper() {
+    HELPER_THREAD.set(true);
+}
+
+/// Allocations made on helper threads since start-up (see [`count_as_helper`]).
+#[must_use]
+pub fn helper_allocations() -> u64 {
+    HELPER_ALLOCATIONS.0.load(Ordering::Relaxed)
 }
 
 /// Allocations made by the calling thread since it started (through any counting layer):
@@ -117,6 +135,9 @@ impl<A> CountingAllocator<A> {
 
     fn count_alloc(&self, size: usize) {
         THREAD_ALLOCATIONS.set(THREAD_ALLOCATIONS.get() + 1);
+        if HELPER_THREAD.get() {
+            HELPER_ALLOCATIONS.0.fetch_add(1, Ordering::Relaxed);
+        }
         self.allocations.0.fetch_add(1, Ordering::Relaxed);
         self.bytes_allocated
             .0
@@ -141,7 +162,11 @@ impl<A> CountingAllocator<A> {
     #[inline]
     #[cfg_attr(
         not(target_arch = "wasm32"),
-        allow(clippy::unused_self, unused_variables)
+        expect(
+            clippy::unused_self,
+            unused_variables,
+            reason = "only wasm32 has linear memory to watch"
+        )
     )]
     fn watching_memory<T>(&self, size: usize, allocate: impl FnOnce() -> T) -> T {
         #[cfg(target_arch = "wasm32")]

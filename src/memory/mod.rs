@@ -15,8 +15,10 @@
 //! themselves are compiled and tested everywhere. `perf/` reads [`totals`] and
 //! [`pool_stats`] once a frame into `MemoryStats`.
 
-// The allocator is the one place outside the kernels that needs raw pointers.
-#![allow(unsafe_code)]
+#![expect(
+    unsafe_code,
+    reason = "the allocator is the one place outside the kernels that needs raw pointers"
+)]
 
 use core::alloc::{GlobalAlloc, Layout};
 
@@ -28,7 +30,9 @@ mod headroom;
 mod pools;
 pub mod trace;
 
-pub use counting::{AllocTotals, CountingAllocator, thread_allocations};
+pub use counting::{
+    AllocTotals, CountingAllocator, count_as_helper, helper_allocations, thread_allocations,
+};
 pub use pools::{CHUNK_BYTES, CLASS_SIZES, ClassStats, SizeClassPools, class_index};
 
 /// The allocator under the pools: talc on wasm32, the system allocator natively.

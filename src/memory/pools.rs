@@ -193,7 +193,10 @@ impl<B: GlobalAlloc> SizeClassPools<B> {
 ///
 /// # Safety
 /// `block` is a free block of a class: at least 16 bytes, aligned to at least 16.
-#[allow(clippy::cast_ptr_alignment)] // every block is aligned to its class size (≥ 16)
+#[expect(
+    clippy::cast_ptr_alignment,
+    reason = "every block is aligned to its class size (at least 16)"
+)]
 unsafe fn next_free(block: *mut u8) -> *mut u8 {
     // SAFETY: as the function's contract says.
     unsafe { block.cast::<*mut u8>().read() }
@@ -203,7 +206,10 @@ unsafe fn next_free(block: *mut u8) -> *mut u8 {
 ///
 /// # Safety
 /// As for [`next_free`], and `block` is not in use.
-#[allow(clippy::cast_ptr_alignment)] // every block is aligned to its class size (≥ 16)
+#[expect(
+    clippy::cast_ptr_alignment,
+    reason = "every block is aligned to its class size (at least 16)"
+)]
 unsafe fn set_next_free(block: *mut u8, next: *mut u8) {
     // SAFETY: as the function's contract says.
     unsafe { block.cast::<*mut u8>().write(next) }

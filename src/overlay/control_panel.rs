@@ -7,7 +7,7 @@ use bevy_egui::egui;
 
 use crate::perf::FrameBudget;
 use crate::scenario::{MAX_PARTICLES, MIN_PARTICLES, Scenario, ScenarioChoice};
-use crate::sim::{SimBackend, SimSettings, StepOnce};
+use crate::sim::{Dispatcher, SimBackend, SimPause, SimSettings};
 
 /// What the panel changes, borrowed from the world for one frame.
 pub struct Controlled<'a> {
@@ -15,18 +15,23 @@ pub struct Controlled<'a> {
     pub settings: &'a mut SimSettings,
     /// Scenario, particle target and seed.
     pub choice: &'a mut ScenarioChoice,
-    /// Set to take one step while paused.
-    pub step_once: &'a mut StepOnce,
+    /// Pause, resume and single steps.
+    pub pause: &'a mut SimPause,
     /// The budget the overlay measures against.
     pub budget: &'a mut FrameBudget,
     /// The backend in use, for the SIMD switch's label.
     pub backend: SimBackend,
+    /// The kernels' threads: how many take part is set here, live.
+    pub dispatcher: &'a Dispatcher,
     /// Frames seen and frames in all of the capture in progress, if one is.
     pub capture_progress: Option<(u32, u32)>,
 }
 
 /// What the person asked for this frame: independent yes/no answers.
-#[allow(clippy::struct_excessive_bools)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent yes/no answers, not a state"
+)]
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Edits {
     /// Settings changed (so the simulation should see them as changed).
@@ -68,17 +73,14 @@ pub fn show(
             ),
         )
         .changed();
+    kernel_threads(ui, controlled.dispatcher);
     ui.horizontal(|ui| {
-        let pause_label = if settings.paused { "Resume" } else { "Pause" };
-        if ui.button(pause_label).clicked() {
-            settings.paused = !settings.paused;
-            edits.settings = true;
+        let paused = controlled.pause.is_paused();
+        if ui.button(if paused { "Resume" } else { "Pause" }).clicked() {
+            controlled.pause.toggle();
         }
-        if ui
-            .add_enabled(settings.paused, egui::Button::new("Step"))
-            .clicked()
-        {
-            controlled.step_once.0 = true;
+        if ui.add_enabled(paused, egui::Button::new("Step")).clicked() {
+            controlled.pause.step_once();
         }
         if ui.button("Reset").clicked() {
             edits.restart = true;
@@ -171,4 +173,19 @@ fn forces(ui: &mut egui::Ui, settings: &mut SimSettings) -> bool {
             .changed();
     }
     changed
+}
+
+/// The number of threads the step and pack kernels split across, 1 to every core.
+fn kernel_threads(ui: &mut egui::Ui, dispatcher: &Dispatcher) {
+    let mut threads = dispatcher.threads();
+    let most = dispatcher.max_threads();
+    if ui
+        .add_enabled(
+            most > 1,
+            egui::Slider::new(&mut threads, 1..=most).text("kernel threads"),
+        )
+        .changed()
+    {
+        dispatcher.set_threads(threads);
+    }
 }

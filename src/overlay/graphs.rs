@@ -25,7 +25,10 @@ pub fn budget_colour(fraction: f64) -> Color32 {
     } else if fraction <= 0.5 {
         GREEN
     } else {
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "a share of the budget, 0 to 1"
+        )]
         let t = ((fraction - 0.5) * 2.0) as f32;
         GREEN.lerp_to_gamma(AMBER, t)
     }
@@ -45,13 +48,14 @@ pub fn frame_graph(
     let area = response.rect;
     painter.rect_filled(area, 2.0, BACKGROUND);
     let top_ms = slowest_ms.max(budget_ms * 2.0);
-    #[allow(clippy::cast_precision_loss)]
     let bar_width = CHART_WIDTH / slots.max(1) as f32;
     let first_slot = slots.saturating_sub(frame_ms.len());
     for (index, ms) in frame_ms.enumerate() {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
         let left = area.left() + (first_slot + index) as f32 * bar_width;
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "a share of the graph, 0 to 1"
+        )]
         let height = ((ms / top_ms).min(1.0) as f32) * area.height();
         let bar = Rect::from_min_max(
             Pos2::new(left, area.bottom() - height),
@@ -59,7 +63,10 @@ pub fn frame_graph(
         );
         painter.rect_filled(bar, 0.0, budget_colour(ms / budget_ms));
     }
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a share of the graph's height"
+    )]
     let budget_y = area.bottom() - (budget_ms / top_ms) as f32 * area.height();
     painter.hline(area.x_range(), budget_y, Stroke::new(1.0, BUDGET_LINE));
     painter.text(
@@ -97,7 +104,10 @@ pub fn phase_bar(ui: &mut egui::Ui, segments: &[Segment], budget_ms: f64) {
     painter.rect_filled(area, 2.0, BACKGROUND);
     let total_ms: f64 = segments.iter().map(|segment| segment.ms).sum();
     let full_ms = total_ms.max(budget_ms);
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a share of the bar's width"
+    )]
     let x_of = |ms: f64| area.left() + (ms / full_ms) as f32 * area.width();
     let mut start_ms = 0.0;
     for segment in segments {
@@ -133,10 +143,8 @@ pub fn live_graph(ui: &mut egui::Ui, live_bytes: &[usize], slots: usize) {
     let Some(&largest) = live_bytes.iter().max() else {
         return;
     };
-    #[allow(clippy::cast_precision_loss)]
     let step = CHART_WIDTH / slots.max(2).saturating_sub(1) as f32;
     let first_slot = slots.saturating_sub(live_bytes.len());
-    #[allow(clippy::cast_precision_loss)]
     let points: Vec<Pos2> = live_bytes
         .iter()
         .enumerate()
@@ -149,7 +157,6 @@ pub fn live_graph(ui: &mut egui::Ui, live_bytes: &[usize], slots: usize) {
         })
         .collect();
     painter.add(egui::Shape::line(points, Stroke::new(1.5, GREEN)));
-    #[allow(clippy::cast_precision_loss)]
     painter.text(
         area.left_top() + Vec2::new(3.0, 1.0),
         Align2::LEFT_TOP,

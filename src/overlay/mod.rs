@@ -2,23 +2,23 @@
 //! controls. Reads `perf/` and `sim/`, writes settings; H hides it.
 
 use bevy::prelude::*;
+use bevy_egui::input::egui_wants_any_keyboard_input;
 use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
 
 use crate::capture::CaptureRecorder;
-use crate::controls::HELP;
 use crate::perf::{
     FPS_WINDOW, FrameBudget, FrameStats, HISTORY_FRAMES, LIVE_HISTORY, MemoryStats, Phase,
-    PhaseSpan, PhaseTimes,
+    PhaseSpan, PhaseTimes, RenderMeasurements,
 };
 use crate::scenario::{RestartScenario, ScenarioChoice};
-use crate::sim::{ParticlePool, SimBackend, SimSettings, StepOnce};
+use crate::sim::{Dispatcher, ParticlePool, SimBackend, SimPause, SimSettings};
 
 mod control_panel;
 mod graphs;
 
 use graphs::{AMBER, GREEN, Segment};
 
-/// Whether the overlay is shown (H switches it).
+/// Whether the overlay is shown ([`OverlayPlugin::toggle_key`] switches it).
 #[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OverlayVisible(pub bool);
 
@@ -28,14 +28,44 @@ impl Default for OverlayVisible {
     }
 }
 
-pub(super) fn plugin(app: &mut App) {
-    app.add_plugins(EguiPlugin::default())
-        .init_resource::<OverlayVisible>()
-        .add_systems(
-            EguiPrimaryContextPass,
-            draw_overlay.run_if(|visible: Res<OverlayVisible>| visible.0),
-        );
+/// The egui HUD: frame time, phases and memory against the budget, and the controls. Uses
+/// the app's `EguiPlugin` if it has one.
+#[derive(Debug, Clone, Copy)]
+pub struct OverlayPlugin {
+    /// Keys and what they do, listed in the overlay's help.
+    pub help: &'static [(&'static str, &'static str)],
+    /// The key that hides and shows the overlay, if any.
+    pub toggle_key: Option<KeyCode>,
 }
+
+impl Plugin for OverlayPlugin {
+    fn build(&self, app: &mut App) {
+        if !app.is_plugin_added::<EguiPlugin>() {
+            app.add_plugins(EguiPlugin::default());
+        }
+        app.init_resource::<OverlayVisible>()
+            .insert_resource(Help(self.help))
+            .add_systems(
+                EguiPrimaryContextPass,
+                draw_overlay.run_if(|visible: Res<OverlayVisible>| visible.0),
+            );
+        if let Some(key) = self.toggle_key {
+            app.add_systems(
+                Update,
+                (move |keys: Res<ButtonInput<KeyCode>>, mut visible: ResMut<OverlayVisible>| {
+                    if keys.just_pressed(key) {
+                        visible.0 = !visible.0;
+                    }
+                })
+                .run_if(not(egui_wants_any_keyboard_input)),
+            );
+        }
+    }
+}
+
+/// The help the overlay lists.
+#[derive(Resource, Debug, Clone, Copy)]
+struct Help(&'static [(&'static str, &'static str)]);
 
 /// What the overlay reads, measured in this run.
 #[derive(bevy::ecs::system::SystemParam)]
@@ -44,6 +74,9 @@ struct Readings<'w> {
     memory: Res<'w, MemoryStats>,
     pool: Res<'w, ParticlePool>,
     backend: Res<'w, SimBackend>,
+    render: Res<'w, RenderMeasurements>,
+    help: Res<'w, Help>,
+    dispatcher: Res<'w, Dispatcher>,
 }
 
 /// What the overlay's controls write.
@@ -51,7 +84,7 @@ struct Readings<'w> {
 struct Writes<'w, 's> {
     settings: ResMut<'w, SimSettings>,
     choice: ResMut<'w, ScenarioChoice>,
-    step_once: ResMut<'w, StepOnce>,
+    pause: ResMut<'w, SimPause>,
     budget: ResMut<'w, FrameBudget>,
     restart: MessageWriter<'w, RestartScenario>,
     capture: Option<Res<'w, CaptureRecorder>>,
@@ -76,9 +109,9 @@ fn draw_overlay(
             frame_section(ui, &readings.stats, writes.budget.ms);
             phase_section(ui, &phases, &readings.stats, writes.budget.ms);
             ui.separator();
-            state_section(ui, &readings, &writes.settings, &writes.choice);
+            state_section(ui, &readings, writes.pause.is_paused(), &writes.choice);
             ui.separator();
-            memory_section(ui, &readings.memory);
+            memory_section(ui, &readings.memory, &phases, &readings.render);
         });
     egui::Window::new("Controls")
         .anchor(egui::Align2::RIGHT_TOP, egui::vec2(-8.0, 8.0))
@@ -88,9 +121,10 @@ fn draw_overlay(
             let mut controlled = control_panel::Controlled {
                 settings: writes.settings.bypass_change_detection(),
                 choice: writes.choice.bypass_change_detection(),
-                step_once: &mut writes.step_once,
+                pause: &mut writes.pause,
                 budget: writes.budget.bypass_change_detection(),
                 backend: *readings.backend,
+                dispatcher: &readings.dispatcher,
                 capture_progress: writes.capture.as_ref().map(|recorder| recorder.progress()),
             };
             let edits = control_panel::show(ui, &mut controlled, &mut particle_draft);
@@ -111,7 +145,7 @@ fn draw_overlay(
                 writes.choice.set_changed();
                 writes.restart.write(RestartScenario);
             }
-            ui.collapsing("Help", help_grid);
+            ui.collapsing("Help", |ui| help_grid(ui, &readings.help));
         });
     phases.finish(Phase::Overlay, span);
     Ok(())
@@ -196,12 +230,7 @@ fn phase_section(ui: &mut egui::Ui, phases: &PhaseTimes, stats: &FrameStats, bud
     });
 }
 
-fn state_section(
-    ui: &mut egui::Ui,
-    readings: &Readings,
-    settings: &SimSettings,
-    choice: &ScenarioChoice,
-) {
+fn state_section(ui: &mut egui::Ui, readings: &Readings, paused: bool, choice: &ScenarioChoice) {
     ui.label(format!(
         "particles {} live / {} target / {} capacity",
         readings.pool.len(),
@@ -212,17 +241,20 @@ fn state_section(
         "{} · seed {}{}",
         choice.scenario.name(),
         choice.seed,
-        if settings.paused { " · paused" } else { "" }
+        if paused { " · paused" } else { "" }
     ));
     ui.label(format!(
-        "SIMD: {} (best here: {})",
-        readings.backend.active, readings.backend.best
+        "SIMD: {} (best here: {}) · {} of {} kernel threads",
+        readings.backend.active,
+        readings.backend.best,
+        readings.dispatcher.threads(),
+        readings.dispatcher.max_threads()
     ));
 }
 
-fn help_grid(ui: &mut egui::Ui) {
+fn help_grid(ui: &mut egui::Ui, help: &Help) {
     egui::Grid::new("keys").striped(true).show(ui, |ui| {
-        for (key, what) in HELP {
+        for &(key, what) in help.0 {
             ui.strong(key);
             ui.label(what);
             ui.end_row();
@@ -235,7 +267,12 @@ fn megabytes(bytes: f64) -> f64 {
     bytes / 1.0e6
 }
 
-fn memory_section(ui: &mut egui::Ui, memory: &MemoryStats) {
+fn memory_section(
+    ui: &mut egui::Ui,
+    memory: &MemoryStats,
+    phases: &PhaseTimes,
+    render: &RenderMeasurements,
+) {
     ui.label(format!(
         "heap {:.1} MB live, {:.1} MB peak",
         megabytes(memory.live_bytes as f64),
@@ -251,6 +288,13 @@ fn memory_section(ui: &mut egui::Ui, memory: &MemoryStats) {
         colour,
         format!("{} allocations this frame", memory.allocations_per_frame),
     );
+    // wgpu's `write_buffer` copies the records into a staging buffer it allocates: counted
+    // in the upload phase, but wgpu's, so shown apart from sparkbench's own.
+    ui.label(format!(
+        "upload {} alloc (wgpu's write_buffer staging copy); ours since start {}",
+        phases.last_allocations(Phase::Upload),
+        render.own_upload_allocations()
+    ));
     match memory.pool_hit_rate() {
         Some(rate) => ui.label(format!("pool hit rate {:.1}%", rate * 100.0)),
         None => ui.label("pools off in this build"),

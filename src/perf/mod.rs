@@ -3,11 +3,23 @@
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
 
+pub mod diagnostics;
 mod memory_stats;
 mod phases;
 
 pub use memory_stats::{LIVE_HISTORY, MemoryStats};
 pub use phases::{Phase, PhaseSpan, PhaseTimes, RenderMeasurements};
+
+/// The simulation as sparkbench runs and measures it: 60 fixed steps a second, the kernels
+/// on every core, and their helper threads' allocations counted with the phase that
+/// handed them work.
+#[must_use]
+pub fn measured_sim_plugin() -> crate::sim::SimPlugin {
+    crate::sim::SimPlugin::new(FixedUpdate)
+        .with_steps_per_second(crate::sim::STEPS_PER_SECOND)
+        .with_thread_start(crate::memory::count_as_helper)
+        .with_allocation_counter(phases::caused_allocations)
+}
 
 /// How many recent frames the frame rate is averaged over.
 pub const FPS_WINDOW: usize = 60;
@@ -156,10 +168,10 @@ impl FrameSummary {
 /// least `p`% of the series at or below it. `sorted` must be ascending and not empty.
 #[must_use]
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
-    #[allow(
+    #[expect(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
-        clippy::cast_precision_loss
+        reason = "a rank between 0 and the series' length"
     )]
     let rank = (p * sorted.len() as f64 / 100.0).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
@@ -170,12 +182,38 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PerfSystems;
 
-/// Frame stats and phase timers; public so headless tests and captures can add it alone.
-pub fn plugin(app: &mut App) {
-    app.init_resource::<FrameStats>()
-        .init_resource::<FrameBudget>()
-        .add_plugins((phases::plugin, memory_stats::plugin))
-        .add_systems(First, record_frame.in_set(PerfSystems));
+/// Frame stats, phase timers and memory readings as plain resources, also published to
+/// Bevy's `DiagnosticsStore` ([`diagnostics`]). Add it after the simulation's plugins: it
+/// times their [`SimSet`](crate::sim::SimSet) and [`PackSet`](crate::sim::PackSet).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PerfPlugin {
+    /// The frame budget the figures are judged against, unless the app has its own.
+    pub budget: FrameBudget,
+    /// Publish the figures to `DiagnosticsStore` too.
+    pub diagnostics: bool,
+}
+
+impl Default for PerfPlugin {
+    fn default() -> Self {
+        Self {
+            budget: FrameBudget::default(),
+            diagnostics: true,
+        }
+    }
+}
+
+impl Plugin for PerfPlugin {
+    fn build(&self, app: &mut App) {
+        if !app.world().contains_resource::<FrameBudget>() {
+            app.insert_resource(self.budget);
+        }
+        app.init_resource::<FrameStats>()
+            .add_plugins((phases::plugin, memory_stats::plugin))
+            .add_systems(First, record_frame.in_set(PerfSystems));
+        if self.diagnostics {
+            app.add_plugins(diagnostics::plugin);
+        }
+    }
 }
 
 /// Measures from the start of one frame to the start of the next with the wall clock
@@ -189,7 +227,6 @@ fn record_frame(mut last_start: Local<Option<Instant>>, mut stats: ResMut<FrameS
 }
 
 #[cfg(test)]
-#[allow(clippy::float_cmp, clippy::cast_precision_loss)] // exact small integers
 mod tests {
     use super::*;
 
@@ -291,7 +328,8 @@ mod tests {
     #[test]
     fn first_update_is_not_a_frame() {
         let mut app = App::new();
-        app.add_plugins(MinimalPlugins).add_plugins(plugin);
+        app.add_plugins(MinimalPlugins)
+            .add_plugins(PerfPlugin::default());
         app.update();
         assert_eq!(app.world().resource::<FrameStats>().frames, 0);
         std::thread::sleep(std::time::Duration::from_millis(5));

@@ -14,7 +14,7 @@ use bevy::prelude::*;
 
 use super::FPS_WINDOW;
 use crate::memory;
-use crate::sim::SimSystems;
+use crate::sim::{Cost, PackReport, PackSchedule, PackSet, SimSchedule, SimSet, StepReport};
 
 /// A part of the frame that is timed on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,18 +90,26 @@ impl PhaseSpan {
     pub fn start() -> Self {
         Self {
             started: Instant::now(),
-            allocations: memory::thread_allocations(),
+            allocations: caused_allocations(),
         }
     }
 
-    /// Time since the span started, and allocations this thread made since.
+    /// Time since the span started, and allocations the phase caused since: those of this
+    /// thread and of the helper threads it handed work to.
     #[must_use]
     pub fn end(self) -> (Duration, u64) {
         (
             self.started.elapsed(),
-            memory::thread_allocations().saturating_sub(self.allocations),
+            caused_allocations().saturating_sub(self.allocations),
         )
     }
+}
+
+/// Allocations this thread and every helper thread (the kernels' dispatcher threads, which
+/// only run work a phase hands them while it waits) have made since start-up: what the
+/// simulation counts its step's and pack's allocations with.
+pub(super) fn caused_allocations() -> u64 {
+    memory::thread_allocations() + memory::helper_allocations()
 }
 
 impl PhaseTimes {
@@ -109,6 +117,11 @@ impl PhaseTimes {
     pub fn finish(&mut self, phase: Phase, span: PhaseSpan) {
         let (elapsed, allocations) = span.end();
         self.add(phase, elapsed, allocations);
+    }
+
+    /// Adds a step's or a pack's measured cost to `phase` in the frame in progress.
+    pub fn add_cost(&mut self, phase: Phase, cost: Cost) {
+        self.add(phase, cost.elapsed, cost.allocations);
     }
 
     /// Adds `elapsed` and `allocations` to `phase` in the frame in progress.
@@ -217,22 +230,16 @@ impl RenderMeasurements {
     }
 }
 
-/// When the simulation's fixed step in progress started.
-#[derive(Resource, Debug, Default)]
-struct SimulateStart(Option<PhaseSpan>);
-
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<PhaseTimes>()
         .init_resource::<RenderMeasurements>()
-        .init_resource::<SimulateStart>()
-        .add_systems(First, finish_frame.in_set(super::PerfSystems))
-        .add_systems(
-            FixedUpdate,
-            (
-                start_simulate.before(SimSystems::Spawn),
-                stop_simulate.after(SimSystems::Cull),
-            ),
-        );
+        .add_systems(First, finish_frame.in_set(super::PerfSystems));
+    if let Some(SimSchedule(schedule)) = app.world().get_resource::<SimSchedule>().copied() {
+        app.add_systems(schedule, add_step.after(SimSet));
+    }
+    if let Some(PackSchedule(schedule)) = app.world().get_resource::<PackSchedule>().copied() {
+        app.add_systems(schedule, add_pack.after(PackSet));
+    }
 }
 
 /// Collects the render world's uploads into the frame in progress, then closes it.
@@ -242,18 +249,23 @@ fn finish_frame(mut phases: ResMut<PhaseTimes>, uploads: Res<RenderMeasurements>
     phases.finish_frame();
 }
 
-fn start_simulate(mut start: ResMut<SimulateStart>) {
-    start.0 = Some(PhaseSpan::start());
+/// Adds each step's measured cost to the simulate phase (a frame may take several steps,
+/// or none: the report changes only when a step ran; before the first it is zero).
+fn add_step(report: Res<StepReport>, mut phases: ResMut<PhaseTimes>) {
+    if report.is_changed() {
+        phases.add_cost(Phase::Simulate, report.cost);
+    }
 }
 
-fn stop_simulate(mut start: ResMut<SimulateStart>, mut phases: ResMut<PhaseTimes>) {
-    if let Some(span) = start.0.take() {
-        phases.finish(Phase::Simulate, span);
+/// Adds each pack's measured cost to the pack phase.
+fn add_pack(report: Res<PackReport>, mut phases: ResMut<PhaseTimes>) {
+    if report.is_changed() {
+        phases.add_cost(Phase::Pack, report.cost);
     }
 }
 
 #[cfg(test)]
-#[allow(clippy::float_cmp)] // a phase that never ran is exactly zero
+#[expect(clippy::float_cmp, reason = "a phase that never ran is exactly zero")]
 mod tests {
     use super::*;
     use crate::sim::{SimPlugin, SimSettings};
@@ -327,13 +339,21 @@ mod tests {
     }
 
     #[test]
-    fn the_simulation_phase_is_timed_around_the_fixed_steps() {
+    fn the_simulation_and_pack_phases_are_timed_around_their_sets() {
         let mut app = App::new();
-        app.add_plugins((MinimalPlugins, SimPlugin, plugin));
         app.insert_resource(SimSettings {
             capacity: 50_000,
             ..SimSettings::default()
         });
+        app.add_plugins((MinimalPlugins, SimPlugin::default()));
+        app.world_mut().spawn(crate::sim::Emitter {
+            rate: 60_000.0,
+            ..default()
+        });
+        app.add_plugins((
+            crate::sim::PackPlugin::default(),
+            crate::perf::PerfPlugin::default(),
+        ));
         app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(
             Time::<Fixed>::from_hz(crate::sim::STEPS_PER_SECOND).timestep(),
         ));
@@ -342,10 +362,11 @@ mod tests {
         }
         let phases = app.world().resource::<PhaseTimes>();
         assert!(phases.last_ms(Phase::Simulate) > 0.0);
+        assert!(phases.last_ms(Phase::Pack) > 0.0);
         assert_eq!(
-            phases.last_ms(Phase::Pack),
+            phases.last_ms(Phase::Upload),
             0.0,
-            "nothing packs without a renderer"
+            "nothing uploads without a renderer"
         );
     }
 }

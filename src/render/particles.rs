@@ -1,10 +1,9 @@
 //! Every particle in one instanced draw, on WebGL2 and native.
 //!
-//! Main world: after the simulation, `pack_instances` runs the SIMD pack kernel
-//! (`sim::kernels::pack_instances`, with a scalar twin) over the live particles into
-//! [`ParticleInstances`] (position, size, packed colour: 20 bytes each), a buffer sized
-//! once and reused. Extract swaps that buffer with the render world's copy (no copying,
-//! no allocation). Render world: the instances go into one persistent vertex buffer that
+//! The simulation's pack (`sim::pack`) leaves the live particles in `InstanceRecords`
+//! (position, size, packed colour: 20 bytes each). Extract swaps freshly packed records
+//! with the render world's buffer (no copying, no allocation). Render world: the records
+//! go into one persistent vertex buffer that
 //! grows by doubling (`write_buffer` of the live particles only), a small uniform carries
 //! the camera, and one `draw(0..6, 0..n)` in the opaque 3D phase draws them all as
 //! camera-facing soft sprites with additive blending. No storage buffers, no compute.
@@ -29,45 +28,28 @@ use bevy::render::render_phase::{
 use bevy::render::render_resource::binding_types::uniform_buffer;
 use bevy::render::render_resource::{
     BindGroup, BindGroupEntries, BindGroupLayoutDescriptor, BindGroupLayoutEntries, BlendComponent,
-    BlendFactor, BlendOperation, BlendState, Buffer, BufferDescriptor, BufferUsages, Canonical,
-    ColorTargetState, ColorWrites, CompareFunction, DepthStencilState, DynamicUniformBuffer,
-    FragmentState, PipelineCache, RenderPipeline, RenderPipelineDescriptor, ShaderStages,
-    ShaderType, Specializer, SpecializerKey, TextureFormat, Variants, VertexAttribute,
-    VertexFormat, VertexState, VertexStepMode,
+    BlendFactor, BlendOperation, BlendState, Buffer, BufferDescriptor, BufferId, BufferUsages,
+    Canonical, ColorTargetState, ColorWrites, CompareFunction, DepthStencilState,
+    DynamicUniformBuffer, FragmentState, PipelineCache, RenderPipeline, RenderPipelineDescriptor,
+    ShaderStages, ShaderType, Specializer, SpecializerKey, TextureFormat, Variants,
+    VertexAttribute, VertexFormat, VertexState, VertexStepMode,
 };
 use bevy::render::renderer::{RenderDevice, RenderQueue};
 use bevy::render::sync_world::MainEntityHashSet;
 use bevy::render::view::{ExtractedView, RenderVisibleEntities};
 use bevy::render::{MainWorld, Render, RenderApp, RenderSystems};
 use bevy::shader::Shader;
-use bytemuck::{Pod, Zeroable};
 
 use crate::memory;
-use crate::perf::{Phase, PhaseSpan, PhaseTimes, RenderMeasurements};
-use crate::sim::kernels::{self, RECORD_WORDS};
-use crate::sim::{ParticlePool, SimBackend, SimSettings};
+use crate::perf::{PhaseSpan, RenderMeasurements};
+use crate::sim::{InstanceRecord, InstanceRecords};
 
-/// One particle as the GPU reads it: 20 bytes, the pack kernel's record.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
-#[repr(C)]
-pub struct ParticleInstance {
-    /// Position in metres.
-    pub position: [f32; 3],
-    /// Sprite size in metres.
-    pub size: f32,
-    /// sRGB colour, RGBA8 packed little-endian (red in the low byte).
-    pub color: u32,
-}
-
-/// The live particles packed for drawing, refilled (without reallocating) whenever the
-/// pool changed.
+/// The render world's copy of the instance records: the last ones packed, and whether they
+/// still need uploading.
 #[derive(Resource, Debug, Default)]
-pub struct ParticleInstances {
-    /// One entry per live particle.
-    pub instances: Vec<ParticleInstance>,
-    /// True from packing until the render world has taken (main world) or uploaded
-    /// (render world) these instances; frames without a simulation step skip both.
-    pub fresh: bool,
+struct RenderRecords {
+    records: Vec<InstanceRecord>,
+    fresh: bool,
 }
 
 /// The entity that stands for the whole particle cloud in Bevy's visibility and phases.
@@ -84,10 +66,8 @@ pub(super) fn plugin(app: &mut App) {
         .world_mut()
         .resource_mut::<Assets<Shader>>()
         .add(Shader::from_wgsl(SHADER_SOURCE, "shaders/particles.wgsl"));
-    app.init_resource::<ParticleInstances>()
-        .add_plugins(ExtractComponentPlugin::<ParticleCloud>::default())
-        .add_systems(Startup, spawn_cloud)
-        .add_systems(PostUpdate, pack_instances);
+    app.add_plugins(ExtractComponentPlugin::<ParticleCloud>::default())
+        .add_systems(Startup, spawn_cloud);
     let measurements = app
         .world_mut()
         .get_resource_or_init::<RenderMeasurements>()
@@ -98,7 +78,7 @@ pub(super) fn plugin(app: &mut App) {
     render_app
         .insert_resource(ParticleShader(shader))
         .insert_resource(measurements)
-        .init_resource::<ParticleInstances>()
+        .init_resource::<RenderRecords>()
         .init_resource::<ParticleGpu>()
         .init_resource::<PendingParticleQueues>()
         .init_resource::<ParticlePipeline>()
@@ -126,45 +106,12 @@ fn spawn_cloud(mut commands: Commands) {
     ));
 }
 
-const _: () = assert!(size_of::<ParticleInstance>() == RECORD_WORDS * size_of::<u32>());
-
-/// Packs the live particles into the instance buffer with the active backend when the
-/// pool changed (capacity reserved to the pool's, so steady-state frames never allocate).
-fn pack_instances(
-    pool: Res<ParticlePool>,
-    backend: Res<SimBackend>,
-    settings: Res<SimSettings>,
-    mut packed: ResMut<ParticleInstances>,
-    mut phases: ResMut<PhaseTimes>,
-) {
-    if !pool.is_changed() && !settings.is_changed() {
-        return;
-    }
-    let span = PhaseSpan::start();
-    packed.fresh = true;
-    let instances = &mut packed.instances;
-    if instances.capacity() < pool.capacity() {
-        instances.reserve_exact(pool.capacity() - instances.len());
-    }
-    // Only grows write zeros; the kernel overwrites every record up to `len`.
-    instances.resize(pool.len(), ParticleInstance::zeroed());
-    kernels::pack_instances(
-        backend.active,
-        &pool,
-        &settings.look_params(),
-        bytemuck::cast_slice_mut(instances),
-    );
-    phases.finish(Phase::Pack, span);
-}
-
-/// Hands freshly packed instances to the render world and takes back the buffer it drew
-/// before, to refill later. Without fresh ones the render world draws what it has.
-fn swap_instances(mut main_world: ResMut<MainWorld>, mut render_side: ResMut<ParticleInstances>) {
-    if let Some(mut main_side) = main_world.get_resource_mut::<ParticleInstances>()
-        && main_side.fresh
+/// Takes freshly packed records from the main world, giving back the buffer drawn before
+/// for the next pack to fill. Without fresh ones the render world draws what it has.
+fn swap_instances(mut main_world: ResMut<MainWorld>, mut render_side: ResMut<RenderRecords>) {
+    if let Some(mut packed) = main_world.get_resource_mut::<InstanceRecords>()
+        && packed.take_fresh(&mut render_side.records)
     {
-        core::mem::swap(&mut main_side.instances, &mut render_side.instances);
-        main_side.fresh = false;
         render_side.fresh = true;
     }
 }
@@ -179,6 +126,8 @@ struct ParticleGpu {
     count: u32,
     cameras: DynamicUniformBuffer<ParticleCamera>,
     bind_group: Option<BindGroup>,
+    /// The camera buffer `bind_group` binds: it is made again only when that changes.
+    bound_cameras: Option<BufferId>,
 }
 
 /// The camera as the shader reads it.
@@ -198,7 +147,7 @@ struct ParticleCameraOffset(u32);
 fn upload_instances(
     device: Res<RenderDevice>,
     queue: Res<RenderQueue>,
-    mut packed: ResMut<ParticleInstances>,
+    mut packed: ResMut<RenderRecords>,
     mut gpu: ResMut<ParticleGpu>,
     measurements: Res<RenderMeasurements>,
 ) {
@@ -208,8 +157,8 @@ fn upload_instances(
     let span = PhaseSpan::start();
     let mut inside_wgpu = 0;
     packed.fresh = false;
-    let bytes: &[u8] = bytemuck::cast_slice(&packed.instances);
-    gpu.count = u32::try_from(packed.instances.len()).unwrap_or(u32::MAX);
+    let bytes: &[u8] = bytemuck::cast_slice(&packed.records);
+    gpu.count = u32::try_from(packed.records.len()).unwrap_or(u32::MAX);
     if bytes.is_empty() {
         return;
     }
@@ -261,12 +210,18 @@ fn write_camera_uniforms(
     gpu.cameras.write_buffer(&device, &queue);
 }
 
+/// Binds the camera uniforms, making the bind group again only when their buffer was
+/// replaced (it grows with the number of views), not every frame.
 fn prepare_bind_group(
     device: Res<RenderDevice>,
     pipeline_cache: Res<PipelineCache>,
     pipeline: Res<ParticlePipeline>,
     mut gpu: ResMut<ParticleGpu>,
 ) {
+    let buffer = gpu.cameras.buffer().map(Buffer::id);
+    if buffer == gpu.bound_cameras && gpu.bind_group.is_some() {
+        return;
+    }
     let bind_group = gpu.cameras.binding().map(|binding| {
         device.create_bind_group(
             "particle camera",
@@ -275,6 +230,7 @@ fn prepare_bind_group(
         )
     });
     gpu.bind_group = bind_group;
+    gpu.bound_cameras = buffer;
 }
 
 /// Binds the camera and the instances, then draws six vertices per live particle.
@@ -330,7 +286,7 @@ impl FromWorld for ParticlePipeline {
             ),
         );
         let instance_layout = VertexBufferLayout {
-            array_stride: size_of::<ParticleInstance>() as u64,
+            array_stride: size_of::<InstanceRecord>() as u64,
             step_mode: VertexStepMode::Instance,
             attributes: vec![
                 VertexAttribute {

@@ -1,12 +1,13 @@
 //! Kernel timings in this run: nanoseconds per particle for each kernel (the step and the
-//! instance pack), backend and pool size, the median of repeated runs on one thread. `sparkbench bench` prints them natively and
-//! `window.sparkbench.bench()` returns them from the browser, so both tables come from
-//! the same code.
+//! instance pack), backend and pool size, the median of repeated runs on one thread; and
+//! the same kernels split across 1, 2 and more threads by the dispatcher. `sparkbench
+//! bench` prints them natively and `window.sparkbench.bench()` returns the first from the
+//! browser, so both tables come from the same code.
 
 use bevy::math::Vec3;
 use bevy::platform::time::Instant;
 
-use super::kernels::{self, Backend, RECORD_WORDS, StepParams};
+use super::kernels::{self, Backend, Dispatcher, RECORD_WORDS, StepParams};
 use super::pool::{NewParticle, ParticlePool};
 use super::{Attractor, SimRng, SimSettings, fixed_step_seconds};
 
@@ -125,11 +126,21 @@ impl<'a> SteppedPool<'a> {
 
     /// One step of the whole pool with `backend`, on this thread.
     pub fn step(&mut self, backend: Backend, params: &StepParams) {
+        self.restart_when_due();
+        kernels::step_on_this_thread(backend, self.pool.columns_mut(), params);
+    }
+
+    /// One step of the whole pool with `backend`, split by `dispatcher`.
+    pub fn step_split(&mut self, backend: Backend, params: &StepParams, dispatcher: &Dispatcher) {
+        self.restart_when_due();
+        kernels::step(backend, self.pool.columns_mut(), params, dispatcher);
+    }
+
+    fn restart_when_due(&mut self) {
         if self.steps % RESTART_STEPS == RESTART_STEPS - 1 {
             self.pool = self.template.clone();
         }
         self.steps += 1;
-        kernels::step_on_this_thread(backend, self.pool.columns_mut(), params);
     }
 }
 
@@ -198,7 +209,9 @@ pub fn repeat_kernel(
     for _ in 0..runs {
         match kernel {
             Kernel::Step => kernels::step_on_this_thread(backend, pool.columns_mut(), &params),
-            Kernel::Pack => kernels::pack_instances(backend, pool, &looks, records),
+            Kernel::Pack => {
+                kernels::pack_on_this_thread(backend, pool.particles(), &looks, records);
+            }
         }
     }
 }
@@ -222,7 +235,14 @@ pub fn time_kernels(sizes: &[usize], budget_s: f64) -> Vec<KernelTiming> {
                         median_run_ms(|| pool.step(backend, &params), budget_s)
                     }
                     Kernel::Pack => median_run_ms(
-                        || kernels::pack_instances(backend, &template, &looks, &mut records),
+                        || {
+                            kernels::pack_on_this_thread(
+                                backend,
+                                template.particles(),
+                                &looks,
+                                &mut records,
+                            );
+                        },
                         budget_s,
                     ),
                 };
@@ -238,6 +258,116 @@ pub fn time_kernels(sizes: &[usize], budget_s: f64) -> Vec<KernelTiming> {
         }
     }
     timings
+}
+
+/// Step and pack over one pool on a number of threads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThreadTiming {
+    /// Threads taking part, the caller's included.
+    pub threads: usize,
+    /// Median step over the whole pool, in milliseconds.
+    pub step_ms: f64,
+    /// Median pack of the whole pool, in milliseconds.
+    pub pack_ms: f64,
+}
+
+/// The thread counts [`time_threads`] measures: 1, 2, then doubling up to the threads
+/// this process may run, and that number itself.
+#[must_use]
+pub fn thread_counts() -> Vec<usize> {
+    let most = Dispatcher::available_threads().max(2);
+    let mut counts: Vec<usize> = core::iter::successors(Some(1_usize), |n| Some(n * 2))
+        .take_while(|&n| n <= most)
+        .collect();
+    if counts.last() != Some(&most) {
+        counts.push(most);
+    }
+    counts
+}
+
+/// Times step and pack over a full pool of `particles` with `backend` on each of
+/// `thread_counts`, spending about `budget_s` seconds on each kernel and count. The runs
+/// alternate between counts within each kernel's budget, so a slow spell on a shared
+/// machine falls on all of them alike.
+#[must_use]
+pub fn time_threads(
+    particles: usize,
+    backend: Backend,
+    thread_counts: &[usize],
+    budget_s: f64,
+) -> Vec<ThreadTiming> {
+    let settings = bench_settings();
+    let params = settings.step_params(fixed_step_seconds(), 0.0);
+    let looks = settings.look_params();
+    let template = filled_pool(particles);
+    let dispatchers: Vec<Dispatcher> = thread_counts.iter().map(|&n| Dispatcher::new(n)).collect();
+    let mut pools: Vec<SteppedPool> = thread_counts
+        .iter()
+        .map(|_| SteppedPool::new(&template))
+        .collect();
+    let mut records = vec![0_u32; particles * RECORD_WORDS];
+    let mut step_ms = vec![Vec::new(); thread_counts.len()];
+    let mut pack_ms = vec![Vec::new(); thread_counts.len()];
+    let started = Instant::now();
+    let rounds_budget = budget_s * thread_counts.len() as f64 * 2.0;
+    while step_ms[0].len() < 5
+        || (started.elapsed().as_secs_f64() < rounds_budget && step_ms[0].len() < 256)
+    {
+        for (index, dispatcher) in dispatchers.iter().enumerate() {
+            let start = Instant::now();
+            pools[index].step_split(backend, &params, dispatcher);
+            step_ms[index].push(start.elapsed().as_secs_f64() * 1000.0);
+            let start = Instant::now();
+            kernels::pack(
+                backend,
+                template.particles(),
+                &looks,
+                &mut records,
+                dispatcher,
+            );
+            pack_ms[index].push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    thread_counts
+        .iter()
+        .zip(step_ms.iter_mut().zip(&mut pack_ms))
+        .map(|(&threads, (step, pack))| ThreadTiming {
+            threads,
+            step_ms: median(step),
+            pack_ms: median(pack),
+        })
+        .collect()
+}
+
+/// The median of `samples` (sorted in place).
+fn median(samples: &mut [f64]) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// The thread timings as text: step, pack and both in milliseconds per thread count, and
+/// the speed-up of both over one thread measured in the same run.
+#[must_use]
+pub fn format_thread_table(particles: usize, backend: Backend, timings: &[ThreadTiming]) -> String {
+    use core::fmt::Write;
+    let mut out = format!(
+        "threads: step and pack of {particles} particles on {backend} (median ms)\n{:>8} {:>9} {:>9} {:>10} {:>9}\n",
+        "threads", "step", "pack", "step+pack", "speed-up"
+    );
+    let one = timings.first().map_or(f64::NAN, |t| t.step_ms + t.pack_ms);
+    for t in timings {
+        let both = t.step_ms + t.pack_ms;
+        let _ = writeln!(
+            out,
+            "{:>8} {:>9.3} {:>9.3} {:>10.3} {:>8.2}x",
+            t.threads,
+            t.step_ms,
+            t.pack_ms,
+            both,
+            one / both
+        );
+    }
+    out
 }
 
 /// The timings as text: for each kernel a table of ns per particle for each backend, and
@@ -313,6 +443,28 @@ fn format_kernel_table(kernel: Kernel, timings: &[KernelTiming]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_thread_count_is_timed_and_tabled_against_one_thread() {
+        let counts = thread_counts();
+        assert_eq!(counts[..2], [1, 2]);
+        assert!(counts.windows(2).all(|pair| pair[0] < pair[1]));
+        let timings = time_threads(70_000, Backend::best(), &[1, 2], 0.0);
+        assert_eq!(
+            timings.iter().map(|t| t.threads).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        assert!(timings.iter().all(|t| t.step_ms > 0.0 && t.pack_ms > 0.0));
+        let table = format_thread_table(70_000, Backend::best(), &timings);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 4, "{table}");
+        assert!(lines[0].contains("70000 particles"), "{table}");
+        assert!(
+            lines[2].trim_start().starts_with('1') && lines[2].ends_with("1.00x"),
+            "{table}"
+        );
+        assert!(lines[3].trim_start().starts_with('2'), "{table}");
+    }
 
     #[test]
     fn every_available_backend_and_size_is_timed_and_tabled() {

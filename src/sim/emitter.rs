@@ -127,7 +127,6 @@ impl SimRng {
     }
 
     /// Uniform in `[0, 1)`, from the top 24 bits of the next number (exact in `f32`).
-    #[allow(clippy::cast_precision_loss)]
     pub fn unit(&mut self) -> f32 {
         (self.0.next_u32() >> 8) as f32 * (1.0 / 16_777_216.0)
     }
@@ -183,7 +182,11 @@ fn due(emitter: &Emitter, state: &mut EmitterState, dt: f32) -> u32 {
     state.owed += emitter.rate.max(0.0) * dt;
     let whole = state.owed.floor();
     state.owed -= whole;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a whole, non-negative count of particles owed for one step"
+    )]
     let mut count = whole as u32;
     if let Some(burst) = emitter.burst {
         loop {
@@ -262,7 +265,7 @@ pub fn emit(
 }
 
 #[cfg(test)]
-#[allow(clippy::float_cmp)] // exact values are expected here
+#[expect(clippy::float_cmp, reason = "exact values are expected here")]
 mod tests {
     use super::*;
 

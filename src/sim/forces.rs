@@ -1,6 +1,7 @@
 //! Forces on particles: gravity, drag, point attractors, a noise flow field and the bounds
-//! they bounce inside. Plain settings here; [`Forces::step_params`] turns them into the
-//! numbers the kernel reads.
+//! they bounce inside. Plain settings here;
+//! [`SimSettings::step_params`](super::SimSettings::step_params) turns them into the numbers
+//! the kernel reads.
 
 use bevy::prelude::*;
 
@@ -93,7 +94,10 @@ impl Forces {
 
     /// The noise field after `elapsed` seconds of drift.
     #[must_use]
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "the drift is worked out in f64 and handed to the kernel in f32"
+    )]
     pub fn noise_params(&self, elapsed: f64) -> NoiseParams {
         let noise = &self.noise;
         NoiseParams {

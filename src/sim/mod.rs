@@ -1,12 +1,16 @@
-//! The particle simulation: pure Rust and `bevy_ecs`, no window or render types, so it is
-//! tested and benchmarked without a GPU.
+//! The particle simulation as a library: pure Rust and `bevy_ecs`, no window or render
+//! types, so a host app, the tests and the benchmarks use it without a GPU.
 //!
-//! Each fixed step (60 Hz) runs [`SimSystems`] in `FixedUpdate`: emitters spawn into free
-//! slots of the [`ParticlePool`], the SIMD kernel integrates every particle, and expired
-//! particles are swap-removed. Colour and size are not simulated state: the pack kernel
-//! evaluates them from age and lifetime when a frame is drawn. [`Simulation`] runs the
-//! same steps without an `App`, for tests, benchmarks and the determinism checksum.
+//! [`SimPlugin`] runs one fixed step per run of its schedule (`FixedUpdate` by default) in
+//! [`SimSet`]: emitters spawn into free slots of the [`ParticlePool`], the SIMD kernel
+//! integrates every particle (split across threads by the [`Dispatcher`]), and expired
+//! particles are swap-removed, all in [`step::advance`], which the app-free [`Simulation`]
+//! runs too. [`PackPlugin`] packs the live particles into [`InstanceRecords`] for the GPU
+//! in [`PackSet`]. Colour and size are not simulated state: the pack evaluates them from
+//! age and lifetime.
 
+use bevy::ecs::intern::Interned;
+use bevy::ecs::schedule::ScheduleLabel;
 use bevy::prelude::*;
 
 pub mod bench;
@@ -14,15 +18,20 @@ pub mod emitter;
 pub mod forces;
 pub mod kernels;
 pub mod looks;
+pub mod pack;
 pub mod pool;
+pub mod step;
 
 pub use emitter::{Burst, Emitter, EmitterShape, EmitterState, SimRng, Spread};
 pub use forces::{Attractor, Bounds, Forces, NoiseField};
-pub use kernels::Backend;
+pub use kernels::{Backend, Dispatcher, Split};
 pub use looks::{ColorKey, Looks, SizeKey};
+pub use pack::{InstanceRecord, InstanceRecords, PackPlugin, PackReport, PackSchedule, PackSet};
 pub use pool::ParticlePool;
+pub use step::{Cost, StepReport};
 
 use kernels::{LookParams, StepParams};
+use step::{StepInputs, StepState};
 
 /// The fixed simulation rate, in steps per second.
 pub const STEPS_PER_SECOND: f64 = 60.0;
@@ -37,10 +46,6 @@ pub struct SimSettings {
     pub seed: u64,
     /// Use the best SIMD backend (true) or the scalar twin (false).
     pub use_simd: bool,
-    /// Stop stepping (the pool keeps its state).
-    pub paused: bool,
-    /// Pause once this many steps have been taken (for screenshots of an exact state).
-    pub pause_at: Option<u64>,
     /// Multiplies every emitter's steady rate (the overlay's spawn rate control): 1 keeps
     /// the scenario's rates.
     pub rate_scale: f32,
@@ -56,8 +61,6 @@ impl Default for SimSettings {
             capacity: 200_000,
             seed: 1,
             use_simd: true,
-            paused: false,
-            pause_at: None,
             rate_scale: 1.0,
             forces: Forces::default(),
             looks: Looks::default(),
@@ -122,78 +125,213 @@ impl SimClock {
     /// enough for days and the same on every platform).
     #[must_use]
     pub fn elapsed(self, dt: f32) -> f64 {
-        #[allow(clippy::cast_precision_loss)]
         let steps = self.steps as f64;
         steps * f64::from(dt)
     }
 }
 
-/// While paused, set to take exactly one more step (cleared when it is taken).
+/// Whether the simulation steps: freely, or only a given number of steps more. Pausing,
+/// single steps and "pause at step N" are all this one count.
 #[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StepOnce(pub bool);
-
-/// The simulation's systems, in `FixedUpdate`: spawn, then integrate, then cull.
-#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SimSystems {
-    /// Emitters fill free slots.
-    Spawn,
-    /// The kernel advances every particle.
-    Integrate,
-    /// Expired particles are removed.
-    Cull,
+pub struct SimPause {
+    /// Steps still allowed; `None` runs freely.
+    steps_left: Option<u64>,
 }
 
-/// Adds the simulation: pool, settings, backend and the fixed-step systems.
-/// Uses `SimSettings` if the app already has one.
-pub struct SimPlugin;
+impl SimPause {
+    /// True when no step is allowed.
+    #[must_use]
+    pub fn is_paused(&self) -> bool {
+        self.steps_left == Some(0)
+    }
+
+    /// Stops stepping (the pool keeps its state).
+    pub fn pause(&mut self) {
+        self.steps_left = Some(0);
+    }
+
+    /// Steps freely again.
+    pub fn resume(&mut self) {
+        self.steps_left = None;
+    }
+
+    /// Pauses when running, resumes when paused.
+    pub fn toggle(&mut self) {
+        if self.is_paused() {
+            self.resume();
+        } else {
+            self.pause();
+        }
+    }
+
+    /// Allows `steps` more steps, then pauses (0 pauses now).
+    pub fn pause_after(&mut self, steps: u64) {
+        self.steps_left = Some(steps);
+    }
+
+    /// While paused, allows exactly one more step; running, does nothing.
+    pub fn step_once(&mut self) {
+        if self.is_paused() {
+            self.pause_after(1);
+        }
+    }
+
+    /// Counts one step taken.
+    fn count_step(&mut self) {
+        if let Some(left) = &mut self.steps_left {
+            *left = left.saturating_sub(1);
+        }
+    }
+}
+
+/// The simulation's fixed step, in [`SimPlugin::schedule`]. Skipped while [`SimPause`] is
+/// paused; order a host's systems before or after it.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SimSet;
+
+/// The host's allocation counter (see [`SimPlugin::allocation_counter`]).
+#[derive(Resource, Debug, Clone, Copy)]
+pub struct AllocationCounter(pub fn() -> u64);
+
+/// The schedule [`SimPlugin`] steps in, for plugins that time or follow the step.
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimSchedule(pub Interned<dyn ScheduleLabel>);
+
+/// Adds the simulation: pool, settings, backend, pause, the kernels' dispatcher and the
+/// step in [`SimSet`]. Keeps whatever `SimSettings` the app already has, and changes nothing
+/// else of the app's: not the schedule's executor, and the fixed timestep only when
+/// [`SimPlugin::steps_per_second`] asks.
+///
+/// ```
+/// use bevy::prelude::*;
+/// use sparkbench::sim::SimPlugin;
+/// let mut app = App::new();
+/// app.add_plugins((MinimalPlugins, SimPlugin::new(FixedUpdate).with_steps_per_second(60.0)));
+/// ```
+#[derive(Debug, Clone)]
+pub struct SimPlugin {
+    /// The schedule each step runs in, once per run; the step is that schedule's
+    /// `Time` delta (in `FixedUpdate`, the fixed timestep).
+    pub schedule: Interned<dyn ScheduleLabel>,
+    /// Sets `Time<Fixed>` to this many steps per second; `None` leaves the app's timestep.
+    pub steps_per_second: Option<f64>,
+    /// The pool's capacity in particles, when the app has no `SimSettings` of its own.
+    pub capacity: Option<usize>,
+    /// Threads the kernels use, the calling one included; `None` uses every core.
+    pub threads: Option<usize>,
+    /// Runs first on each of the kernels' helper threads (to mark them for the allocation
+    /// counters, say).
+    pub on_thread_start: fn(),
+    /// Allocations made so far by the calling thread and the kernels' helper threads, as the
+    /// host counts them: the step and the pack report the difference across themselves in
+    /// their [`Cost`]. Counts nothing by default.
+    pub allocation_counter: fn() -> u64,
+}
+
+impl Default for SimPlugin {
+    fn default() -> Self {
+        Self::new(FixedUpdate)
+    }
+}
+
+impl SimPlugin {
+    /// The simulation stepping once per run of `schedule`.
+    #[must_use]
+    pub fn new(schedule: impl ScheduleLabel) -> Self {
+        Self {
+            schedule: schedule.intern(),
+            steps_per_second: None,
+            capacity: None,
+            threads: None,
+            on_thread_start: || {},
+            allocation_counter: || 0,
+        }
+    }
+
+    /// Sets the fixed timestep to `hz` steps per second.
+    #[must_use]
+    pub fn with_steps_per_second(mut self, hz: f64) -> Self {
+        self.steps_per_second = Some(hz);
+        self
+    }
+
+    /// Sizes the pool for `capacity` particles (unless the app has its own settings).
+    #[must_use]
+    pub fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = Some(capacity);
+        self
+    }
+
+    /// Runs the kernels on `threads` threads.
+    #[must_use]
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+
+    /// Runs `on_start` first on each of the kernels' helper threads.
+    #[must_use]
+    pub fn with_thread_start(mut self, on_start: fn()) -> Self {
+        self.on_thread_start = on_start;
+        self
+    }
+
+    /// Counts allocations with `counter` (see [`SimPlugin::allocation_counter`]).
+    #[must_use]
+    pub fn with_allocation_counter(mut self, counter: fn() -> u64) -> Self {
+        self.allocation_counter = counter;
+        self
+    }
+}
 
 impl Plugin for SimPlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<SimSettings>()
-            .init_resource::<SimClock>()
-            .init_resource::<StepOnce>()
-            .insert_resource(Time::<Fixed>::from_hz(STEPS_PER_SECOND))
-            // The step is one chain of systems, so a multi-threaded executor could only add
-            // a task (and its allocations) per system; the kernels split work themselves.
-            .edit_schedule(FixedUpdate, |schedule| {
-                schedule.set_executor(bevy::ecs::schedule::SingleThreadedExecutor::new());
-            })
-            .configure_sets(
-                FixedUpdate,
-                (SimSystems::Spawn, SimSystems::Integrate, SimSystems::Cull)
-                    .chain()
-                    .run_if(|settings: Res<SimSettings>, once: Res<StepOnce>| {
-                        !settings.paused || once.0
-                    }),
-            )
-            // Empty until the first step sizes it, so it is allocated once, at the size the
-            // scenario asks for.
-            .init_resource::<ParticlePool>()
-            .add_systems(PreUpdate, select_backend)
-            .add_systems(
-                FixedUpdate,
-                (
-                    (fit_pool, spawn_particles)
-                        .chain()
-                        .in_set(SimSystems::Spawn),
-                    integrate_particles.in_set(SimSystems::Integrate),
-                    cull_particles.in_set(SimSystems::Cull),
-                ),
-            );
+        if !app.world().contains_resource::<SimSettings>() {
+            let mut settings = SimSettings::default();
+            if let Some(capacity) = self.capacity {
+                settings.capacity = capacity;
+            }
+            app.insert_resource(settings);
+        }
+        if let Some(hz) = self.steps_per_second {
+            match app.world_mut().get_resource_mut::<Time<Fixed>>() {
+                Some(mut time) => time.set_timestep_hz(hz),
+                None => {
+                    app.insert_resource(Time::<Fixed>::from_hz(hz));
+                }
+            }
+        }
+        let threads = self.threads.unwrap_or_else(Dispatcher::available_threads);
         let settings = app.world().resource::<SimSettings>();
         let backend = SimBackend {
             active: settings.backend(),
             best: Backend::best(),
         };
         let rng = SimRng::new(settings.seed);
-        app.insert_resource(backend).insert_resource(rng);
+        app.insert_resource(backend)
+            .insert_resource(rng)
+            .insert_resource(Dispatcher::with_thread_start(threads, self.on_thread_start))
+            .insert_resource(SimSchedule(self.schedule))
+            .insert_resource(AllocationCounter(self.allocation_counter))
+            .init_resource::<SimClock>()
+            .init_resource::<SimPause>()
+            .init_resource::<StepReport>()
+            // Empty until the first step sizes it, so it is allocated once, at the size the
+            // scenario asks for.
+            .init_resource::<ParticlePool>()
+            .configure_sets(
+                self.schedule,
+                SimSet.run_if(|pause: Res<SimPause>| !pause.is_paused()),
+            )
+            .add_systems(PreUpdate, select_backend)
+            .add_systems(self.schedule, step_simulation.in_set(SimSet));
     }
 }
 
 /// Gives the pool the capacity the settings ask for. This is the only place the app
 /// allocates particle memory: once at the first step, and again only when a scenario
 /// changes the capacity.
-fn fit_pool(settings: Res<SimSettings>, mut pool: ResMut<ParticlePool>) {
+fn fit_pool(settings: &SimSettings, pool: &mut ParticlePool) {
     let capacity = settings.capacity.min(pool::MAX_CAPACITY);
     if pool.capacity() != capacity {
         *pool = ParticlePool::with_capacity(capacity);
@@ -211,54 +349,70 @@ fn select_backend(settings: Res<SimSettings>, mut backend: ResMut<SimBackend>) {
     }
 }
 
-/// The fixed step, in seconds, as every system reads it.
-fn fixed_dt(time: &Time<Fixed>) -> f32 {
-    time.timestep().as_secs_f32()
-}
-
-fn spawn_particles(
-    time: Res<Time<Fixed>>,
-    settings: Res<SimSettings>,
-    mut emitters: Query<(&Emitter, &mut EmitterState, &Transform)>,
-    mut pool: ResMut<ParticlePool>,
-    mut rng: ResMut<SimRng>,
-) {
-    let dt = fixed_dt(&time);
-    for (emitter, mut state, transform) in &mut emitters {
-        let emitter = emitter.with_rate_scaled(settings.rate_scale);
-        emitter::emit(&emitter, &mut state, transform, &mut pool, &mut rng, dt);
-    }
-}
-
-fn integrate_particles(
-    time: Res<Time<Fixed>>,
+/// The step, as a system: one [`step::advance`] of the schedule's `Time` delta, measured.
+fn step_simulation(
+    time: Res<Time>,
     settings: Res<SimSettings>,
     backend: Res<SimBackend>,
-    mut clock: ResMut<SimClock>,
+    dispatcher: Res<Dispatcher>,
     mut pool: ResMut<ParticlePool>,
+    mut rng: ResMut<SimRng>,
+    mut clock: ResMut<SimClock>,
+    mut pause: ResMut<SimPause>,
+    mut report: ResMut<StepReport>,
+    counter: Res<AllocationCounter>,
+    mut emitters: Query<(
+        &Emitter,
+        &mut EmitterState,
+        &Transform,
+        &GlobalTransform,
+        Has<ChildOf>,
+    )>,
 ) {
-    let dt = fixed_dt(&time);
-    let params = settings.step_params(dt, clock.elapsed(dt));
-    kernels::step(backend.active, pool.columns_mut(), &params);
-    clock.steps += 1;
+    let (mut step_report, cost) = step::measure(counter.0, || {
+        fit_pool(&settings, &mut pool);
+        let inputs = StepInputs {
+            settings: &settings,
+            backend: backend.active,
+            dispatcher: &dispatcher,
+            dt: time.delta_secs(),
+        };
+        let state = StepState {
+            pool: &mut pool,
+            rng: &mut rng,
+            clock: &mut clock,
+        };
+        let emitters = emitters
+            .iter_mut()
+            .map(|(emitter, state, local, global, parented)| {
+                (
+                    emitter,
+                    state.into_inner(),
+                    world_placement(local, global, parented),
+                )
+            });
+        step::advance(state, emitters, &inputs)
+    });
+    step_report.cost = cost;
+    *report = step_report;
+    pause.count_step();
 }
 
-fn cull_particles(
-    mut pool: ResMut<ParticlePool>,
-    mut once: ResMut<StepOnce>,
-    clock: Res<SimClock>,
-    mut settings: ResMut<SimSettings>,
-) {
-    pool.cull_expired();
-    once.0 = false;
-    if settings.pause_at.is_some_and(|step| clock.steps >= step) {
-        settings.pause_at = None;
-        settings.paused = true;
+/// Where an emitter is in the world: its `GlobalTransform` (so a child emitter moves with
+/// its parent), except that an emitter without a parent uses its `Transform` as it is. The
+/// two mean the same place, but taking the global affine apart again rounds differently,
+/// and the app-free [`Simulation`] places emitters by `Transform`: as it is, the two stay
+/// bit-identical, on every platform.
+fn world_placement(local: &Transform, global: &GlobalTransform, parented: bool) -> Transform {
+    if parented {
+        global.compute_transform()
+    } else {
+        *local
     }
 }
 
-/// The simulation without an `App`: the same steps as [`SimPlugin`]'s systems, in the same
-/// order, for tests, benchmarks and the determinism checksum.
+/// The simulation without an `App`: the same [`step::advance`] as [`SimPlugin`]'s system,
+/// for tests, benchmarks and the determinism checksum.
 #[derive(Debug, Clone)]
 pub struct Simulation {
     /// The particles.
@@ -271,10 +425,13 @@ pub struct Simulation {
     pub rng: SimRng,
     /// Steps taken.
     pub clock: SimClock,
+    /// Splits the kernels across threads (one thread unless given another).
+    pub dispatcher: std::sync::Arc<Dispatcher>,
 }
 
 impl Simulation {
-    /// A simulation of `settings` with `emitters` (placed by their transforms).
+    /// A simulation of `settings` with `emitters` (placed by their transforms), on one
+    /// thread.
     #[must_use]
     pub fn new(settings: SimSettings, emitters: Vec<(Emitter, Transform)>) -> Self {
         Self {
@@ -286,26 +443,28 @@ impl Simulation {
                 .collect(),
             settings,
             clock: SimClock::default(),
+            dispatcher: std::sync::Arc::new(Dispatcher::new(1)),
         }
     }
 
     /// One step of `dt` seconds on `backend`: spawn, integrate, cull.
-    pub fn step(&mut self, backend: Backend, dt: f32) {
-        for (emitter, state, transform) in &mut self.emitters {
-            let emitter = emitter.with_rate_scaled(self.settings.rate_scale);
-            emitter::emit(
-                &emitter,
-                state,
-                transform,
-                &mut self.pool,
-                &mut self.rng,
-                dt,
-            );
-        }
-        let params = self.settings.step_params(dt, self.clock.elapsed(dt));
-        kernels::step(backend, self.pool.columns_mut(), &params);
-        self.clock.steps += 1;
-        self.pool.cull_expired();
+    pub fn step(&mut self, backend: Backend, dt: f32) -> StepReport {
+        let inputs = StepInputs {
+            settings: &self.settings,
+            backend,
+            dispatcher: &self.dispatcher,
+            dt,
+        };
+        let state = StepState {
+            pool: &mut self.pool,
+            rng: &mut self.rng,
+            clock: &mut self.clock,
+        };
+        let emitters = self
+            .emitters
+            .iter_mut()
+            .map(|(emitter, state, transform)| (&*emitter, state, *transform));
+        step::advance(state, emitters, &inputs)
     }
 
     /// `steps` fixed steps of 1/60 s on `backend`.

@@ -73,7 +73,7 @@ impl Columns<'_> {
     /// 3% slower when this was a call).
     #[must_use]
     #[inline(always)]
-    #[allow(clippy::inline_always)] // the reason is above
+    #[expect(clippy::inline_always, reason = "see above")]
     pub fn split_at(self, mid: usize) -> (Self, Self) {
         let [px, py, pz] = self.pos;
         let [vx, vy, vz] = self.vel;
@@ -99,6 +99,46 @@ impl Columns<'_> {
                 lifetime: life1,
             },
         )
+    }
+}
+
+/// The columns the pack reads, for the live particles (or a range of them), all the same
+/// length.
+#[derive(Debug, Clone, Copy)]
+pub struct Particles<'a> {
+    /// Positions in metres, x, y and z.
+    pub pos: [&'a [f32]; 3],
+    /// Ages in seconds.
+    pub age: &'a [f32],
+    /// Lifetimes in seconds.
+    pub lifetime: &'a [f32],
+}
+
+impl<'a> Particles<'a> {
+    /// Number of particles in the view.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.age.len()
+    }
+
+    /// True when the view holds no particles.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.age.is_empty()
+    }
+
+    /// Particles `range` of the view.
+    ///
+    /// # Panics
+    /// If `range` is not inside the view.
+    #[must_use]
+    pub fn range(&self, range: core::ops::Range<usize>) -> Particles<'a> {
+        let [x, y, z] = self.pos;
+        Particles {
+            pos: [&x[range.clone()], &y[range.clone()], &z[range.clone()]],
+            age: &self.age[range.clone()],
+            lifetime: &self.lifetime[range],
+        }
     }
 }
 
@@ -209,6 +249,17 @@ impl ParticlePool {
         }
     }
 
+    /// The live particles' positions, ages and lifetimes: what the pack reads.
+    #[must_use]
+    pub fn particles(&self) -> Particles<'_> {
+        let [x, y, z] = self.positions();
+        Particles {
+            pos: [x, y, z],
+            age: self.ages(),
+            lifetime: self.lifetimes(),
+        }
+    }
+
     /// Positions of the live particles, in metres.
     #[must_use]
     pub fn positions(&self) -> [&[f32]; 3] {
@@ -262,7 +313,7 @@ impl ParticlePool {
 }
 
 #[cfg(test)]
-#[allow(clippy::float_cmp)] // exact values are expected here
+#[expect(clippy::float_cmp, reason = "exact values are expected here")]
 mod tests {
     use super::*;
 

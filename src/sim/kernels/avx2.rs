@@ -1,10 +1,12 @@
 //! `Lanes` over eight `f32`s in an AVX2 register, for `x86_64` CPUs that have it.
 //!
 //! `wide` picks its instructions when it is compiled, and the `x86_64` baseline is SSE2, so
-//! AVX2 chosen at run time needs `core::arch`. Values of [`F32x8`] only exist inside
-//! [`step`], whose caller has checked that the CPU supports AVX2; every method and the
-//! generic kernel are `#[inline(always)]`, so they are compiled as part of that
-//! AVX2-enabled function.
+//! AVX2 chosen at run time needs `core::arch`. Soundness rests on one fact this file
+//! guarantees: a value of [`F32x8`] only exists on a CPU with AVX2. The type is private to
+//! this file, and this file makes values only inside [`step`] and [`pack`], which take an
+//! [`Avx2`] token, which only [`Avx2::detect`] returns, after the CPU said it has AVX2.
+//! Every method and the generic kernels are `#[inline(always)]`, so they compile as part of
+//! the AVX2-enabled entry points.
 
 use core::arch::x86_64::{
     __m256, _CMP_GT_OQ, _CMP_LT_OQ, _mm_storeu_ps, _mm256_add_ps, _mm256_and_ps, _mm256_blendv_ps,
@@ -17,39 +19,65 @@ use core::arch::x86_64::{
 
 use super::lanes::{Lanes, RECORD_WORDS};
 use super::{LookParams, StepParams};
-use crate::sim::pool::{Columns, ParticlePool};
+use crate::sim::pool::{Columns, Particles};
 
-/// Eight `f32` lanes in a 256-bit AVX register.
-#[derive(Clone, Copy)]
-pub(super) struct F32x8(pub(super) __m256);
+/// Proof that this CPU runs AVX2 (and so AVX): only [`Avx2::detect`] makes one.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Avx2(());
 
-/// True when this CPU can run [`step`] (the answer is cached by the standard library).
-pub(super) fn available() -> bool {
-    is_x86_feature_detected!("avx2")
+impl Avx2 {
+    /// The token, if this CPU has AVX2 (the answer is cached by the standard library).
+    pub(super) fn detect() -> Option<Self> {
+        is_x86_feature_detected!("avx2").then_some(Self(()))
+    }
 }
 
+/// Eight `f32` lanes in a 256-bit AVX register; only exists on a CPU with AVX2.
+#[derive(Clone, Copy)]
+struct F32x8(__m256);
+
 /// The step kernel compiled for AVX2.
-///
-/// # Safety
-/// The CPU must support AVX2 ([`available`] returned true).
-#[target_feature(enable = "avx2")]
-pub(super) unsafe fn step(columns: Columns<'_>, params: &StepParams) {
-    super::step::run::<F32x8>(columns, params);
+pub(super) fn step(_cpu: Avx2, columns: Columns<'_>, params: &StepParams) {
+    // SAFETY: an `Avx2` token exists, so this CPU has AVX2.
+    unsafe { step_avx2(columns, params) }
 }
 
 /// The instance pack kernel compiled for AVX2.
-///
-/// # Safety
-/// The CPU must support AVX2 ([`available`] returned true).
-#[target_feature(enable = "avx2")]
-pub(super) unsafe fn pack(pool: &ParticlePool, looks: &LookParams, out: &mut [u32]) {
-    super::pack::run::<F32x8>(pool, looks, out);
+pub(super) fn pack(_cpu: Avx2, particles: Particles<'_>, looks: &LookParams, out: &mut [u32]) {
+    // SAFETY: an `Avx2` token exists, so this CPU has AVX2.
+    unsafe { pack_avx2(particles, looks, out) }
 }
 
-// SAFETY (for every `unsafe` block below): the intrinsics need AVX or AVX2, and `F32x8`
-// values are only created inside `step` and `pack`, which are only called once `available()` has
-// confirmed AVX2 (which implies AVX); loads and stores go through slices that were
-// bounds-checked for eight lanes first.
+#[target_feature(enable = "avx2")]
+fn step_avx2(columns: Columns<'_>, params: &StepParams) {
+    super::step::run::<F32x8>(columns, params);
+}
+
+#[target_feature(enable = "avx2")]
+fn pack_avx2(particles: Particles<'_>, looks: &LookParams, out: &mut [u32]) {
+    super::pack::run::<F32x8>(particles, looks, out);
+}
+
+/// Writes eight particles' records from four registers of x, y, z and size (the AVX2
+/// transpose), for the AVX-512 kernel's halves.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[inline(always)]
+pub(super) unsafe fn store_records_x8(
+    columns: [__m256; 4],
+    colors: &[u32],
+    i: usize,
+    out: &mut [u32],
+) {
+    let [x, y, z, size] = columns;
+    F32x8::store_records([F32x8(x), F32x8(y), F32x8(z), F32x8(size)], colors, i, out);
+}
+
+// SAFETY (for every `unsafe` block below): the intrinsics need AVX or AVX2, and an
+// `F32x8` value only exists on a CPU with AVX2 (see the module docs; `store_records_x8`
+// makes them under its caller's promise of the same); loads and stores go through slices
+// that were bounds-checked for eight lanes first.
 
 arithmetic_from_intrinsics!(F32x8:
     Add add _mm256_add_ps,
@@ -170,6 +198,20 @@ impl Lanes for F32x8 {
                     record[4] = colors[particle];
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `vminps` and `vmaxps` give the trait's semantics on zeros and NaN (on a CPU that
+    /// has the instructions; elsewhere there is nothing to check).
+    #[test]
+    fn min_and_max_keep_the_trait_semantics_on_zeros_and_nan() {
+        if Avx2::detect().is_some() {
+            super::super::lanes::assert_min_max_semantics::<F32x8>("F32x8");
         }
     }
 }

@@ -1,9 +1,10 @@
 //! `Lanes` over sixteen `f32`s in an AVX-512 register, for `x86_64` CPUs with AVX-512F.
 //!
 //! As with [`super::avx2`], the instructions are chosen at run time, so this needs
-//! `core::arch`: values of [`F32x16`] only exist inside [`step`] and [`pack`], whose callers
-//! have checked that the CPU supports AVX-512F, and every method is `#[inline(always)]`, so
-//! it is compiled as part of those functions. Comparisons give a 16-bit mask register, so a
+//! `core::arch`, and soundness rests on one fact: an [`F32x16`] only exists on a CPU with
+//! AVX-512F and AVX2 ([`step`] and [`pack`] take an [`Avx512`] token, which only detection
+//! returns). Every method is `#[inline(always)]`, so it compiles as part of the
+//! AVX-512-enabled entry points. Comparisons give a 16-bit mask register, so a
 //! select is one masked blend. The square root and division units are no wider per lane
 //! than AVX2's, but everything else takes half the instructions per particle.
 
@@ -16,36 +17,50 @@ use core::arch::x86_64::{
     _mm512_storeu_ps, _mm512_storeu_si512, _mm512_sub_ps,
 };
 
-use super::avx2::F32x8;
+use super::avx2::store_records_x8;
 use super::lanes::Lanes;
 use super::{LookParams, StepParams};
-use crate::sim::pool::{Columns, ParticlePool};
+use crate::sim::pool::{Columns, Particles};
 
-/// Sixteen `f32` lanes in a 512-bit AVX-512 register.
-#[derive(Clone, Copy)]
-pub(super) struct F32x16(__m512);
+/// Proof that this CPU runs every instruction set the AVX-512 kernels use: AVX-512F, and
+/// AVX2 (the pack writes each half of a vector with the AVX2 transpose). Only
+/// [`Avx512::detect`] makes one.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Avx512(());
 
-/// True when this CPU can run [`step`] and [`pack`] (cached by the standard library).
-pub(super) fn available() -> bool {
-    is_x86_feature_detected!("avx512f")
+impl Avx512 {
+    /// The token, if this CPU has AVX-512F and AVX2 (cached by the standard library).
+    pub(super) fn detect() -> Option<Self> {
+        (is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx2"))
+            .then_some(Self(()))
+    }
 }
 
+/// Sixteen `f32` lanes in a 512-bit AVX-512 register; only exists on a CPU with AVX-512F
+/// and AVX2.
+#[derive(Clone, Copy)]
+struct F32x16(__m512);
+
 /// The step kernel compiled for AVX-512F.
-///
-/// # Safety
-/// The CPU must support AVX-512F ([`available`] returned true).
-#[target_feature(enable = "avx512f")]
-pub(super) unsafe fn step(columns: Columns<'_>, params: &StepParams) {
-    super::step::run::<F32x16>(columns, params);
+pub(super) fn step(_cpu: Avx512, columns: Columns<'_>, params: &StepParams) {
+    // SAFETY: an `Avx512` token exists, so this CPU has AVX-512F and AVX2.
+    unsafe { step_avx512(columns, params) }
 }
 
 /// The instance pack kernel compiled for AVX-512F.
-///
-/// # Safety
-/// The CPU must support AVX-512F ([`available`] returned true).
-#[target_feature(enable = "avx512f")]
-pub(super) unsafe fn pack(pool: &ParticlePool, looks: &LookParams, out: &mut [u32]) {
-    super::pack::run::<F32x16>(pool, looks, out);
+pub(super) fn pack(_cpu: Avx512, particles: Particles<'_>, looks: &LookParams, out: &mut [u32]) {
+    // SAFETY: an `Avx512` token exists, so this CPU has AVX-512F and AVX2.
+    unsafe { pack_avx512(particles, looks, out) }
+}
+
+#[target_feature(enable = "avx512f,avx2")]
+fn step_avx512(columns: Columns<'_>, params: &StepParams) {
+    super::step::run::<F32x16>(columns, params);
+}
+
+#[target_feature(enable = "avx512f,avx2")]
+fn pack_avx512(particles: Particles<'_>, looks: &LookParams, out: &mut [u32]) {
+    super::pack::run::<F32x16>(particles, looks, out);
 }
 
 impl F32x16 {
@@ -62,10 +77,12 @@ impl F32x16 {
     }
 }
 
-// SAFETY (for every `unsafe` block in this file): the intrinsics need AVX-512F (which
-// implies AVX2), and `F32x16` values are only created inside `step` and `pack`, which are
-// only called once `available()` has confirmed AVX-512F; loads and stores go through
-// slices that were bounds-checked for sixteen lanes first.
+// SAFETY (for every `unsafe` block in this file): the intrinsics need AVX-512F or AVX2, and
+// an `F32x16` value only exists on a CPU with both: the type is private to this file, and
+// this file makes values only inside `step_avx512` and `pack_avx512`, which only `step` and
+// `pack` call, with an `Avx512` token that only `Avx512::detect` returns after the CPU said
+// it has both. Loads and stores go through slices that were bounds-checked for sixteen
+// lanes first.
 
 arithmetic_from_intrinsics!(F32x16:
     Add add _mm512_add_ps,
@@ -164,13 +181,23 @@ impl Lanes for F32x16 {
         let [x, y, z, size] = columns;
         let [x, y, z, size] = [x.halves(), y.halves(), z.halves(), size.halves()];
         for half in 0..2 {
-            let eight = [
-                F32x8(x[half]),
-                F32x8(y[half]),
-                F32x8(z[half]),
-                F32x8(size[half]),
-            ];
-            F32x8::store_records(eight, colors, i + half * 8, out);
+            let eight = [x[half], y[half], z[half], size[half]];
+            // SAFETY: see the note above (AVX2 is part of it).
+            unsafe { store_records_x8(eight, colors, i + half * 8, out) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `vminps` and `vmaxps` give the trait's semantics on zeros and NaN (on a CPU that
+    /// has the instructions; elsewhere there is nothing to check).
+    #[test]
+    fn min_and_max_keep_the_trait_semantics_on_zeros_and_nan() {
+        if Avx512::detect().is_some() {
+            super::super::lanes::assert_min_max_semantics::<F32x16>("F32x16");
         }
     }
 }

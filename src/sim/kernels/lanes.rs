@@ -130,7 +130,11 @@ impl Lanes for f32 {
         if mask { value } else { 0.0 }
     }
     #[inline(always)]
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "in 0..=255 by contract, so `as` truncates toward zero like the vector conversions"
+    )]
     fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32], i: usize) {
         // In range by contract, so `as` truncates toward zero like the vector conversions.
         column[i] =
@@ -146,5 +150,32 @@ impl Lanes for f32 {
             size.to_bits(),
             colors[i],
         ]);
+    }
+}
+
+/// Checks `L`'s min and max give what the trait defines (`a < b ? a : b` and
+/// `a > b ? a : b`) on signed zeros, NaN and infinities, where platforms disagree.
+#[cfg(test)]
+pub(super) fn assert_min_max_semantics<L: Lanes>(name: &str) {
+    let special = [0.0_f32, -0.0, f32::NAN, 1.0, -1.0, f32::INFINITY];
+    let mut lanes = [0.0_f32; MAX_WIDTH];
+    for a in special {
+        for b in special {
+            L::splat(a).min(L::splat(b)).store(&mut lanes, 0);
+            let min = lanes[0];
+            L::splat(a).max(L::splat(b)).store(&mut lanes, 0);
+            let max = lanes[0];
+            let expected = [if a < b { a } else { b }, if a > b { a } else { b }];
+            assert_eq!(
+                min.to_bits(),
+                expected[0].to_bits(),
+                "{name} min({a:?}, {b:?})"
+            );
+            assert_eq!(
+                max.to_bits(),
+                expected[1].to_bits(),
+                "{name} max({a:?}, {b:?})"
+            );
+        }
     }
 }

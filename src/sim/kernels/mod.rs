@@ -1,11 +1,11 @@
 //! The update kernels and the choice of SIMD backend.
 //!
 //! Two kernels: [`step`] advances every particle by one fixed time step (forces, velocity,
-//! position, bounds and age) in a single pass over the columns, and [`pack_instances`]
-//! writes the renderer's instance records, evaluating colour and size over the lifetime
+//! position, bounds and age) in a single pass over the columns, and [`pack`] writes the
+//! renderer's instance records, evaluating colour and size over the lifetime
 //! from each particle's age as it goes (the pool does not store them: they are only
 //! needed once per drawn frame, not every step). Both are written once over
-//! [`lanes::Lanes`] and compiled for each backend:
+//! a small lane trait (`lanes::Lanes`) and compiled for each backend:
 //!
 //! | backend   | lanes | where                          | how                                 |
 //! |-----------|-------|--------------------------------|-------------------------------------|
@@ -17,15 +17,22 @@
 //! | `scalar`  | 1     | everywhere                     | the same code at `f32`              |
 //!
 //! "scalar" is the kernel instantiated at plain `f32`, one particle per loop iteration.
-//! Its loop index goes through `black_box` ([`lanes::Lanes::index`]), so the compiler
+//! Its loop index goes through `black_box` (`Lanes::index`), so the compiler
 //! cannot auto-vectorise it with the target's baseline vector instructions (SSE2 on
 //! `x86_64`, simd128 in the wasm bundle): it is the no-vector floor, natively and in the
 //! browser. All backends give bit-identical results: every operation is exactly rounded,
 //! a compare-and-select or a mask, and none is fused (no FMA).
+//!
+//! Both kernels split large pools into chunks across the [`Dispatcher`]'s threads (each
+//! particle is independent, so the bits do not change), and `*_on_this_thread` runs one
+//! on the calling thread alone. The AVX2 and AVX-512 entry points take a token that only
+//! run-time detection returns, so their `core::arch` code cannot run on a CPU without it.
 
-// The kernel and the lane operations must inline into each backend's entry point: an
-// AVX2 intrinsic only compiles to AVX2 inside a function with AVX2 enabled.
-#![allow(clippy::inline_always)]
+#![expect(
+    clippy::inline_always,
+    reason = "the kernel and the lane operations must inline into each backend's entry point: \
+              an AVX2 intrinsic only compiles to AVX2 inside a function with AVX2 enabled"
+)]
 
 use bevy::prelude::*;
 
@@ -49,13 +56,22 @@ macro_rules! arithmetic_from_intrinsics {
 }
 
 #[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)] // AVX2 chosen at run time needs `core::arch`; see the module.
+#[expect(
+    unsafe_code,
+    reason = "AVX2 chosen at run time needs `core::arch`; see the module"
+)]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)] // As AVX2.
+#[expect(unsafe_code, reason = "as AVX2")]
 mod avx512;
+pub mod dispatch;
 mod lanes;
 mod pack;
+#[expect(
+    unsafe_code,
+    reason = "threads write disjoint chunks of one column; see the module"
+)]
+mod shared;
 mod step;
 #[cfg(any(
     target_arch = "x86_64",
@@ -66,7 +82,10 @@ mod wide4;
 
 pub use lanes::RECORD_WORDS;
 
-use crate::sim::pool::{Columns, ParticlePool};
+pub use dispatch::{Dispatcher, Split};
+
+use crate::sim::pool::{Columns, Particles};
+use shared::{SharedColumns, SharedSlice};
 
 /// Most point attractors (or repulsors) at once.
 pub const MAX_ATTRACTORS: usize = 8;
@@ -121,9 +140,9 @@ impl Backend {
             Self::Scalar => true,
             Self::Sse2 => cfg!(target_arch = "x86_64"),
             #[cfg(target_arch = "x86_64")]
-            Self::Avx2 => avx2::available(),
+            Self::Avx2 => avx2::Avx2::detect().is_some(),
             #[cfg(target_arch = "x86_64")]
-            Self::Avx512 => avx512::available(),
+            Self::Avx512 => avx512::Avx512::detect().is_some(),
             #[cfg(not(target_arch = "x86_64"))]
             Self::Avx2 | Self::Avx512 => false,
             Self::Simd128 => cfg!(all(target_arch = "wasm32", target_feature = "simd128")),
@@ -284,39 +303,21 @@ pub struct LookParams {
     pub size: Gradient<1>,
 }
 
-/// Below this many particles one thread does the whole step (splitting costs more).
-#[cfg(not(target_arch = "wasm32"))]
-pub const PARALLEL_MIN_PARTICLES: usize = 65_536;
-
-/// Particles per task when the step is split across threads (a multiple of every width).
-#[cfg(not(target_arch = "wasm32"))]
-const PARALLEL_CHUNK: usize = 32_768;
-
-/// Advances every particle in `columns` by one step with `backend`.
-///
-/// On native builds, pools of [`PARALLEL_MIN_PARTICLES`] or more are split into chunks
-/// across Bevy's compute task pool; each particle is independent, so the result is
-/// bit-identical to one thread. Splitting allocates a few task handles per step (not
-/// per particle); smaller pools, and every wasm build, allocate nothing.
-pub fn step(backend: Backend, columns: Columns<'_>, params: &StepParams) {
-    #[cfg(not(target_arch = "wasm32"))]
-    if columns.len() >= PARALLEL_MIN_PARTICLES {
-        use bevy::tasks::ComputeTaskPool;
-        let pool = ComputeTaskPool::get_or_init(bevy::tasks::TaskPool::default);
-        if pool.thread_num() > 1 {
-            pool.scope(|scope| {
-                let mut rest = columns;
-                while !rest.is_empty() {
-                    let chunk_len = PARALLEL_CHUNK.min(rest.len());
-                    let (chunk, tail) = rest.split_at(chunk_len);
-                    rest = tail;
-                    scope.spawn(async move { step_on_this_thread(backend, chunk, params) });
-                }
-            });
-            return;
-        }
-    }
-    step_on_this_thread(backend, columns, params);
+/// Advances every particle in `columns` by one step with `backend`, split into chunks
+/// across `dispatcher`'s threads when the pool is large enough (its [`Split`]). Each
+/// particle is independent, so the result is bit-identical to one thread. Allocates nothing.
+pub fn step(backend: Backend, columns: Columns<'_>, params: &StepParams, dispatcher: &Dispatcher) {
+    let Some(chunks) = dispatcher.chunks(columns.len()) else {
+        step_on_this_thread(backend, columns, params);
+        return;
+    };
+    let shared = SharedColumns::new(columns);
+    dispatcher.run(chunks.count(), &|chunk| {
+        #[expect(unsafe_code, reason = "each thread writes its own chunk")]
+        // SAFETY: the dispatcher runs each chunk index once, and chunks' ranges are disjoint.
+        let part = unsafe { shared.range(chunks.range(chunk)) };
+        step_on_this_thread(backend, part, params);
+    });
 }
 
 /// Advances every particle in `columns` by one step with `backend`, on the calling thread.
@@ -324,87 +325,130 @@ pub fn step(backend: Backend, columns: Columns<'_>, params: &StepParams) {
 pub fn step_on_this_thread(backend: Backend, columns: Columns<'_>, params: &StepParams) {
     match runnable(backend) {
         #[cfg(target_arch = "x86_64")]
-        Backend::Avx2 => {
-            // SAFETY: `runnable` only returns AVX2 when this CPU supports it.
-            #[allow(unsafe_code)]
-            unsafe {
-                avx2::step(columns, params);
-            }
-        }
+        Runnable::Avx2(cpu) => avx2::step(cpu, columns, params),
         #[cfg(target_arch = "x86_64")]
-        Backend::Avx512 => {
-            // SAFETY: `runnable` only returns AVX-512 when this CPU supports it.
-            #[allow(unsafe_code)]
-            unsafe {
-                avx512::step(columns, params);
-            }
-        }
+        Runnable::Avx512(cpu) => avx512::step(cpu, columns, params),
         #[cfg(any(
             target_arch = "x86_64",
             target_arch = "aarch64",
             all(target_arch = "wasm32", target_feature = "simd128")
         ))]
-        Backend::Sse2 | Backend::Simd128 | Backend::Neon => {
-            step::run::<wide::f32x4>(columns, params);
-        }
-        _ => step::run::<f32>(columns, params),
+        Runnable::Wide4 => step::run::<wide::f32x4>(columns, params),
+        Runnable::Scalar => step::run::<f32>(columns, params),
     }
 }
 
-/// The backend to run on this CPU: `backend` when it can, else the best one it can.
-fn runnable(backend: Backend) -> Backend {
-    if backend.is_available() {
+/// A backend this CPU can run, with the proof its instructions were detected where they
+/// need one.
+enum Runnable {
+    Scalar,
+    #[cfg(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    ))]
+    Wide4,
+    #[cfg(target_arch = "x86_64")]
+    Avx2(avx2::Avx2),
+    #[cfg(target_arch = "x86_64")]
+    Avx512(avx512::Avx512),
+}
+
+/// `backend` when this CPU can run it, else the best one it can.
+fn runnable(backend: Backend) -> Runnable {
+    let backend = if backend.is_available() {
         backend
     } else {
         Backend::best()
-    }
-}
-
-/// Packs every live particle of `pool` into instance records for the renderer, with
-/// `backend` on the calling thread: particle `i` becomes `out[i * RECORD_WORDS..]`, holding
-/// the bits of x, y, z (metres) and size (metres), then the RGBA8 colour, the size and
-/// colour evaluated from `looks` at the particle's share of its lifetime.
-///
-/// # Panics
-/// If `out` is shorter than `pool.len() * RECORD_WORDS` words.
-pub fn pack_instances(backend: Backend, pool: &ParticlePool, looks: &LookParams, out: &mut [u32]) {
-    assert!(
-        out.len() >= pool.len() * RECORD_WORDS,
-        "pack_instances: {} words cannot hold {} particles",
-        out.len(),
-        pool.len()
-    );
-    match runnable(backend) {
+    };
+    match backend {
         #[cfg(target_arch = "x86_64")]
-        Backend::Avx2 => {
-            // SAFETY: `runnable` only returns AVX2 when this CPU supports it.
-            #[allow(unsafe_code)]
-            unsafe {
-                avx2::pack(pool, looks, out);
-            }
-        }
+        Backend::Avx2 => avx2::Avx2::detect().map_or(Runnable::Scalar, Runnable::Avx2),
         #[cfg(target_arch = "x86_64")]
-        Backend::Avx512 => {
-            // SAFETY: `runnable` only returns AVX-512 when this CPU supports it.
-            #[allow(unsafe_code)]
-            unsafe {
-                avx512::pack(pool, looks, out);
-            }
-        }
+        Backend::Avx512 => avx512::Avx512::detect().map_or(Runnable::Scalar, Runnable::Avx512),
         #[cfg(any(
             target_arch = "x86_64",
             target_arch = "aarch64",
             all(target_arch = "wasm32", target_feature = "simd128")
         ))]
-        Backend::Sse2 | Backend::Simd128 | Backend::Neon => {
-            pack::run::<wide::f32x4>(pool, looks, out);
-        }
-        _ => pack::run::<f32>(pool, looks, out),
+        Backend::Sse2 | Backend::Simd128 | Backend::Neon => Runnable::Wide4,
+        _ => Runnable::Scalar,
+    }
+}
+
+/// Packs `particles` into instance records for the renderer with `backend`, split into
+/// chunks across `dispatcher`'s threads when there are enough (its [`Split`]): particle `i`
+/// becomes `out[i * RECORD_WORDS..]`, holding the bits of x, y, z (metres) and size
+/// (metres), then the RGBA8 colour, the size and colour evaluated from `looks` at the
+/// particle's share of its lifetime. Allocates nothing.
+///
+/// # Panics
+/// If `out` is shorter than `particles.len() * RECORD_WORDS` words.
+pub fn pack(
+    backend: Backend,
+    particles: Particles<'_>,
+    looks: &LookParams,
+    out: &mut [u32],
+    dispatcher: &Dispatcher,
+) {
+    assert!(
+        out.len() >= particles.len() * RECORD_WORDS,
+        "pack: {} words cannot hold {} particles",
+        out.len(),
+        particles.len()
+    );
+    let Some(chunks) = dispatcher.chunks(particles.len()) else {
+        pack_on_this_thread(backend, particles, looks, out);
+        return;
+    };
+    let records = SharedSlice::new(out);
+    dispatcher.run(chunks.count(), &|chunk| {
+        let range = chunks.range(chunk);
+        let words = range.start * RECORD_WORDS..range.end * RECORD_WORDS;
+        #[expect(unsafe_code, reason = "each thread writes its own chunk")]
+        // SAFETY: the dispatcher runs each chunk index once, and chunks' ranges (so their
+        // records) are disjoint.
+        let out = unsafe { records.range(words) };
+        pack_on_this_thread(backend, particles.range(range), looks, out);
+    });
+}
+
+/// As [`pack`], on the calling thread.
+///
+/// # Panics
+/// If `out` is shorter than `particles.len() * RECORD_WORDS` words.
+pub fn pack_on_this_thread(
+    backend: Backend,
+    particles: Particles<'_>,
+    looks: &LookParams,
+    out: &mut [u32],
+) {
+    assert!(
+        out.len() >= particles.len() * RECORD_WORDS,
+        "pack: {} words cannot hold {} particles",
+        out.len(),
+        particles.len()
+    );
+    match runnable(backend) {
+        #[cfg(target_arch = "x86_64")]
+        Runnable::Avx2(cpu) => avx2::pack(cpu, particles, looks, out),
+        #[cfg(target_arch = "x86_64")]
+        Runnable::Avx512(cpu) => avx512::pack(cpu, particles, looks, out),
+        #[cfg(any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            all(target_arch = "wasm32", target_feature = "simd128")
+        ))]
+        Runnable::Wide4 => pack::run::<wide::f32x4>(particles, looks, out),
+        Runnable::Scalar => pack::run::<f32>(particles, looks, out),
     }
 }
 
 #[cfg(test)]
-#[allow(clippy::float_cmp)] // exact results are the point of these tests
+#[expect(
+    clippy::float_cmp,
+    reason = "exact results are the point of these tests"
+)]
 mod tests {
     use proptest::prelude::*;
 
@@ -422,47 +466,13 @@ mod tests {
         pool
     }
 
-    /// Checks `L`'s min and max give what the trait defines (`a < b ? a : b` and
-    /// `a > b ? a : b`) on signed zeros, NaN and infinities, where platforms disagree.
-    fn assert_min_max_semantics<L: lanes::Lanes>(name: &str) {
-        use lanes::Lanes;
-        let special = [0.0_f32, -0.0, f32::NAN, 1.0, -1.0, f32::INFINITY];
-        let mut lanes = [0.0_f32; lanes::MAX_WIDTH];
-        for a in special {
-            for b in special {
-                L::splat(a).min(L::splat(b)).store(&mut lanes, 0);
-                let min = lanes[0];
-                L::splat(a).max(L::splat(b)).store(&mut lanes, 0);
-                let max = lanes[0];
-                let expected = [Lanes::min(a, b), Lanes::max(a, b)];
-                assert_eq!(
-                    min.to_bits(),
-                    expected[0].to_bits(),
-                    "{name} min({a:?}, {b:?})"
-                );
-                assert_eq!(
-                    max.to_bits(),
-                    expected[1].to_bits(),
-                    "{name} max({a:?}, {b:?})"
-                );
-            }
-        }
-    }
-
-    /// Every vector width's min and max keep the trait's semantics (the backends use the
-    /// platforms' own instructions where those match exactly).
+    /// The four-lane min and max keep the trait's semantics (the backends use the
+    /// platforms' own instructions where those match exactly; AVX2 and AVX-512 check
+    /// theirs in their own modules).
     #[test]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     fn min_and_max_keep_the_trait_semantics_on_zeros_and_nan() {
-        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-        assert_min_max_semantics::<wide::f32x4>("f32x4");
-        #[cfg(target_arch = "x86_64")]
-        if Backend::Avx2.is_available() {
-            assert_min_max_semantics::<avx2::F32x8>("avx2");
-        }
-        #[cfg(target_arch = "x86_64")]
-        if Backend::Avx512.is_available() {
-            assert_min_max_semantics::<avx512::F32x16>("avx512");
-        }
+        lanes::assert_min_max_semantics::<wide::f32x4>("f32x4");
     }
 
     fn gravity_only() -> SimSettings {
@@ -563,16 +573,20 @@ mod tests {
             &settings.step_params(0.25, 0.0),
         );
         let mut records = [0_u32; 2 * RECORD_WORDS];
-        pack_instances(
+        pack_on_this_thread(
             Backend::Scalar,
-            &pool,
+            pool.particles(),
             &settings.look_params(),
             &mut records,
         );
         let color = |i: usize| records[i * RECORD_WORDS + 4];
         let size = |i: usize| f32::from_bits(records[i * RECORD_WORDS + 3]);
         let expect = |rgba: [f32; 4]| {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "0 to 255 after rounding"
+            )]
             let bytes = rgba.map(|c| (c * 255.0 + 0.5) as u8);
             u32::from_le_bytes(bytes)
         };
@@ -615,14 +629,14 @@ mod tests {
         assert_ne!(Backend::best(), Backend::Scalar);
     }
 
-    #[test]
-    fn splitting_across_threads_gives_the_same_bits() {
+    /// A pool of `len` particles: copies of a running scenario's particles, each moved a
+    /// little so that no two are equal.
+    fn scenario_pool(len: usize) -> ParticlePool {
         let mut sim = crate::sim::determinism_scenario(5);
         sim.run(Backend::Scalar, 30);
-        // Pad the pool past the threshold with copies of what is there.
-        let mut big = ParticlePool::with_capacity(PARALLEL_MIN_PARTICLES * 2 + 13);
+        let mut big = ParticlePool::with_capacity(len);
         let n = sim.pool.len();
-        for i in 0..big.capacity() {
+        for i in 0..len {
             let j = i % n;
             big.push(NewParticle {
                 pos: [0, 1, 2].map(|a| sim.pool.positions()[a][j] + i as f32 * 1e-3),
@@ -630,16 +644,54 @@ mod tests {
                 lifetime: sim.pool.lifetimes()[j],
             });
         }
-        let params = sim
-            .settings
-            .step_params(crate::sim::fixed_step_seconds(), 0.5);
-        let mut threaded = big.clone();
-        bevy::tasks::ComputeTaskPool::get_or_init(|| {
-            bevy::tasks::TaskPoolBuilder::new().num_threads(4).build()
-        });
-        step(Backend::best(), threaded.columns_mut(), &params);
-        step_on_this_thread(Backend::best(), big.columns_mut(), &params);
-        assert_eq!(threaded.checksum(), big.checksum());
+        big
+    }
+
+    /// Step and pack split across a dispatcher of two threads, with chunks small enough
+    /// that every call has 17, give the bits of one thread, and the helper took chunks.
+    #[test]
+    fn splitting_across_threads_gives_the_same_bits() {
+        let split = Split {
+            min_particles: 1,
+            chunk_particles: 1000,
+        };
+        let dispatcher = Dispatcher::new(2).with_split(split);
+        let one_thread = Dispatcher::new(1).with_split(split);
+        let pool = scenario_pool(16 * 1008 + 13);
+        assert_eq!(dispatcher.chunks(pool.len()).map(|c| c.count()), Some(17));
+        assert_eq!(one_thread.chunks(pool.len()), None);
+        let settings = crate::sim::determinism_scenario(5).settings;
+        let looks = settings.look_params();
+        for backend in Backend::available() {
+            let (mut split_pool, mut whole_pool) = (pool.clone(), pool.clone());
+            for steps in 0..20 {
+                let params =
+                    settings.step_params(crate::sim::fixed_step_seconds(), f64::from(steps));
+                step(backend, split_pool.columns_mut(), &params, &dispatcher);
+                step_on_this_thread(backend, whole_pool.columns_mut(), &params);
+            }
+            assert_eq!(
+                split_pool.checksum(),
+                whole_pool.checksum(),
+                "{backend} step"
+            );
+            let mut split_records = vec![u32::MAX; (pool.len() + 1) * RECORD_WORDS];
+            let mut whole_records = split_records.clone();
+            pack(
+                backend,
+                split_pool.particles(),
+                &looks,
+                &mut split_records,
+                &dispatcher,
+            );
+            pack_on_this_thread(backend, whole_pool.particles(), &looks, &mut whole_records);
+            assert!(split_records == whole_records, "{backend} pack");
+        }
+        assert!(
+            dispatcher.helper_chunks() > 0,
+            "the helper thread ran no chunk in {} calls",
+            2 * Backend::available().count()
+        );
     }
 
     fn coordinate() -> impl Strategy<Value = f32> {
@@ -721,7 +773,7 @@ mod tests {
             let pool = pool_of(&new, &ages);
             let looks = SimSettings::default().look_params();
             let mut expected = vec![u32::MAX; (pool.len() + 1) * RECORD_WORDS];
-            pack_instances(Backend::Scalar, &pool, &looks, &mut expected);
+            pack_on_this_thread(Backend::Scalar, pool.particles(), &looks, &mut expected);
             let [x, y, z] = pool.positions();
             for (i, record) in expected.chunks(RECORD_WORDS).take(pool.len()).enumerate() {
                 prop_assert_eq!(&record[..3], &[x[i].to_bits(), y[i].to_bits(), z[i].to_bits()]);
@@ -729,7 +781,7 @@ mod tests {
             prop_assert_eq!(&expected[pool.len() * RECORD_WORDS..], &[u32::MAX; RECORD_WORDS]);
             for backend in Backend::available() {
                 let mut out = vec![u32::MAX; (pool.len() + 1) * RECORD_WORDS];
-                pack_instances(backend, &pool, &looks, &mut out);
+                pack_on_this_thread(backend, pool.particles(), &looks, &mut out);
                 prop_assert_eq!(&out, &expected, "{}", backend);
             }
         }

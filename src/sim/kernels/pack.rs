@@ -4,13 +4,13 @@
 
 use super::lanes::{Lanes, MAX_WIDTH, RECORD_WORDS};
 use super::{Gradient, LookParams};
-use crate::sim::pool::ParticlePool;
+use crate::sim::pool::Particles;
 
-/// Packs every live particle of `pool` into `out[..pool.len() * RECORD_WORDS]`: whole
-/// vectors of `L`, then the tail one at a time with the scalar twin (the same operations at
-/// `f32`, so every width writes the same words).
+/// Packs every particle of `pool` into `out[..pool.len() * RECORD_WORDS]`: whole vectors
+/// of `L`, then the tail one at a time with the scalar twin (the same operations at `f32`,
+/// so every width writes the same words).
 #[inline(always)]
-pub(super) fn run<L: Lanes>(pool: &ParticlePool, looks: &LookParams, out: &mut [u32]) {
+pub(super) fn run<L: Lanes>(pool: Particles<'_>, looks: &LookParams, out: &mut [u32]) {
     let len = pool.len();
     let vector_end = len - len % L::WIDTH;
     let mut i = 0;
@@ -26,10 +26,10 @@ pub(super) fn run<L: Lanes>(pool: &ParticlePool, looks: &LookParams, out: &mut [
 
 /// Packs the `L::WIDTH` particles starting at index `i`.
 #[inline(always)]
-fn particles<L: Lanes>(pool: &ParticlePool, looks: &LookParams, i: usize, out: &mut [u32]) {
-    let [x, y, z] = pool.positions();
+fn particles<L: Lanes>(pool: Particles<'_>, looks: &LookParams, i: usize, out: &mut [u32]) {
+    let [x, y, z] = pool.pos;
     let [x, y, z] = [L::load(x, i), L::load(y, i), L::load(z, i)];
-    let life = (L::load(pool.ages(), i) / L::load(pool.lifetimes(), i))
+    let life = (L::load(pool.age, i) / L::load(pool.lifetime, i))
         .max(L::splat(0.0))
         .min(L::splat(1.0));
     let [red, green, blue, alpha] = channels::<L, 4>(&looks.color, life);

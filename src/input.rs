@@ -1,5 +1,7 @@
 //! How a person plays: the orbit camera (drag to turn, wheel or pinch to zoom), dragging
-//! the active attractor or emitter, and the keys. Input the overlay is using is left to it.
+//! the active attractor or emitter, and the keys, turned into camera components, simulation
+//! resources and scenario messages. Input the overlay is using is left to it, and the
+//! overlay's own key (H) is the overlay's.
 //!
 //! | input | does |
 //! |---|---|
@@ -19,11 +21,10 @@ use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
 use bevy_egui::input::{egui_wants_any_keyboard_input, egui_wants_any_pointer_input};
 
-use crate::overlay::OverlayVisible;
 use crate::scenario::{RestartScenario, Scenario, ScenarioChoice};
-use crate::sim::{Emitter, SimSettings, StepOnce};
+use crate::sim::{Emitter, SimPause, SimSettings};
 
-/// The keys, for the overlay's help and the README.
+/// The keys (the overlay's H among them), for the overlay's help and the README.
 pub const HELP: [(&str, &str); 10] = [
     ("drag", "orbit the camera (one finger on touch)"),
     ("wheel", "zoom (pinch on touch)"),
@@ -160,15 +161,18 @@ fn orbit_with_mouse(
     }
 }
 
+/// One finger turns the camera, two pinch to zoom; a third and more are ignored. Reads the
+/// touches without collecting them (no allocation per frame).
 fn orbit_with_touch(touches: Res<Touches>, mut cameras: Query<&mut OrbitCamera>) {
-    let active: Vec<_> = touches.iter().take(2).collect();
-    match active.as_slice() {
-        [one] if one.delta() != Vec2::ZERO => {
+    let mut active = touches.iter();
+    let first_two = [active.next(), active.next()];
+    match first_two {
+        [Some(one), None] if one.delta() != Vec2::ZERO => {
             for mut orbit in &mut cameras {
                 turn(&mut orbit, one.delta());
             }
         }
-        [a, b] => {
+        [Some(a), Some(b)] => {
             let before = a.previous_position().distance(b.previous_position());
             let now = a.position().distance(b.position());
             if before > 1.0 && now > 1.0 && (before - now).abs() > 0.5 {
@@ -232,22 +236,18 @@ fn drag_object(
 fn keys(
     keys: Res<ButtonInput<KeyCode>>,
     mut settings: ResMut<SimSettings>,
-    mut step_once: ResMut<StepOnce>,
+    mut pause: ResMut<SimPause>,
     mut choice: ResMut<ScenarioChoice>,
     mut restart: MessageWriter<RestartScenario>,
-    mut overlay: ResMut<OverlayVisible>,
 ) {
     if keys.just_pressed(KeyCode::Space) {
-        settings.paused = !settings.paused;
+        pause.toggle();
     }
-    if keys.just_pressed(KeyCode::Period) && settings.paused {
-        step_once.0 = true;
+    if keys.just_pressed(KeyCode::Period) {
+        pause.step_once();
     }
     if keys.just_pressed(KeyCode::KeyS) {
         settings.use_simd = !settings.use_simd;
-    }
-    if keys.just_pressed(KeyCode::KeyH) {
-        overlay.0 = !overlay.0;
     }
     if keys.just_pressed(KeyCode::KeyR) {
         restart.write(RestartScenario);

@@ -8,11 +8,14 @@ use std::cell::{Cell, RefCell};
 use bevy::prelude::*;
 use wasm_bindgen::prelude::*;
 
+use super::options::{MAX_CAPTURE_FRAMES, PlayOptions};
 use crate::capture::{CaptureRecorder, FinishedCapture};
-use crate::controls::OrbitCamera;
+use crate::input::OrbitCamera;
 use crate::perf::{FrameBudget, FrameStats, MemoryStats, Phase, PhaseTimes};
-use crate::scenario::{CAPTURE_WARMUP, MAX_CAPTURE_FRAMES, PlayOptions};
-use crate::sim::{Backend, ParticlePool, SimClock, SimSettings};
+use crate::sim::{Backend, ParticlePool, SimClock, SimPause, SimSettings};
+
+/// Frames a capture asked for in the URL runs before it records.
+const CAPTURE_WARMUP: u32 = 60;
 
 /// The figures `stats()` hands to JavaScript, copied from [`FrameStats`] each frame.
 #[derive(Clone, Copy, Default)]
@@ -66,7 +69,7 @@ thread_local! {
     static CAPTURE_PROMISE: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
 }
 
-pub(super) fn plugin(app: &mut App) {
+pub(crate) fn plugin(app: &mut App) {
     app.add_systems(Update, start_requested_capture)
         .add_systems(Last, (publish_stats, deliver_capture));
 }
@@ -144,7 +147,7 @@ fn publish_stats(
     stats: Res<FrameStats>,
     clock: Res<SimClock>,
     pool: Res<ParticlePool>,
-    settings: Res<SimSettings>,
+    pause: Res<SimPause>,
     phases: Res<PhaseTimes>,
     cameras: Query<&OrbitCamera>,
     memory: Res<MemoryStats>,
@@ -185,7 +188,7 @@ fn publish_stats(
         frame_ms: stats.frame_ms,
         steps: clock.steps,
         particles: pool.len(),
-        paused: settings.paused,
+        paused: pause.is_paused(),
     });
 }
 
@@ -208,9 +211,12 @@ pub fn start() {
     show_notice_on_page(&problems);
     let mut app = crate::app(crate::AppMode::Interactive);
     app.insert_resource(options.choice);
-    let mut settings = app.world_mut().resource_mut::<SimSettings>();
-    settings.use_simd = options.use_simd;
-    settings.pause_at = options.pause_at;
+    app.world_mut().resource_mut::<SimSettings>().use_simd = options.use_simd;
+    if let Some(steps) = options.pause_at {
+        app.world_mut()
+            .resource_mut::<SimPause>()
+            .pause_after(steps);
+    }
     if let Some(frames) = options.capture {
         app.insert_resource(CaptureRecorder::new(frames, CAPTURE_WARMUP, false));
     }

@@ -1,0 +1,363 @@
+//! The kernels' job dispatcher: splits one kernel call into chunks and runs them on the
+//! calling thread and a fixed set of helper threads, allocating nothing per call.
+//!
+//! Helpers are started once, when the [`Dispatcher`] is made, and park between jobs.
+//! A job is a borrowed `Fn(chunk)` closure and a chunk count. [`Dispatcher::run`] publishes
+//! it through atomics, wakes the helpers, then claims chunks itself from the same atomic
+//! index until none are left, and spins until the chunks helpers took are done. So the
+//! calling thread never sleeps on a lock: that is what lets the same scheme run on a
+//! browser's main thread, which may not block, with Web Workers as helpers.
+//!
+//! How a helper knows which job a chunk belongs to: the claim word holds the job's
+//! generation (high 32 bits) and the next chunk (low 32 bits). A job is published by
+//! closing the claim word under the new generation, writing the job, then opening it at
+//! chunk 0; a helper claims with a compare-and-swap that names the generation it read the
+//! job under, so a claim can only succeed for the job it read, and the job outlives every
+//! successful claim (the caller waits for all chunks before it returns).
+
+use core::ops::Range;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bevy::prelude::Resource;
+
+/// A job: runs chunk `i` of the current kernel call.
+type Job<'a> = dyn Fn(usize) + Sync + 'a;
+
+/// The low 32 bits of a claim word that no chunk index reaches: the job is closed.
+const CLOSED: u64 = u32::MAX as u64;
+
+/// How a kernel call is cut into chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split {
+    /// Below this many particles the calling thread does the whole call alone (waking
+    /// helpers costs more than it saves).
+    pub min_particles: usize,
+    /// Particles per chunk; rounded up to a multiple of 16, the widest backend's lanes,
+    /// so every chunk but the last is whole vectors.
+    pub chunk_particles: usize,
+}
+
+impl Default for Split {
+    fn default() -> Self {
+        Self {
+            min_particles: 65_536,
+            chunk_particles: 32_768,
+        }
+    }
+}
+
+impl Split {
+    /// The ranges of particles `0..len` as chunks: `None` when one thread should do it all.
+    #[must_use]
+    pub fn chunks(&self, len: usize) -> Option<Chunks> {
+        let size = self.chunk_particles.max(1).next_multiple_of(16);
+        (len >= self.min_particles && len > size).then_some(Chunks { len, size })
+    }
+}
+
+/// A particle range cut into chunks of `size` (the last may be shorter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunks {
+    len: usize,
+    size: usize,
+}
+
+impl Chunks {
+    /// How many chunks.
+    #[must_use]
+    pub fn count(&self) -> usize {
+        self.len.div_ceil(self.size)
+    }
+
+    /// The particles of chunk `index`.
+    #[must_use]
+    pub fn range(&self, index: usize) -> Range<usize> {
+        let start = index * self.size;
+        start..(start + self.size).min(self.len)
+    }
+}
+
+/// What helpers and the caller share.
+struct Shared {
+    /// Bumped for every job; helpers park until it moves.
+    generation: AtomicU32,
+    /// `generation << 32 | next chunk`, or `| CLOSED` while a job is being written.
+    claim: AtomicU64,
+    /// Chunks in the current job.
+    chunk_count: AtomicUsize,
+    /// The current job: a pointer to a `&Job` on the caller's stack.
+    job: AtomicPtr<&'static Job<'static>>,
+    /// Chunks of the current job not yet finished.
+    unfinished: AtomicUsize,
+    /// Helpers with an index below this take chunks; the rest stay parked.
+    active_helpers: AtomicUsize,
+    /// Chunks run by helpers since the dispatcher was made.
+    helper_chunks: AtomicU64,
+    /// Set while a call is using the helpers; a second call made meanwhile (from another
+    /// thread) runs on its own thread instead.
+    busy: AtomicBool,
+    /// Set when the dispatcher is dropped: helpers return.
+    shutdown: AtomicBool,
+}
+
+/// Runs kernel calls split into chunks across the calling thread and helper threads.
+///
+/// Made once (it starts its threads then); [`Dispatcher::run`] allocates nothing. The
+/// number of threads taking part can be lowered and raised again at run time with
+/// [`Dispatcher::set_threads`], up to the number it was made with. Calls from several
+/// threads at once are safe: while one call uses the helpers, another runs on its caller.
+#[derive(Resource)]
+pub struct Dispatcher {
+    shared: Arc<Shared>,
+    helpers: Vec<std::thread::JoinHandle<()>>,
+    split: Split,
+}
+
+impl core::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("threads", &self.threads())
+            .field("max_threads", &self.max_threads())
+            .field("split", &self.split)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dispatcher {
+    /// The threads this process may run at once (at least 1).
+    #[must_use]
+    pub fn available_threads() -> usize {
+        std::thread::available_parallelism().map_or(1, core::num::NonZero::get)
+    }
+
+    /// A dispatcher over `threads` threads in all: the caller and `threads - 1` helpers.
+    #[must_use]
+    pub fn new(threads: usize) -> Self {
+        Self::with_thread_start(threads, || {})
+    }
+
+    /// As [`Dispatcher::new`], with `on_start` run first on each helper thread (to mark it
+    /// for the allocation counters, say).
+    ///
+    /// # Panics
+    /// If the operating system cannot start a thread.
+    #[must_use]
+    pub fn with_thread_start(threads: usize, on_start: fn()) -> Self {
+        let helper_count = threads.max(1) - 1;
+        let shared = Arc::new(Shared {
+            generation: AtomicU32::new(0),
+            claim: AtomicU64::new(CLOSED),
+            chunk_count: AtomicUsize::new(0),
+            job: AtomicPtr::new(core::ptr::null_mut()),
+            unfinished: AtomicUsize::new(0),
+            active_helpers: AtomicUsize::new(helper_count),
+            helper_chunks: AtomicU64::new(0),
+            busy: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+        });
+        let helpers = (0..helper_count)
+            .map(|index| {
+                let shared = Arc::clone(&shared);
+                std::thread::Builder::new()
+                    .name(format!("sparkbench-kernel-{}", index + 1))
+                    .spawn(move || {
+                        on_start();
+                        helper_loop(&shared, index);
+                    })
+                    .expect("start a kernel helper thread")
+            })
+            .collect();
+        Self {
+            shared,
+            helpers,
+            split: Split::default(),
+        }
+    }
+
+    /// Cuts calls as `split` says.
+    #[must_use]
+    pub fn with_split(mut self, split: Split) -> Self {
+        self.split = split;
+        self
+    }
+
+    /// How calls are cut into chunks.
+    #[must_use]
+    pub fn split(&self) -> Split {
+        self.split
+    }
+
+    /// How a call over `len` particles is cut into chunks: `None` when the calling thread
+    /// does it alone (too few particles, or no helper taking part).
+    #[must_use]
+    pub fn chunks(&self, len: usize) -> Option<Chunks> {
+        if self.threads() < 2 {
+            return None;
+        }
+        self.split.chunks(len)
+    }
+
+    /// Threads taking part in each call now, the caller's included.
+    #[must_use]
+    pub fn threads(&self) -> usize {
+        self.shared.active_helpers.load(Ordering::Relaxed) + 1
+    }
+
+    /// The most threads that can take part (the caller and every helper).
+    #[must_use]
+    pub fn max_threads(&self) -> usize {
+        self.helpers.len() + 1
+    }
+
+    /// Lets `threads` threads take part from the next call on (clamped to
+    /// `1..=max_threads`); the others stay parked.
+    pub fn set_threads(&self, threads: usize) {
+        let helpers = threads.clamp(1, self.max_threads()) - 1;
+        self.shared.active_helpers.store(helpers, Ordering::Relaxed);
+    }
+
+    /// Chunks that helper threads have run since the dispatcher was made: 0 means every
+    /// chunk ran on the calling thread.
+    #[must_use]
+    pub fn helper_chunks(&self) -> u64 {
+        self.shared.helper_chunks.load(Ordering::Relaxed)
+    }
+
+    /// Runs `job(i)` for every chunk `i` in `0..chunks`, each exactly once, on this thread
+    /// and the active helpers; returns when all have finished. Allocates nothing.
+    ///
+    /// A chunk that panics while helpers take part aborts the process: helpers may still be
+    /// running chunks of the job that the panic would unwind.
+    pub fn run(&self, chunks: usize, job: &(dyn Fn(usize) + Sync)) {
+        if chunks == 0 {
+            return;
+        }
+        let shared = &*self.shared;
+        if chunks == 1
+            || shared.active_helpers.load(Ordering::Relaxed) == 0
+            || shared.busy.swap(true, Ordering::Acquire)
+        {
+            (0..chunks).for_each(job);
+            return;
+        }
+        // Helpers may be running chunks of `job` while a panic unwinds this frame: abort.
+        let abort_on_panic = AbortOnPanic;
+        let generation = shared.generation.load(Ordering::Relaxed).wrapping_add(1);
+        let tag = u64::from(generation) << 32;
+        // Close the claim word under the new generation before writing the job, so a
+        // helper that reads the new job cannot claim a chunk under the old generation.
+        shared.claim.store(tag | CLOSED, Ordering::Release);
+        // The pointer erases the job's lifetime; the wait below keeps `job` alive until no
+        // helper can use it (see `claim_and_run`).
+        let erased: *const &Job<'_> = &raw const job;
+        shared.job.store(
+            erased.cast::<&'static Job<'static>>().cast_mut(),
+            Ordering::Release,
+        );
+        shared.chunk_count.store(chunks, Ordering::Release);
+        shared.unfinished.store(chunks, Ordering::Release);
+        shared.claim.store(tag, Ordering::Release);
+        shared.generation.store(generation, Ordering::Release);
+        let active = shared.active_helpers.load(Ordering::Relaxed);
+        for helper in &self.helpers[..active.min(self.helpers.len())] {
+            helper.thread().unpark();
+        }
+        claim_and_run(shared, |_| {});
+        // The chunks helpers took may still be running: spin (and, natively, yield) until
+        // they finish. The calling thread never parks.
+        let mut spins = 0_u32;
+        while shared.unfinished.load(Ordering::Acquire) != 0 {
+            spins += 1;
+            if spins.is_multiple_of(64) {
+                std::thread::yield_now();
+            } else {
+                core::hint::spin_loop();
+            }
+        }
+        shared.busy.store(false, Ordering::Release);
+        core::mem::forget(abort_on_panic);
+    }
+}
+
+/// Claims chunks of the current job until none are left, running each; `after_chunk` runs
+/// after each chunk this thread ran.
+fn claim_and_run(shared: &Shared, mut after_chunk: impl FnMut(&Shared)) {
+    loop {
+        let claim = shared.claim.load(Ordering::Acquire);
+        let next = claim & CLOSED;
+        // Read under the generation in `claim`; checked by the compare-and-swap below.
+        let chunks = shared.chunk_count.load(Ordering::Acquire) as u64;
+        let job = shared.job.load(Ordering::Acquire);
+        if next >= chunks {
+            return;
+        }
+        if shared
+            .claim
+            .compare_exchange_weak(claim, claim + 1, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            continue;
+        }
+        // The claim word still held the generation this job was read under, so `job` is
+        // that generation's, and its caller is waiting for this chunk: the job is alive.
+        #[expect(unsafe_code, reason = "the job is borrowed across threads; see below")]
+        // SAFETY: `job` was written (Release) before the claim word was opened under this
+        // generation, and read (Acquire) after it; the successful compare-and-swap proves
+        // the generation had not moved on, and `Dispatcher::run` does not return (so the
+        // `&Job` it points to stays on its stack) until `unfinished` reaches zero, which
+        // needs this chunk to finish first.
+        let job: &Job<'_> = unsafe { *job };
+        job(usize::try_from(next).unwrap_or(usize::MAX));
+        after_chunk(shared);
+        shared.unfinished.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// A helper thread: park until a new generation, take chunks if active, repeat.
+fn helper_loop(shared: &Shared, index: usize) {
+    // A panic here would leave `Dispatcher::run` spinning forever: abort instead.
+    let abort_on_panic = AbortOnPanic;
+    let mut seen = 0;
+    loop {
+        let generation = loop {
+            if shared.shutdown.load(Ordering::Acquire) {
+                core::mem::forget(abort_on_panic);
+                return;
+            }
+            let generation = shared.generation.load(Ordering::Acquire);
+            if generation != seen {
+                break generation;
+            }
+            std::thread::park();
+        };
+        seen = generation;
+        if index < shared.active_helpers.load(Ordering::Relaxed) {
+            claim_and_run(shared, |shared| {
+                shared.helper_chunks.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+    }
+}
+
+/// Aborts the process when dropped during a panic's unwinding.
+struct AbortOnPanic;
+
+impl Drop for AbortOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            std::process::abort();
+        }
+    }
+}
+
+impl Drop for Dispatcher {
+    fn drop(&mut self) {
+        self.shared.shutdown.store(true, Ordering::Release);
+        for helper in self.helpers.drain(..) {
+            helper.thread().unpark();
+            // A helper that panicked already aborted the process.
+            let _ = helper.join();
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The live particles as the GPU reads them: [`InstanceRecords`], packed by the SIMD pack
+//! kernel in [`PackSet`] whenever the pool or the looks changed. The renderer takes them
+//! from here, the headless capture times the same pack, and nothing else packs.
+
+use bevy::ecs::intern::Interned;
+use bevy::ecs::schedule::ScheduleLabel;
+use bevy::prelude::*;
+use bytemuck::{Pod, Zeroable};
+
+use super::kernels::{self, Dispatcher, RECORD_WORDS};
+use super::step::{Cost, measure};
+use super::{AllocationCounter, ParticlePool, SimBackend, SimSettings};
+
+/// One particle as the GPU reads it: 20 bytes, written by the pack kernel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+#[repr(C)]
+pub struct InstanceRecord {
+    /// Position in metres.
+    pub position: [f32; 3],
+    /// Sprite size in metres.
+    pub size: f32,
+    /// sRGB colour, RGBA8 packed little-endian (red in the low byte).
+    pub color: u32,
+}
+
+const _: () = assert!(size_of::<InstanceRecord>() == RECORD_WORDS * size_of::<u32>());
+
+/// The live particles packed for drawing, refilled (without reallocating) whenever the
+/// pool or the looks changed.
+#[derive(Resource, Debug, Default)]
+pub struct InstanceRecords {
+    records: Vec<InstanceRecord>,
+    fresh: bool,
+    packs: u64,
+}
+
+impl InstanceRecords {
+    /// The records of the last pack, one per live particle, until a renderer takes them
+    /// ([`InstanceRecords::take_fresh`]); `None` after that, until the next pack.
+    #[must_use]
+    pub fn fresh(&self) -> Option<&[InstanceRecord]> {
+        self.fresh.then_some(&self.records)
+    }
+
+    /// Packs since start-up.
+    #[must_use]
+    pub fn packs(&self) -> u64 {
+        self.packs
+    }
+
+    /// Swaps freshly packed records into `buffer` and takes `buffer`'s old contents as the
+    /// storage to pack into next time (no copy, no allocation). Returns false, and leaves
+    /// both alone, when nothing was packed since the last take.
+    pub fn take_fresh(&mut self, buffer: &mut Vec<InstanceRecord>) -> bool {
+        if !self.fresh {
+            return false;
+        }
+        core::mem::swap(&mut self.records, buffer);
+        self.fresh = false;
+        true
+    }
+
+    /// Packs `pool` with `backend` and `looks`, split by `dispatcher`, keeping storage for
+    /// the pool's whole capacity so that later packs do not allocate.
+    pub fn pack(
+        &mut self,
+        pool: &ParticlePool,
+        backend: kernels::Backend,
+        looks: &kernels::LookParams,
+        dispatcher: &Dispatcher,
+    ) {
+        let records = &mut self.records;
+        if records.capacity() < pool.capacity() {
+            records.reserve_exact(pool.capacity() - records.len());
+        }
+        // Growing writes zeros; the kernel overwrites every record up to `len`.
+        records.resize(pool.len(), InstanceRecord::zeroed());
+        kernels::pack(
+            backend,
+            pool.particles(),
+            looks,
+            bytemuck::cast_slice_mut(records),
+            dispatcher,
+        );
+        self.fresh = true;
+        self.packs += 1;
+    }
+}
+
+/// What the last pack did and cost.
+#[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PackReport {
+    /// Records written, one per live particle.
+    pub records: usize,
+    /// The pack's cost.
+    pub cost: Cost,
+}
+
+/// The pack: after the simulation, in [`PackPlugin::schedule`]. Order systems that read
+/// [`InstanceRecords`] after it.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PackSet;
+
+/// Packs the live particles into [`InstanceRecords`] in [`PackSet`]. Needs
+/// [`SimPlugin`](super::SimPlugin).
+pub struct PackPlugin {
+    /// The schedule the pack runs in, once per frame: `PostUpdate` by default.
+    pub schedule: Interned<dyn ScheduleLabel>,
+}
+
+impl Default for PackPlugin {
+    fn default() -> Self {
+        Self {
+            schedule: PostUpdate.intern(),
+        }
+    }
+}
+
+/// The schedule [`PackPlugin`] packs in, for plugins that time or follow the pack.
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackSchedule(pub Interned<dyn ScheduleLabel>);
+
+impl Plugin for PackPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<InstanceRecords>()
+            .init_resource::<PackReport>()
+            .insert_resource(PackSchedule(self.schedule))
+            .add_systems(self.schedule, pack_records.in_set(PackSet));
+    }
+}
+
+/// Packs when the pool or the looks changed since the last pack, and reports the cost.
+fn pack_records(
+    pool: Res<ParticlePool>,
+    backend: Res<SimBackend>,
+    settings: Res<SimSettings>,
+    dispatcher: Res<Dispatcher>,
+    counter: Res<AllocationCounter>,
+    mut records: ResMut<InstanceRecords>,
+    mut report: ResMut<PackReport>,
+) {
+    if !pool.is_changed() && !settings.is_changed() {
+        return;
+    }
+    let ((), cost) = measure(counter.0, || {
+        records.pack(&pool, backend.active, &settings.look_params(), &dispatcher);
+    });
+    *report = PackReport {
+        records: pool.len(),
+        cost,
+    };
+}

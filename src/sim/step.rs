@@ -1,0 +1,104 @@
+//! The one fixed step: emitters spawn into free slots, the kernel integrates every
+//! particle, expired particles are swap-removed. [`advance`] is what the Bevy system and
+//! the app-free [`Simulation`](super::Simulation) both run, so the two cannot drift apart.
+
+use core::time::Duration;
+
+use bevy::platform::time::Instant;
+use bevy::prelude::*;
+
+use super::emitter::{self, Emitter, EmitterState, SimRng};
+use super::kernels::{self, Backend, Dispatcher};
+use super::pool::ParticlePool;
+use super::{SimClock, SimSettings};
+
+/// What one fixed step works on and with, besides the emitters.
+pub struct StepInputs<'a> {
+    /// Forces, looks, seed and spawn rate.
+    pub settings: &'a SimSettings,
+    /// The kernels' backend.
+    pub backend: Backend,
+    /// Splits the kernel across threads.
+    pub dispatcher: &'a Dispatcher,
+    /// The step, in seconds.
+    pub dt: f32,
+}
+
+/// The simulation state one step changes.
+pub struct StepState<'a> {
+    /// The particles.
+    pub pool: &'a mut ParticlePool,
+    /// The random numbers.
+    pub rng: &'a mut SimRng,
+    /// Steps taken.
+    pub clock: &'a mut SimClock,
+}
+
+/// What the last step did, in particles, and what it cost.
+#[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepReport {
+    /// Spawned by the emitters.
+    pub spawned: u32,
+    /// Removed because they reached their lifetime.
+    pub culled: usize,
+    /// Alive after the step.
+    pub alive: usize,
+    /// The cost of the step (zero from [`advance`] itself: the system that runs it
+    /// measures).
+    pub cost: Cost,
+}
+
+/// What a step or a pack cost: wall time, and allocations as the host counts them (see
+/// [`SimPlugin::with_allocation_counter`](super::SimPlugin::with_allocation_counter)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cost {
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Allocations it caused, on its own thread and the kernels' helpers.
+    pub allocations: u64,
+}
+
+/// Measures the cost of `work` with `count_allocations` (the host's counter).
+pub fn measure<T>(count_allocations: fn() -> u64, work: impl FnOnce() -> T) -> (T, Cost) {
+    let allocations = count_allocations();
+    let started = Instant::now();
+    let result = work();
+    let cost = Cost {
+        elapsed: started.elapsed(),
+        allocations: count_allocations().saturating_sub(allocations),
+    };
+    (result, cost)
+}
+
+/// Advances the simulation by one step of `inputs.dt` seconds: each emitter, in the order
+/// given and placed in the world by its transform, spawns what it owes; the kernel
+/// integrates every particle; the expired are swap-removed. Allocates nothing.
+pub fn advance<'e>(
+    state: StepState<'_>,
+    emitters: impl Iterator<Item = (&'e Emitter, &'e mut EmitterState, Transform)>,
+    inputs: &StepInputs<'_>,
+) -> StepReport {
+    let StepState { pool, rng, clock } = state;
+    let mut spawned = 0;
+    for (emitter, emitter_state, placement) in emitters {
+        let emitter = emitter.with_rate_scaled(inputs.settings.rate_scale);
+        spawned += emitter::emit(&emitter, emitter_state, &placement, pool, rng, inputs.dt);
+    }
+    let params = inputs
+        .settings
+        .step_params(inputs.dt, clock.elapsed(inputs.dt));
+    kernels::step(
+        inputs.backend,
+        pool.columns_mut(),
+        &params,
+        inputs.dispatcher,
+    );
+    clock.steps += 1;
+    let culled = pool.cull_expired();
+    StepReport {
+        spawned,
+        culled,
+        alive: pool.len(),
+        cost: Cost::default(),
+    }
+}

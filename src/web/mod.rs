@@ -1,0 +1,9 @@
+//! The browser: the wasm entry point and JavaScript API ([`page`], wasm32 only) and the
+//! page's URL options ([`options`], plain Rust, tested on every target).
+
+pub mod options;
+#[cfg(target_arch = "wasm32")]
+mod page;
+
+#[cfg(target_arch = "wasm32")]
+pub(super) use page::plugin;
