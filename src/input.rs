@@ -16,7 +16,7 @@
 //! | 1 to 5 | fountain, galaxy, fireworks, snow, stress |
 
 use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll, MouseScrollUnit};
-use bevy::input::touch::Touches;
+use bevy::input::touch::{TouchInput, Touches};
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
 use bevy_egui::input::{egui_wants_any_keyboard_input, egui_wants_any_pointer_input};
@@ -161,9 +161,18 @@ fn orbit_with_mouse(
     }
 }
 
-/// One finger turns the camera, two pinch to zoom; a third and more are ignored. Reads the
-/// touches without collecting them (no allocation per frame).
-fn orbit_with_touch(touches: Res<Touches>, mut cameras: Query<&mut OrbitCamera>) {
+/// One finger turns the camera, two pinch to zoom; a third and more are ignored. Acts only
+/// in frames with touch input: `Touches` keeps the last movement as each touch's delta until
+/// the next event, so a finger held still would otherwise keep turning the camera. Reads
+/// the touches without collecting them (no allocation per frame).
+fn orbit_with_touch(
+    touches: Res<Touches>,
+    mut events: MessageReader<TouchInput>,
+    mut cameras: Query<&mut OrbitCamera>,
+) {
+    if events.read().count() == 0 {
+        return;
+    }
     let mut active = touches.iter();
     let first_two = [active.next(), active.next()];
     match first_two {

@@ -1,7 +1,7 @@
 //! sparkbench: a Bevy real-time particle demo that is also a performance instrument.
 //!
 //! [`app`] builds the Bevy [`App`] from one plugin per module; the native binary
-//! (`main.rs`) and the browser entry point (`web.rs`) both start from it.
+//! (`main.rs`) and the browser entry point (`web/page.rs`) both start from it.
 
 use bevy::asset::AssetMetaCheck;
 use bevy::prelude::*;
@@ -18,7 +18,7 @@ pub mod sim;
 #[cfg(any(target_arch = "wasm32", test))]
 mod web;
 
-pub use render::ScriptedRun;
+pub use render::{ScriptedReport, ScriptedRun};
 
 /// The window title, also shown in the browser tab.
 pub const TITLE: &str = "sparkbench";

@@ -1,6 +1,6 @@
 //! The native binary: parses the command line and runs the app or a tool.
 //!
-//! In the browser the app starts from `web.rs` instead; this file is not used there.
+//! In the browser the app starts from `web/page.rs` instead; this file is not used there.
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
@@ -177,6 +177,9 @@ mod cli {
         /// Seed for the simulation's random numbers.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// After the last frame, write what the run measured here as JSON (needs --frames).
+        #[arg(long, requires = "frames")]
+        report: Option<PathBuf>,
         /// Record every allocator call of the run to this file (needs --frames).
         #[arg(long, requires = "frames")]
         alloc_trace: Option<PathBuf>,
@@ -545,6 +548,7 @@ mod cli {
             Some(frames) => AppMode::Scripted(ScriptedRun {
                 frames,
                 screenshot: args.screenshot,
+                report: args.report,
             }),
             None => AppMode::Interactive,
         };

@@ -31,10 +31,17 @@ fn run_sparkbench(args: &[&str]) -> Output {
     )
 }
 
-/// Renders `scenario` for `frames` frames (one step each) and returns the screenshot and log.
-fn screenshot(scenario: &str, particles: &str, frames: &str) -> (image::RgbImage, String) {
+/// Renders `scenario` for `frames` frames (one step each) and returns the screenshot and
+/// the run's own report of what it measured.
+fn screenshot(
+    scenario: &str,
+    particles: &str,
+    frames: &str,
+) -> (image::RgbImage, sparkbench::ScriptedReport) {
     let shot = shots_dir().join(format!("desktop-{scenario}.png"));
+    let report_path = shots_dir().join(format!("desktop-{scenario}.json"));
     let _ = std::fs::remove_file(&shot);
+    let _ = std::fs::remove_file(&report_path);
     let output = run_sparkbench(&[
         "--scenario",
         scenario,
@@ -46,6 +53,8 @@ fn screenshot(scenario: &str, particles: &str, frames: &str) -> (image::RgbImage
         frames,
         "--screenshot",
         shot.to_str().unwrap(),
+        "--report",
+        report_path.to_str().unwrap(),
     ]);
     let log = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(
@@ -54,7 +63,19 @@ fn screenshot(scenario: &str, particles: &str, frames: &str) -> (image::RgbImage
         output.status
     );
     let image = image::open(&shot).expect("screenshot is a PNG").to_rgb8();
-    (image, log)
+    let report = std::fs::read_to_string(&report_path).expect("the run wrote its report");
+    let report = serde_json::from_str(&report).expect("the report reads back");
+    (image, report)
+}
+
+/// The report's allocations in the second half of the run for `phase`.
+fn second_half(report: &sparkbench::ScriptedReport, phase: &str) -> u64 {
+    report
+        .second_half_allocations
+        .iter()
+        .find(|(name, _)| name == phase)
+        .unwrap_or_else(|| panic!("no {phase} in {report:?}"))
+        .1
 }
 
 /// The overlay's panels in a 1280 × 720 window, in pixels, left out when counting
@@ -94,22 +115,23 @@ fn drawn_share(image: &image::RgbImage) -> f64 {
 #[test]
 fn every_scenario_draws_its_particles() {
     for scenario in ["fountain", "galaxy", "fireworks", "snow", "stress"] {
-        let (image, log) = screenshot(scenario, "20000", "90");
-        // Counted by the app's allocator on each phase's own thread, in the real window.
-        assert!(
-            log.contains("allocations in the second half of the run by phase: simulate 0, pack 0,"),
-            "{scenario}: the simulation or the pack allocated in the steady state\n{log}"
+        let (image, report) = screenshot(scenario, "20000", "90");
+        assert_eq!(report.frames, 90);
+        // Counted by the app's allocator on each phase's thread and the kernels' helpers,
+        // in the real window.
+        assert_eq!(
+            [
+                second_half(&report, "simulate"),
+                second_half(&report, "pack")
+            ],
+            [0, 0],
+            "{scenario}: the simulation or the pack allocated in the steady state\n{report:?}"
         );
         // wgpu's write_buffer makes a staging buffer for every write; the upload's own
         // code (everything around wgpu's calls) allocates nothing.
-        let own_upload = log
-            .lines()
-            .find_map(|line| line.split_once("the upload's own, outside wgpu's calls: "))
-            .map(|(_, count)| count.trim());
         assert_eq!(
-            own_upload,
-            Some("0"),
-            "{scenario}: the upload allocated outside wgpu's calls\n{log}"
+            report.second_half_own_upload_allocations, 0,
+            "{scenario}: the upload allocated outside wgpu's calls\n{report:?}"
         );
         assert!(
             image.width() >= 640 && image.height() >= 360,
@@ -131,35 +153,22 @@ fn every_scenario_draws_its_particles() {
 
 #[test]
 fn the_overlay_reports_live_figures() {
-    let (image, log) = screenshot("galaxy", "20000", "120");
-    let figures = log
-        .lines()
-        .find_map(|line| line.split_once("overlay figures: ").map(|(_, rest)| rest))
-        .unwrap_or_else(|| panic!("no overlay figures logged\n{log}"));
-    // "12.3 fps, p50 45.67 ms, ...": every figure shown is measured, so none is zero.
-    let after = |label: &str| -> f64 {
-        let rest = figures.split_once(label).map_or("", |(_, rest)| rest);
-        let number: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '.')
-            .collect();
-        number.parse().unwrap_or(0.0)
-    };
-    let fps: f64 = figures
-        .split_once(' ')
-        .and_then(|(first, _)| first.parse().ok())
-        .unwrap_or(0.0);
+    let (image, report) = screenshot("galaxy", "20000", "120");
+    // Every figure the overlay shows is measured, so none is zero.
     for (name, value) in [
-        ("fps", fps),
-        ("p50", after("p50 ")),
-        ("p95", after("p95 ")),
-        ("p99", after("p99 ")),
-        ("1% low", after("1% low ")),
+        ("fps", report.fps),
+        ("p50", report.p50_ms),
+        ("p95", report.p95_ms),
+        ("p99", report.p99_ms),
+        ("1% low", report.low_1pct_fps),
     ] {
-        assert!(value > 0.0, "{name} is {value}: {figures}");
+        assert!(value > 0.0, "{name} is {value}: {report:?}");
     }
-    assert!(after("p99 ") >= after("p50 "), "{figures}");
-    assert!(figures.contains("of 120 frames"), "{figures}");
+    assert!(
+        report.p99_ms >= report.p95_ms && report.p95_ms >= report.p50_ms,
+        "{report:?}"
+    );
+    assert_eq!(report.summary_frames, 120, "{report:?}");
     // The overlay covers its corner: most of it differs from the scene's background.
     let background = *image.get_pixel(image.width() - 1, image.height() - 1);
     let panel = (20..300)
@@ -207,8 +216,8 @@ fn a_rendered_capture_records_the_whole_frame() {
 
 #[test]
 fn a_million_particles_render() {
-    let (image, log) = screenshot("stress", "1000000", "3");
-    assert!(log.contains("1000000 live particles"), "{log}");
+    let (image, report) = screenshot("stress", "1000000", "3");
+    assert_eq!(report.live_particles, 1_000_000, "{report:?}");
     assert!(drawn_share(&image) > 0.05);
 }
 

@@ -120,16 +120,30 @@ fn the_step_and_pack_systems_allocate_nothing_at_every_presets_default_size() {
         // The phases' own counts: allocations while the step and the pack ran (Bevy's
         // scheduler around them is not the app's hot path and is not counted).
         let mut counted = [0; 2];
+        let mut timed_ms = [0.0; 2];
+        let helper_chunks = app.world().resource::<Dispatcher>().helper_chunks();
         for _ in 0..FRAMES {
             app.update();
             let phases = app.world().resource::<PhaseTimes>();
-            counted[0] += phases.last_allocations(Phase::Simulate);
-            counted[1] += phases.last_allocations(Phase::Pack);
+            for (index, phase) in [Phase::Simulate, Phase::Pack].into_iter().enumerate() {
+                counted[index] += phases.last_allocations(phase);
+                timed_ms[index] += phases.last_ms(phase);
+            }
         }
         let world = app.world();
         let live = world.resource::<ParticlePool>().len();
         assert!(live > 1000, "{}: {live} alive", scenario.name());
         assert!(world.resource::<InstanceRecords>().packs() >= u64::from(FRAMES));
+        assert!(
+            timed_ms[0] > 0.0 && timed_ms[1] > 0.0,
+            "{}: the phases were measured: {timed_ms:?} ms",
+            scenario.name()
+        );
+        assert!(
+            world.resource::<Dispatcher>().helper_chunks() > helper_chunks,
+            "{}: the kernels were split across threads",
+            scenario.name()
+        );
         assert_eq!(
             counted,
             [0, 0],

@@ -2,14 +2,14 @@
 //! backends and between the app and `Simulation`. (No allocation in the steady state is
 //! proved in `tests/memory.rs`, a binary of its own so other tests do not add to the count.)
 
-use std::time::Duration;
-
-use bevy::prelude::*;
-use bevy::time::TimeUpdateStrategy;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use bevy::ecs::schedule::{FixedBitSet, MultiThreadedExecutor, SystemExecutor, SystemSchedule};
+use bevy::prelude::*;
+use bevy::time::TimeUpdateStrategy;
+use bevy_egui::{EguiGlobalSettings, EguiPlugin};
 use sparkbench::sim::{
     Backend, Bounds, Emitter, EmitterShape, InstanceRecords, PackPlugin, PackSet, ParticlePool,
     STEPS_PER_SECOND, SimClock, SimPause, SimPlugin, SimSet, SimSettings, Spread, StepReport,
@@ -163,10 +163,10 @@ impl SystemExecutor for HostExecutor {
     }
 }
 
-/// A host app with its own fixed-step system, its own timestep (50 Hz) and its own
-/// `FixedUpdate` executor keeps all three after adding `SimPlugin`, and its systems ordered
-/// around `SimSet` and `PackSet` see the step's report and the fresh records in the same
-/// frame.
+/// A host app with its own fixed-step system, its own timestep (50 Hz), its own
+/// `FixedUpdate` executor and its own `EguiPlugin` setup keeps all four after adding
+/// `SimPlugin` and `PackPlugin`, and its systems ordered around `SimSet` and `PackSet` see
+/// the step's report and the fresh records in the same frame.
 #[test]
 fn the_plugins_leave_the_host_apps_schedule_and_timestep_alone() {
     #[derive(Resource, Default)]
@@ -176,20 +176,40 @@ fn the_plugins_leave_the_host_apps_schedule_and_timestep_alone() {
         records_after_pack: usize,
     }
     let executor_runs = Arc::new(AtomicU32::new(0));
+    let host_egui = EguiGlobalSettings {
+        auto_create_primary_context: false,
+        enable_cursor_icon_updates: false,
+        ..default()
+    };
     let mut app = App::new();
-    app.add_plugins(MinimalPlugins)
-        .insert_resource(Time::<Fixed>::from_hz(50.0))
-        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(
-            20,
-        )))
-        .init_resource::<HostSaw>()
-        .edit_schedule(FixedUpdate, |schedule| {
-            schedule.set_executor(HostExecutor {
-                inner: MultiThreadedExecutor::new(),
-                runs: Arc::clone(&executor_runs),
-            });
-        })
-        .add_systems(FixedUpdate, |mut saw: ResMut<HostSaw>| saw.fixed_runs += 1);
+    // Without a window or renderer, egui needs assets (its shader and images), input and
+    // window messages to build and run.
+    app.add_plugins((
+        MinimalPlugins,
+        AssetPlugin::default(),
+        bevy::input::InputPlugin,
+        WindowPlugin {
+            primary_window: None,
+            exit_condition: bevy::window::ExitCondition::DontExit,
+            ..default()
+        },
+    ))
+    .init_asset::<Shader>()
+    .init_asset::<Image>()
+    .insert_resource(host_egui)
+    .add_plugins(EguiPlugin::default())
+    .insert_resource(Time::<Fixed>::from_hz(50.0))
+    .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(
+        20,
+    )))
+    .init_resource::<HostSaw>()
+    .edit_schedule(FixedUpdate, |schedule| {
+        schedule.set_executor(HostExecutor {
+            inner: MultiThreadedExecutor::new(),
+            runs: Arc::clone(&executor_runs),
+        });
+    })
+    .add_systems(FixedUpdate, |mut saw: ResMut<HostSaw>| saw.fixed_runs += 1);
     app.add_plugins((
         SimPlugin::new(FixedUpdate).with_capacity(5_000),
         PackPlugin::default(),
@@ -212,7 +232,13 @@ fn the_plugins_leave_the_host_apps_schedule_and_timestep_alone() {
     for _ in 0..30 {
         app.update();
     }
+    assert_eq!(app.get_added_plugins::<EguiPlugin>().len(), 1);
     let world = app.world();
+    let egui = world.resource::<EguiGlobalSettings>();
+    assert!(
+        !egui.auto_create_primary_context && !egui.enable_cursor_icon_updates,
+        "the host's egui settings: {egui:?}"
+    );
     assert_eq!(
         world.resource::<Time<Fixed>>().timestep(),
         Duration::from_millis(20)

@@ -3,10 +3,10 @@
 use super::file::Environment;
 use crate::sim::Backend;
 
-/// The environment of this process, with the kernels on `backend` and `gpu_adapter`
-/// rendering (if any).
+/// The environment of this process, with the kernels on `backend` split across
+/// `kernel_threads` threads and `gpu_adapter` rendering (if any).
 #[must_use]
-pub fn here(backend: Backend, gpu_adapter: Option<String>) -> Environment {
+pub fn here(backend: Backend, kernel_threads: usize, gpu_adapter: Option<String>) -> Environment {
     Environment {
         os: if cfg!(target_arch = "wasm32") {
             "browser".to_owned()
@@ -17,6 +17,7 @@ pub fn here(backend: Backend, gpu_adapter: Option<String>) -> Environment {
         cpu_model: cpu_model(),
         cpu_cores: cpu_cores(),
         simd_backend: backend.name().to_owned(),
+        kernel_threads: u32::try_from(kernel_threads).unwrap_or(u32::MAX),
         build_profile: env!("SPARKBENCH_PROFILE").to_owned(),
         sparkbench_version: env!("CARGO_PKG_VERSION").to_owned(),
         git_revision: option_env!("SPARKBENCH_GIT_REVISION").map(str::to_owned),

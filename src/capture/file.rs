@@ -41,6 +41,10 @@ pub struct Environment {
     pub cpu_cores: u32,
     /// The SIMD backend the kernels ran on (`avx2`, `simd128`, `scalar`, ...).
     pub simd_backend: String,
+    /// Threads the step and pack kernels were split across (1 in captures from before
+    /// the kernels' dispatcher, which ran them on one).
+    #[serde(default = "one_thread")]
+    pub kernel_threads: u32,
     /// `release`, `web-release`, `ci` or `dev`: the Cargo profile's kind.
     pub build_profile: String,
     /// sparkbench's version from Cargo.toml.
@@ -53,6 +57,11 @@ pub struct Environment {
     pub user_agent: Option<String>,
     /// The GPU adapter that rendered (captures with rendering only).
     pub gpu_adapter: Option<String>,
+}
+
+/// The kernel threads of a capture that does not say.
+fn one_thread() -> u32 {
+    1
 }
 
 /// What a capture ran. Two captures compare only when scenario, particles and seed match.
@@ -235,6 +244,7 @@ pub(crate) mod tests {
                 cpu_model: Some("test CPU".into()),
                 cpu_cores: 2,
                 simd_backend: "avx2".into(),
+                kernel_threads: 2,
                 build_profile: "release".into(),
                 sparkbench_version: "0.1.0".into(),
                 git_revision: None,

@@ -12,7 +12,7 @@ use bevy::time::TimeUpdateStrategy;
 
 use crate::perf::{FrameBudget, FrameStats, MemoryStats, PerfSystems, Phase, PhaseTimes};
 use crate::scenario::ScenarioChoice;
-use crate::sim::{self, ParticlePool, SimBackend, SimClock, SimSettings};
+use crate::sim::{self, Dispatcher, ParticlePool, SimBackend, SimClock, SimSettings};
 
 pub mod compare;
 mod environment;
@@ -169,6 +169,7 @@ struct RunFacts<'w> {
     settings: Res<'w, SimSettings>,
     backend: Res<'w, SimBackend>,
     clock: Res<'w, SimClock>,
+    dispatcher: Res<'w, Dispatcher>,
     adapter: Option<Res<'w, RenderAdapterInfo>>,
 }
 
@@ -214,6 +215,7 @@ fn finish(recorder: &CaptureRecorder, measured: &Measured, facts: &RunFacts) -> 
         schema_version: file::SCHEMA_VERSION,
         environment: environment::here(
             facts.backend.active,
+            facts.dispatcher.threads(),
             facts.adapter.as_deref().map(|info| info.name.clone()),
         ),
         settings: CaptureSettings {

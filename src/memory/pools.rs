@@ -358,13 +358,33 @@ mod tests {
         );
     }
 
+    /// The smallest requests (1 to 16 bytes, any alignment up to 16: what a `Box<u8>` or
+    /// a short string asks for) all come from the 16-byte class, each a block of its own,
+    /// and all go back to it. (Zero-sized values never reach an allocator: `GlobalAlloc`
+    /// is never called with a size of 0.)
     #[test]
-    fn zero_sized_types_and_small_boxes_work_through_the_global_allocator() {
-        let units: Vec<()> = vec![(); 1000];
-        assert_eq!(units.len(), 1000);
-        let boxed = Box::new(());
-        assert_eq!(*boxed, ());
-        let small: Vec<Box<u8>> = (0..=255).map(Box::new).collect();
-        assert!(small.iter().enumerate().all(|(i, b)| usize::from(**b) == i));
+    fn the_smallest_requests_share_the_16_byte_class_through_the_pools() {
+        let pools = SizeClassPools::new(Backing);
+        let held: Vec<Held> = (0..=255_u8)
+            .map(|i| {
+                let size = usize::from(i % 16) + 1;
+                let align = 1 << (i % 5);
+                let layout = Layout::from_size_align(size, align).expect("valid layout");
+                allocate(&pools, layout, i)
+            })
+            .collect();
+        let mut addresses: Vec<usize> = held.iter().map(|h| h.block as usize).collect();
+        addresses.sort_unstable();
+        assert!(
+            addresses.windows(2).all(|pair| pair[1] - pair[0] >= 16),
+            "blocks overlap"
+        );
+        let smallest = pools.stats()[0];
+        assert_eq!((smallest.block_bytes, smallest.in_use), (16, 256));
+        assert!(pools.stats()[1..].iter().all(|class| class.in_use == 0));
+        for block in held {
+            check_and_free(&pools, block);
+        }
+        assert_eq!(pools.stats()[0].in_use, 0);
     }
 }

@@ -336,3 +336,56 @@ fn memory_section(
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bevy::asset::AssetPlugin;
+    use bevy::shader::Shader;
+    use bevy_egui::EguiGlobalSettings;
+
+    use super::*;
+
+    /// A window-less app with what egui's plugin needs to build (assets, for its shader).
+    fn headless_app() -> App {
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, AssetPlugin::default()))
+            .init_asset::<Shader>();
+        app
+    }
+
+    fn overlay() -> OverlayPlugin {
+        OverlayPlugin {
+            help: &[("H", "hide / show this overlay")],
+            toggle_key: Some(KeyCode::KeyH),
+        }
+    }
+
+    /// A host that set up egui itself keeps its `EguiPlugin` and settings: the overlay adds
+    /// no second one (which Bevy would refuse) and changes nothing.
+    #[test]
+    fn the_overlay_uses_the_hosts_egui_setup() {
+        let mut app = headless_app();
+        app.insert_resource(EguiGlobalSettings {
+            enable_cursor_icon_updates: false,
+            ..default()
+        })
+        .add_plugins(EguiPlugin::default())
+        .add_plugins(overlay());
+        assert_eq!(app.get_added_plugins::<EguiPlugin>().len(), 1);
+        assert!(
+            !app.world()
+                .resource::<EguiGlobalSettings>()
+                .enable_cursor_icon_updates
+        );
+        assert_eq!(app.world().resource::<Help>().0.len(), 1);
+    }
+
+    /// Without egui, the overlay brings it.
+    #[test]
+    fn the_overlay_adds_egui_where_the_host_has_none() {
+        let mut app = headless_app();
+        app.add_plugins(overlay());
+        assert_eq!(app.get_added_plugins::<EguiPlugin>().len(), 1);
+        assert!(app.world().resource::<OverlayVisible>().0);
+    }
+}

@@ -183,8 +183,9 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 pub struct PerfSystems;
 
 /// Frame stats, phase timers and memory readings as plain resources, also published to
-/// Bevy's `DiagnosticsStore` ([`diagnostics`]). Add it after the simulation's plugins: it
-/// times their [`SimSet`](crate::sim::SimSet) and [`PackSet`](crate::sim::PackSet).
+/// Bevy's `DiagnosticsStore` ([`diagnostics`]). The simulate and pack phases are the costs
+/// the simulation's [`StepReport`](crate::sim::StepReport) and
+/// [`PackReport`](crate::sim::PackReport) add up, whichever schedules they run in.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PerfPlugin {
     /// The frame budget the figures are judged against, unless the app has its own.

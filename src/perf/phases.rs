@@ -14,7 +14,7 @@ use bevy::prelude::*;
 
 use super::FPS_WINDOW;
 use crate::memory;
-use crate::sim::{Cost, PackReport, PackSchedule, PackSet, SimSchedule, SimSet, StepReport};
+use crate::sim::{Cost, PackReport, StepReport};
 
 /// A part of the frame that is timed on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -234,34 +234,36 @@ pub(super) fn plugin(app: &mut App) {
     app.init_resource::<PhaseTimes>()
         .init_resource::<RenderMeasurements>()
         .add_systems(First, finish_frame.in_set(super::PerfSystems));
-    if let Some(SimSchedule(schedule)) = app.world().get_resource::<SimSchedule>().copied() {
-        app.add_systems(schedule, add_step.after(SimSet));
-    }
-    if let Some(PackSchedule(schedule)) = app.world().get_resource::<PackSchedule>().copied() {
-        app.add_systems(schedule, add_pack.after(PackSet));
-    }
 }
 
-/// Collects the render world's uploads into the frame in progress, then closes it.
-fn finish_frame(mut phases: ResMut<PhaseTimes>, uploads: Res<RenderMeasurements>) {
+/// The simulation's running cost totals when the last frame closed: step, then pack.
+#[derive(Default)]
+struct CountedSoFar([Cost; 2]);
+
+/// Adds what the last frame's steps and pack cost (the growth of the simulation's running
+/// totals) and the render world's uploads to the frame in progress, then closes it.
+fn finish_frame(
+    mut phases: ResMut<PhaseTimes>,
+    uploads: Res<RenderMeasurements>,
+    step: Option<Res<StepReport>>,
+    pack: Option<Res<PackReport>>,
+    mut counted: Local<CountedSoFar>,
+) {
+    let totals = [
+        step.map_or_else(Cost::default, |report| report.total),
+        pack.map_or_else(Cost::default, |report| report.total),
+    ];
+    for ((phase, now), before) in [Phase::Simulate, Phase::Pack]
+        .into_iter()
+        .zip(totals)
+        .zip(&mut counted.0)
+    {
+        phases.add_cost(phase, now.since(*before));
+        *before = now;
+    }
     let (elapsed, allocations) = uploads.collect_uploads();
     phases.add(Phase::Upload, elapsed, allocations);
     phases.finish_frame();
-}
-
-/// Adds each step's measured cost to the simulate phase (a frame may take several steps,
-/// or none: the report changes only when a step ran; before the first it is zero).
-fn add_step(report: Res<StepReport>, mut phases: ResMut<PhaseTimes>) {
-    if report.is_changed() {
-        phases.add_cost(Phase::Simulate, report.cost);
-    }
-}
-
-/// Adds each pack's measured cost to the pack phase.
-fn add_pack(report: Res<PackReport>, mut phases: ResMut<PhaseTimes>) {
-    if report.is_changed() {
-        phases.add_cost(Phase::Pack, report.cost);
-    }
 }
 
 #[cfg(test)]

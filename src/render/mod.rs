@@ -5,7 +5,7 @@ use bevy::prelude::*;
 mod particles;
 mod screenshot;
 
-pub use screenshot::ScriptedRun;
+pub use screenshot::{ScriptedReport, ScriptedRun};
 
 /// The background colour, a deep blue-black that lets additive particles glow.
 const BACKGROUND: Color = Color::srgb(0.02, 0.02, 0.05);

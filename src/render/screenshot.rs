@@ -1,20 +1,57 @@
-//! A scripted run: render a fixed number of frames, save a screenshot of the window, exit.
+//! A scripted run: render a fixed number of frames, save a screenshot of the window and a
+//! report of what was measured, exit.
 
 use std::path::{Path, PathBuf};
 
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 
+use serde::{Deserialize, Serialize};
+
 use crate::perf::{FrameBudget, FrameStats, Phase, PhaseTimes, RenderMeasurements};
 use crate::sim::ParticlePool;
 
-/// Render `frames` frames, then save the window to `screenshot` (if set) and exit.
+/// Render `frames` frames, then save the window to `screenshot` and the measurements to
+/// `report` (each if set) and exit.
 #[derive(Resource, Debug, Clone)]
 pub struct ScriptedRun {
     /// Frames to render before stopping (at least 1).
     pub frames: u64,
     /// Where to write a PNG of the window after the last frame.
     pub screenshot: Option<PathBuf>,
+    /// Where to write a [`ScriptedReport`] as JSON after the last frame.
+    pub report: Option<PathBuf>,
+}
+
+/// What a scripted run measured, as the overlay showed it at the end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScriptedReport {
+    /// Frames rendered.
+    pub frames: u64,
+    /// Particles alive at the end.
+    pub live_particles: usize,
+    /// Allocations in the second half of the run (past start-up) by phase, named as in
+    /// captures: `simulate`, `pack`, `upload`, `overlay`.
+    pub second_half_allocations: Vec<(String, u64)>,
+    /// Of the upload's allocations in the second half, those outside wgpu's calls
+    /// (sparkbench's own; wgpu's `write_buffer` staging copy is counted apart).
+    pub second_half_own_upload_allocations: u64,
+    /// Frames per second over the last second of frames.
+    pub fps: f64,
+    /// Median frame time over the overlay's history, in milliseconds.
+    pub p50_ms: f64,
+    /// 95th percentile frame time, in milliseconds.
+    pub p95_ms: f64,
+    /// 99th percentile frame time, in milliseconds.
+    pub p99_ms: f64,
+    /// Frame rate over the slowest 1% of frames, in frames per second.
+    pub low_1pct_fps: f64,
+    /// Frames over the budget.
+    pub hitches: usize,
+    /// Frames the summary covers.
+    pub summary_frames: usize,
+    /// The frame budget, in milliseconds.
+    pub budget_ms: f64,
 }
 
 pub(super) fn plugin(app: &mut App) {
@@ -47,34 +84,36 @@ fn finish_scripted_run(
     // The second half of the run is past start-up: its allocations per phase are the
     // steady state's.
     let (since_half, own_uploads_at_half) = at_half.unwrap_or_default();
-    let counts: Vec<String> = Phase::ALL
-        .iter()
-        .zip(totals().iter().zip(since_half))
-        .map(|(phase, (now, then))| format!("{} {}", phase.name(), now - then))
-        .collect();
-    info!(
-        "allocations in the second half of the run by phase: {}; the upload's own, outside wgpu's calls: {}",
-        counts.join(", "),
-        render.own_upload_allocations() - own_uploads_at_half
-    );
     let summary = stats.summary(budget.ms);
-    info!(
-        "overlay figures: {:.1} fps, p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, 1% low {:.1} fps, {} of {} frames over the {:.2} ms budget",
-        stats.fps,
-        summary.p50_ms,
-        summary.p95_ms,
-        summary.p99_ms,
-        summary.low_1pct_fps,
-        summary.hitches,
-        summary.frames,
-        budget.ms
-    );
+    let report = ScriptedReport {
+        frames: stats.frames,
+        live_particles: pool.len(),
+        second_half_allocations: Phase::ALL
+            .iter()
+            .zip(totals().iter().zip(since_half))
+            .map(|(phase, (now, then))| (phase.name().to_owned(), now - then))
+            .collect(),
+        second_half_own_upload_allocations: render.own_upload_allocations() - own_uploads_at_half,
+        fps: stats.fps,
+        p50_ms: summary.p50_ms,
+        p95_ms: summary.p95_ms,
+        p99_ms: summary.p99_ms,
+        low_1pct_fps: summary.low_1pct_fps,
+        hitches: summary.hitches,
+        summary_frames: summary.frames,
+        budget_ms: budget.ms,
+    };
+    info!("scripted run done: {report:?}");
+    if let Some(path) = &run.report
+        && let Err(error) = serde_json::to_string_pretty(&report)
+            .map_err(|error| error.to_string())
+            .and_then(|json| std::fs::write(path, json).map_err(|error| error.to_string()))
+    {
+        error!("cannot write the run's report {}: {error}", path.display());
+        exit.write(AppExit::error());
+        return;
+    }
     commands.remove_resource::<ScriptedRun>();
-    let live = pool.len();
-    info!(
-        "scripted run done: frame {}, {live} live particles",
-        stats.frames
-    );
     match &run.screenshot {
         Some(path) => {
             info!(

@@ -12,6 +12,7 @@
 use bevy::ecs::intern::Interned;
 use bevy::ecs::schedule::ScheduleLabel;
 use bevy::prelude::*;
+use bevy::transform::helper::TransformHelper;
 
 pub mod bench;
 pub mod emitter;
@@ -26,7 +27,7 @@ pub use emitter::{Burst, Emitter, EmitterShape, EmitterState, SimRng, Spread};
 pub use forces::{Attractor, Bounds, Forces, NoiseField};
 pub use kernels::{Backend, Dispatcher, Split};
 pub use looks::{ColorKey, Looks, SizeKey};
-pub use pack::{InstanceRecord, InstanceRecords, PackPlugin, PackReport, PackSchedule, PackSet};
+pub use pack::{InstanceRecord, InstanceRecords, PackPlugin, PackReport, PackSet};
 pub use pool::ParticlePool;
 pub use step::{Cost, StepReport};
 
@@ -193,10 +194,6 @@ pub struct SimSet;
 #[derive(Resource, Debug, Clone, Copy)]
 pub struct AllocationCounter(pub fn() -> u64);
 
-/// The schedule [`SimPlugin`] steps in, for plugins that time or follow the step.
-#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SimSchedule(pub Interned<dyn ScheduleLabel>);
-
 /// Adds the simulation: pool, settings, backend, pause, the kernels' dispatcher and the
 /// step in [`SimSet`]. Keeps whatever `SimSettings` the app already has, and changes nothing
 /// else of the app's: not the schedule's executor, and the fixed timestep only when
@@ -311,7 +308,6 @@ impl Plugin for SimPlugin {
         app.insert_resource(backend)
             .insert_resource(rng)
             .insert_resource(Dispatcher::with_thread_start(threads, self.on_thread_start))
-            .insert_resource(SimSchedule(self.schedule))
             .insert_resource(AllocationCounter(self.allocation_counter))
             .init_resource::<SimClock>()
             .init_resource::<SimPause>()
@@ -362,12 +358,13 @@ fn step_simulation(
     mut report: ResMut<StepReport>,
     counter: Res<AllocationCounter>,
     mut emitters: Query<(
+        Entity,
         &Emitter,
         &mut EmitterState,
         &Transform,
-        &GlobalTransform,
         Has<ChildOf>,
     )>,
+    hierarchy: TransformHelper,
 ) {
     let (mut step_report, cost) = step::measure(counter.0, || {
         fit_pool(&settings, &mut pool);
@@ -384,31 +381,33 @@ fn step_simulation(
         };
         let emitters = emitters
             .iter_mut()
-            .map(|(emitter, state, local, global, parented)| {
-                (
-                    emitter,
-                    state.into_inner(),
-                    world_placement(local, global, parented),
-                )
+            .map(|(entity, emitter, state, local, parented)| {
+                let placement = if parented {
+                    world_placement(&hierarchy, entity, local)
+                } else {
+                    *local
+                };
+                (emitter, state.into_inner(), placement)
             });
         step::advance(state, emitters, &inputs)
     });
     step_report.cost = cost;
+    step_report.total = report.total.plus(cost);
     *report = step_report;
     pause.count_step();
 }
 
-/// Where an emitter is in the world: its `GlobalTransform` (so a child emitter moves with
-/// its parent), except that an emitter without a parent uses its `Transform` as it is. The
-/// two mean the same place, but taking the global affine apart again rounds differently,
-/// and the app-free [`Simulation`] places emitters by `Transform`: as it is, the two stay
-/// bit-identical, on every platform.
-fn world_placement(local: &Transform, global: &GlobalTransform, parented: bool) -> Transform {
-    if parented {
-        global.compute_transform()
-    } else {
-        *local
-    }
+/// Where a child emitter is in the world now: its global transform worked out from its and
+/// its ancestors' `Transform`s at this step (the `GlobalTransform` component is from the
+/// last frame's propagation, and identity for an emitter spawned since). An emitter without
+/// a parent is placed by its `Transform` as it is: the same place, but taking a global
+/// affine apart again rounds differently, and the app-free [`Simulation`] places emitters by
+/// `Transform`, so the two stay bit-identical on every platform. A hierarchy that cannot be
+/// resolved (an ancestor without a `Transform`) falls back to the local transform.
+fn world_placement(hierarchy: &TransformHelper, entity: Entity, local: &Transform) -> Transform {
+    hierarchy
+        .compute_global_transform(entity)
+        .map_or(*local, |global| global.compute_transform())
 }
 
 /// The simulation without an `App`: the same [`step::advance`] as [`SimPlugin`]'s system,

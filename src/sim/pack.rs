@@ -94,6 +94,8 @@ pub struct PackReport {
     pub records: usize,
     /// The pack's cost.
     pub cost: Cost,
+    /// Every pack's cost added up since start-up.
+    pub total: Cost,
 }
 
 /// The pack: after the simulation, in [`PackPlugin::schedule`]. Order systems that read
@@ -116,15 +118,10 @@ impl Default for PackPlugin {
     }
 }
 
-/// The schedule [`PackPlugin`] packs in, for plugins that time or follow the pack.
-#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PackSchedule(pub Interned<dyn ScheduleLabel>);
-
 impl Plugin for PackPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<InstanceRecords>()
             .init_resource::<PackReport>()
-            .insert_resource(PackSchedule(self.schedule))
             .add_systems(self.schedule, pack_records.in_set(PackSet));
     }
 }
@@ -148,5 +145,6 @@ fn pack_records(
     *report = PackReport {
         records: pool.len(),
         cost,
+        total: report.total.plus(cost),
     };
 }

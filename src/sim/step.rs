@@ -46,6 +46,8 @@ pub struct StepReport {
     /// The cost of the step (zero from [`advance`] itself: the system that runs it
     /// measures).
     pub cost: Cost,
+    /// Every step's cost added up since start-up: what a frame's steps cost is its growth.
+    pub total: Cost,
 }
 
 /// What a step or a pack cost: wall time, and allocations as the host counts them (see
@@ -56,6 +58,26 @@ pub struct Cost {
     pub elapsed: Duration,
     /// Allocations it caused, on its own thread and the kernels' helpers.
     pub allocations: u64,
+}
+
+impl Cost {
+    /// Both costs added.
+    #[must_use]
+    pub fn plus(self, other: Cost) -> Cost {
+        Cost {
+            elapsed: self.elapsed + other.elapsed,
+            allocations: self.allocations + other.allocations,
+        }
+    }
+
+    /// What was added to a running total since it was `earlier`.
+    #[must_use]
+    pub fn since(self, earlier: Cost) -> Cost {
+        Cost {
+            elapsed: self.elapsed.saturating_sub(earlier.elapsed),
+            allocations: self.allocations.saturating_sub(earlier.allocations),
+        }
+    }
 }
 
 /// Measures the cost of `work` with `count_allocations` (the host's counter).
@@ -100,5 +122,6 @@ pub fn advance<'e>(
         culled,
         alive: pool.len(),
         cost: Cost::default(),
+        total: Cost::default(),
     }
 }

@@ -3,10 +3,12 @@
 //! `wide` picks its instructions when it is compiled, and the `x86_64` baseline is SSE2, so
 //! AVX2 chosen at run time needs `core::arch`. Soundness rests on one fact this file
 //! guarantees: a value of [`F32x8`] only exists on a CPU with AVX2. The type is private to
-//! this file, and this file makes values only inside [`step`] and [`pack`], which take an
-//! [`Avx2`] token, which only [`Avx2::detect`] returns, after the CPU said it has AVX2.
-//! Every method and the generic kernels are `#[inline(always)]`, so they compile as part of
-//! the AVX2-enabled entry points.
+//! this file (so `Lanes::splat` and `load`, safe functions, can only be called on it here),
+//! and this file makes values only on paths that hold an [`Avx2`] token, which only
+//! [`Avx2::detect`] returns after the CPU said it has AVX2: the kernels behind [`step`] and
+//! [`pack`], [`store_records_x8`] (whose caller promises AVX2) and the tests, after
+//! `detect`. Every method and the generic kernels are `#[inline(always)]`, so they compile
+//! as part of the AVX2-enabled entry points.
 
 use core::arch::x86_64::{
     __m256, _CMP_GT_OQ, _CMP_LT_OQ, _mm_storeu_ps, _mm256_add_ps, _mm256_and_ps, _mm256_blendv_ps,
@@ -75,9 +77,8 @@ pub(super) unsafe fn store_records_x8(
 }
 
 // SAFETY (for every `unsafe` block below): the intrinsics need AVX or AVX2, and an
-// `F32x8` value only exists on a CPU with AVX2 (see the module docs; `store_records_x8`
-// makes them under its caller's promise of the same); loads and stores go through slices
-// that were bounds-checked for eight lanes first.
+// `F32x8` value only exists on a CPU with AVX2 (see the module docs); loads and stores go
+// through slices that were bounds-checked for eight lanes first.
 
 arithmetic_from_intrinsics!(F32x8:
     Add add _mm256_add_ps,

@@ -79,10 +79,10 @@ impl F32x16 {
 
 // SAFETY (for every `unsafe` block in this file): the intrinsics need AVX-512F or AVX2, and
 // an `F32x16` value only exists on a CPU with both: the type is private to this file, and
-// this file makes values only inside `step_avx512` and `pack_avx512`, which only `step` and
-// `pack` call, with an `Avx512` token that only `Avx512::detect` returns after the CPU said
-// it has both. Loads and stores go through slices that were bounds-checked for sixteen
-// lanes first.
+// this file makes values only on paths that hold an `Avx512` token, which only
+// `Avx512::detect` returns after the CPU said it has both (the kernels behind `step` and
+// `pack`, and the tests after `detect`). Loads and stores go through slices that were
+// bounds-checked for sixteen lanes first.
 
 arithmetic_from_intrinsics!(F32x16:
     Add add _mm512_add_ps,

@@ -161,10 +161,7 @@ impl Dispatcher {
                 let shared = Arc::clone(&shared);
                 std::thread::Builder::new()
                     .name(format!("sparkbench-kernel-{}", index + 1))
-                    .spawn(move || {
-                        on_start();
-                        helper_loop(&shared, index);
-                    })
+                    .spawn(move || helper_loop(&shared, index, on_start))
                     .expect("start a kernel helper thread")
             })
             .collect();
@@ -180,12 +177,6 @@ impl Dispatcher {
     pub fn with_split(mut self, split: Split) -> Self {
         self.split = split;
         self
-    }
-
-    /// How calls are cut into chunks.
-    #[must_use]
-    pub fn split(&self) -> Split {
-        self.split
     }
 
     /// How a call over `len` particles is cut into chunks: `None` when the calling thread
@@ -229,10 +220,18 @@ impl Dispatcher {
     ///
     /// A chunk that panics while helpers take part aborts the process: helpers may still be
     /// running chunks of the job that the panic would unwind.
+    ///
+    /// # Panics
+    /// If `chunks` does not fit in 32 bits (the claim word holds the next chunk there).
     pub fn run(&self, chunks: usize, job: &(dyn Fn(usize) + Sync)) {
         if chunks == 0 {
             return;
         }
+        assert!(
+            u64::try_from(chunks).is_ok_and(|chunks| chunks < CLOSED),
+            "{chunks} chunks: at most {} in one call",
+            CLOSED - 1
+        );
         let shared = &*self.shared;
         if chunks == 1
             || shared.active_helpers.load(Ordering::Relaxed) == 0
@@ -314,10 +313,12 @@ fn claim_and_run(shared: &Shared, mut after_chunk: impl FnMut(&Shared)) {
     }
 }
 
-/// A helper thread: park until a new generation, take chunks if active, repeat.
-fn helper_loop(shared: &Shared, index: usize) {
+/// A helper thread: run `on_start`, then park until a new generation, take chunks if
+/// active, repeat.
+fn helper_loop(shared: &Shared, index: usize, on_start: fn()) {
     // A panic here would leave `Dispatcher::run` spinning forever: abort instead.
     let abort_on_panic = AbortOnPanic;
+    on_start();
     let mut seen = 0;
     loop {
         let generation = loop {
@@ -356,8 +357,135 @@ impl Drop for Dispatcher {
         self.shared.shutdown.store(true, Ordering::Release);
         for helper in self.helpers.drain(..) {
             helper.thread().unpark();
-            // A helper that panicked already aborted the process.
+            // A helper that panicked aborted the process (`AbortOnPanic`), so none is
+            // left to report an error here.
             let _ = helper.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::thread::ThreadId;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// Spins until `ready()` or ten seconds have passed; returns whether it was ready.
+    fn wait_for(ready: impl Fn() -> bool) -> bool {
+        let started = Instant::now();
+        while !ready() {
+            if started.elapsed() > Duration::from_secs(10) {
+                return false;
+            }
+            std::thread::yield_now();
+        }
+        true
+    }
+
+    #[test]
+    fn every_chunk_runs_exactly_once_per_call() {
+        let dispatcher = Dispatcher::new(4);
+        let runs: Vec<AtomicU32> = (0..1000).map(|_| AtomicU32::new(0)).collect();
+        for _ in 0..50 {
+            dispatcher.run(runs.len(), &|chunk| {
+                runs[chunk].fetch_add(1, Ordering::Relaxed);
+            });
+        }
+        assert!(runs.iter().all(|count| count.load(Ordering::Relaxed) == 50));
+    }
+
+    /// Two chunks on two threads, each chunk holding its thread until the other chunk has
+    /// started: they can only finish if the helper runs one while the caller runs the
+    /// other, so the split is proven, not left to timing.
+    #[test]
+    fn the_helper_runs_a_chunk_while_the_caller_runs_the_other() {
+        let dispatcher = Dispatcher::new(2);
+        let started = AtomicU32::new(0);
+        let threads: Mutex<Vec<ThreadId>> = Mutex::new(Vec::new());
+        let both_started = AtomicBool::new(true);
+        dispatcher.run(2, &|_| {
+            threads
+                .lock()
+                .expect("no panic holds the lock")
+                .push(std::thread::current().id());
+            started.fetch_add(1, Ordering::SeqCst);
+            if !wait_for(|| started.load(Ordering::SeqCst) == 2) {
+                both_started.store(false, Ordering::SeqCst);
+            }
+        });
+        assert!(both_started.load(Ordering::SeqCst), "a chunk waited alone");
+        let threads = threads.into_inner().expect("no panic holds the lock");
+        assert_eq!(threads.len(), 2);
+        assert_ne!(threads[0], threads[1], "both chunks ran on one thread");
+        assert!(
+            threads.contains(&std::thread::current().id()),
+            "the caller took one"
+        );
+        assert_eq!(dispatcher.helper_chunks(), 1);
+    }
+
+    #[test]
+    fn calls_from_two_threads_at_once_each_run_every_chunk() {
+        let dispatcher = Dispatcher::new(3);
+        let runs: [Vec<AtomicU32>; 2] =
+            [0, 1].map(|_| (0..64).map(|_| AtomicU32::new(0)).collect());
+        std::thread::scope(|scope| {
+            for counts in &runs {
+                let dispatcher = &dispatcher;
+                scope.spawn(move || {
+                    for _ in 0..200 {
+                        dispatcher.run(counts.len(), &|chunk| {
+                            counts[chunk].fetch_add(1, Ordering::Relaxed);
+                        });
+                    }
+                });
+            }
+        });
+        for counts in &runs {
+            assert!(
+                counts
+                    .iter()
+                    .all(|count| count.load(Ordering::Relaxed) == 200)
+            );
+        }
+    }
+
+    #[test]
+    fn fewer_threads_take_part_after_set_threads_and_more_again_after() {
+        let dispatcher = Dispatcher::new(3).with_split(Split {
+            min_particles: 1,
+            chunk_particles: 16,
+        });
+        assert_eq!((dispatcher.threads(), dispatcher.max_threads()), (3, 3));
+        assert_eq!(dispatcher.chunks(100).map(|c| c.count()), Some(7));
+        dispatcher.set_threads(1);
+        assert_eq!(dispatcher.threads(), 1);
+        assert_eq!(dispatcher.chunks(100), None, "one thread does it alone");
+        let callers = AtomicU32::new(0);
+        dispatcher.run(40, &|_| {
+            callers.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(callers.load(Ordering::Relaxed), 40);
+        assert_eq!(dispatcher.helper_chunks(), 0, "no helper took part");
+        dispatcher.set_threads(10);
+        assert_eq!(dispatcher.threads(), 3, "clamped to the threads it has");
+        dispatcher.set_threads(0);
+        assert_eq!(dispatcher.threads(), 1, "at least the caller");
+    }
+
+    #[test]
+    fn chunks_cover_the_particles_in_whole_vectors() {
+        let split = Split {
+            min_particles: 100,
+            chunk_particles: 1000,
+        };
+        assert_eq!(split.chunks(99), None, "below the minimum");
+        assert_eq!(split.chunks(1008), None, "one chunk is no split");
+        let chunks = split.chunks(5000).expect("split");
+        assert_eq!(chunks.count(), 5);
+        assert_eq!(chunks.range(0), 0..1008, "rounded up to 16 lanes");
+        assert_eq!(chunks.range(4), 4032..5000, "the last is shorter");
     }
 }
