@@ -287,8 +287,16 @@ fn the_app_and_the_standalone_simulation_agree_bit_for_bit() {
     );
 }
 
-/// An emitter parented to a moved and turned entity spawns where the parent puts it: at the
-/// parent's rotation of its own offset, plus the parent's translation.
+/// Every particle's position, as `[x, y, z]`.
+fn positions(app: &App) -> Vec<[f32; 3]> {
+    let [x, y, z] = app.world().resource::<ParticlePool>().positions();
+    (0..x.len()).map(|i| [x[i], y[i], z[i]]).collect()
+}
+
+/// An emitter parented to a moved and turned entity spawns where the parent puts it, at the
+/// parent's rotation of its own offset plus the parent's translation: from its first step
+/// (spawned mid-run, before any transform propagation), and at the parent's new place in
+/// the very step after the parent moves.
 #[test]
 fn a_child_emitter_spawns_where_its_parent_places_it() {
     let mut settings = SimSettings::default();
@@ -296,6 +304,9 @@ fn a_child_emitter_spawns_where_its_parent_places_it() {
     settings.forces.drag = 0.0;
     let mut app = headless_app(settings);
     app.add_plugins(TransformPlugin);
+    for _ in 0..5 {
+        app.update();
+    }
     let parent = app
         .world_mut()
         .spawn(
@@ -313,20 +324,34 @@ fn a_child_emitter_spawns_where_its_parent_places_it() {
         Transform::from_xyz(2.0, 0.0, 0.0),
         ChildOf(parent),
     ));
-    for _ in 0..10 {
-        app.update();
-    }
-    let pool = app.world().resource::<ParticlePool>();
-    assert!(pool.len() >= 50, "{} spawned", pool.len());
+    let near = |position: [f32; 3], expected: [f32; 3]| {
+        position
+            .iter()
+            .zip(expected)
+            .all(|(got, want)| (got - want).abs() < 1e-4)
+    };
+    app.update();
+    let first = positions(&app);
+    assert_eq!(first.len(), 10, "600 a second, one 1/60 s step");
     // A quarter turn about y takes +x to -z: (2, 0, 0) becomes (0, 0, -2).
-    let expected = [10.0, 20.0, 3.0];
-    for (axis, column) in pool.positions().into_iter().enumerate() {
-        for &position in column {
-            assert!(
-                (position - expected[axis]).abs() < 1e-4,
-                "axis {axis}: {position}, expected {}",
-                expected[axis]
-            );
-        }
-    }
+    assert!(
+        first.iter().all(|&p| near(p, [10.0, 20.0, 3.0])),
+        "{first:?}"
+    );
+    app.world_mut()
+        .entity_mut(parent)
+        .get_mut::<Transform>()
+        .expect("the parent has a transform")
+        .translation = Vec3::new(-4.0, 1.0, 0.0);
+    app.update();
+    let moved = positions(&app);
+    assert_eq!(moved.len(), 20);
+    let at_new_place = moved
+        .iter()
+        .filter(|&&p| near(p, [-4.0, 1.0, -2.0]))
+        .count();
+    assert_eq!(
+        at_new_place, 10,
+        "the next step spawns at the parent's new place: {moved:?}"
+    );
 }
