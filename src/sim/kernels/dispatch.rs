@@ -24,6 +24,9 @@ use bevy::prelude::Resource;
 /// A job: runs chunk `i` of the current kernel call.
 type Job<'a> = dyn Fn(usize) + Sync + 'a;
 
+/// Times a helper polls for the next call before it parks (tens of microseconds).
+const SPINS_BEFORE_PARKING: u32 = 4096;
+
 /// The low 32 bits of a claim word that no chunk index reaches: the job is closed.
 const CLOSED: u64 = u32::MAX as u64;
 
@@ -321,6 +324,7 @@ fn helper_loop(shared: &Shared, index: usize, on_start: fn()) {
     on_start();
     let mut seen = 0;
     loop {
+        let mut spins = 0;
         let generation = loop {
             if shared.shutdown.load(Ordering::Acquire) {
                 core::mem::forget(abort_on_panic);
@@ -330,7 +334,14 @@ fn helper_loop(shared: &Shared, index: usize, on_start: fn()) {
             if generation != seen {
                 break generation;
             }
-            std::thread::park();
+            // Calls often come in pairs (the step, then the pack) or steps in a row: a
+            // short spin catches the next one without waiting to be woken.
+            if spins < SPINS_BEFORE_PARKING {
+                spins += 1;
+                core::hint::spin_loop();
+            } else {
+                std::thread::park();
+            }
         };
         seen = generation;
         if index < shared.active_helpers.load(Ordering::Relaxed) {

@@ -13,14 +13,29 @@ use crate::sim::pool::Particles;
 pub(super) fn run<L: Lanes>(pool: Particles<'_>, looks: &LookParams, out: &mut [u32]) {
     let len = pool.len();
     let vector_end = len - len % L::WIDTH;
+    // Every column of `body` is exactly `vector_end` long, so the compiler checks the
+    // bounds once for all five, not per column (the AVX2 pack ran 17% more instructions
+    // with the columns' lengths left independent).
+    let body = first(pool, vector_end);
     let mut i = 0;
     while i < vector_end {
-        particles::<L>(pool, looks, L::index(i), out);
+        particles::<L>(body, looks, L::index(i), out);
         i += L::WIDTH;
     }
     while i < len {
         particles::<f32>(pool, looks, i, out);
         i += 1;
+    }
+}
+
+/// The first `end` particles of `pool`, every column cut to that length.
+#[inline(always)]
+fn first(pool: Particles<'_>, end: usize) -> Particles<'_> {
+    let [x, y, z] = pool.pos;
+    Particles {
+        pos: [&x[..end], &y[..end], &z[..end]],
+        age: &pool.age[..end],
+        lifetime: &pool.lifetime[..end],
     }
 }
 
