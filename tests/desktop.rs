@@ -39,7 +39,8 @@ fn screenshot(
     frames: &str,
 ) -> (image::RgbImage, sparkbench::ScriptedReport) {
     let shot = shots_dir().join(format!("desktop-{scenario}.png"));
-    let report_path = shots_dir().join(format!("desktop-{scenario}.json"));
+    // Named by the frame count too: two tests render galaxy at once, for 90 and 120 frames.
+    let report_path = shots_dir().join(format!("desktop-{scenario}-{frames}.json"));
     let _ = std::fs::remove_file(&shot);
     let _ = std::fs::remove_file(&report_path);
     let output = run_sparkbench(&[
