@@ -463,6 +463,48 @@ mod tests {
         }
     }
 
+    /// While one call holds the helpers (both its chunks wait), a second call from another
+    /// thread runs every chunk on its own thread, and the first call still finishes.
+    #[test]
+    fn a_second_caller_runs_alone_while_the_first_holds_the_helpers() {
+        let dispatcher = Dispatcher::new(2);
+        let started = AtomicU32::new(0);
+        let release = AtomicBool::new(false);
+        let first_finished = AtomicBool::new(false);
+        let second_threads: Mutex<Vec<ThreadId>> = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                dispatcher.run(2, &|_| {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    wait_for(|| release.load(Ordering::SeqCst));
+                });
+                first_finished.store(true, Ordering::SeqCst);
+            });
+            assert!(
+                wait_for(|| started.load(Ordering::SeqCst) == 2),
+                "the first call began"
+            );
+            dispatcher.run(8, &|_| {
+                second_threads
+                    .lock()
+                    .expect("no panic holds the lock")
+                    .push(std::thread::current().id());
+            });
+            release.store(true, Ordering::SeqCst);
+        });
+        assert!(first_finished.load(Ordering::SeqCst));
+        let second_threads = second_threads
+            .into_inner()
+            .expect("no panic holds the lock");
+        assert_eq!(second_threads.len(), 8);
+        assert!(
+            second_threads
+                .iter()
+                .all(|&id| id == std::thread::current().id())
+        );
+        assert_eq!(dispatcher.helper_chunks(), 1, "only the first call's chunk");
+    }
+
     #[test]
     fn fewer_threads_take_part_after_set_threads_and_more_again_after() {
         let dispatcher = Dispatcher::new(3).with_split(Split {
@@ -484,6 +526,21 @@ mod tests {
         assert_eq!(dispatcher.threads(), 3, "clamped to the threads it has");
         dispatcher.set_threads(0);
         assert_eq!(dispatcher.threads(), 1, "at least the caller");
+    }
+
+    /// The threads this process may run, at least one (two or more on this project's
+    /// machines), and what a dispatcher made with them shows in its debug form.
+    #[test]
+    fn a_dispatcher_over_every_core_says_how_many_threads_it_runs() {
+        let cores = Dispatcher::available_threads();
+        assert!(cores >= 1);
+        let dispatcher = Dispatcher::new(cores);
+        assert_eq!(dispatcher.max_threads(), cores);
+        let shown = format!("{dispatcher:?}");
+        assert!(
+            shown.contains(&format!("threads: {cores}, max_threads: {cores}")),
+            "{shown}"
+        );
     }
 
     #[test]
