@@ -129,9 +129,14 @@ impl<'a> Particles<'a> {
 
     /// Particles `range` of the view.
     ///
+    /// Always inlined, so a kernel that cuts off whole vectors sees every column's length
+    /// (as [`Columns::split_at`]).
+    ///
     /// # Panics
     /// If `range` is not inside the view.
     #[must_use]
+    #[inline(always)]
+    #[expect(clippy::inline_always, reason = "see above")]
     pub fn range(&self, range: core::ops::Range<usize>) -> Particles<'a> {
         let [x, y, z] = self.pos;
         Particles {
