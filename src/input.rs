@@ -18,6 +18,7 @@
 use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll, MouseScrollUnit};
 use bevy::input::touch::{TouchInput, Touches};
 use bevy::prelude::*;
+use bevy::transform::helper::TransformHelper;
 use bevy::window::PrimaryWindow;
 use bevy_egui::input::{egui_wants_any_keyboard_input, egui_wants_any_pointer_input};
 
@@ -202,7 +203,8 @@ fn drag_object(
     windows: Query<&Window, With<PrimaryWindow>>,
     cameras: Query<(&Camera, &GlobalTransform)>,
     mut settings: ResMut<SimSettings>,
-    mut emitters: Query<&mut Transform, With<Emitter>>,
+    emitters: Query<(Entity, Option<&ChildOf>), With<Emitter>>,
+    mut transforms: ParamSet<(TransformHelper, Query<&mut Transform>)>,
 ) {
     let shifted = keys.any_pressed([KeyCode::ShiftLeft, KeyCode::ShiftRight]);
     let dragging =
@@ -235,11 +237,33 @@ fn drag_object(
         if let Some(point) = onto_plane(attractor.position) {
             settings.forces.attractors[0].position = point;
         }
-    } else if let Some(mut transform) = emitters.iter_mut().next()
-        && let Some(point) = onto_plane(transform.translation)
-    {
-        transform.translation = point;
+    } else if let Some((emitter, child_of)) = emitters.iter().next() {
+        let parent = child_of.and_then(|child_of| {
+            transforms
+                .p0()
+                .compute_global_transform(child_of.parent())
+                .ok()
+        });
+        let mut locals = transforms.p1();
+        let Ok(mut transform) = locals.get_mut(emitter) else {
+            return;
+        };
+        if let Some(point) = onto_plane(to_world(transform.translation, parent.as_ref())) {
+            transform.translation = to_local(point, parent.as_ref());
+        }
     }
+}
+
+/// A point given in `parent`'s space (an emitter's translation), in world space, in metres.
+fn to_world(local: Vec3, parent: Option<&GlobalTransform>) -> Vec3 {
+    parent.map_or(local, |parent| parent.transform_point(local))
+}
+
+/// A world point, in metres, in `parent`'s space: the translation that places a child there.
+fn to_local(world: Vec3, parent: Option<&GlobalTransform>) -> Vec3 {
+    parent.map_or(world, |parent| {
+        parent.affine().inverse().transform_point3(world)
+    })
 }
 
 fn keys(
@@ -277,5 +301,39 @@ fn keys(
             };
             restart.write(RestartScenario);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A parent 10 m along x, scaled 2x and turned a quarter turn about y.
+    fn parent() -> GlobalTransform {
+        GlobalTransform::from(
+            Transform::from_xyz(10.0, 0.0, 0.0)
+                .with_scale(Vec3::splat(2.0))
+                .with_rotation(Quat::from_rotation_y(std::f32::consts::FRAC_PI_2)),
+        )
+    }
+
+    #[test]
+    fn a_parented_emitter_is_dragged_in_world_space() {
+        let parent = parent();
+        // Local (1, 2, 0): scaled to (2, 4, 0), turned to (0, 4, -2), moved to (10, 4, -2).
+        let world = to_world(Vec3::new(1.0, 2.0, 0.0), Some(&parent));
+        assert!(
+            world.abs_diff_eq(Vec3::new(10.0, 4.0, -2.0), 1e-5),
+            "{world}"
+        );
+        let local = to_local(Vec3::new(10.0, 4.0, -2.0), Some(&parent));
+        assert!(local.abs_diff_eq(Vec3::new(1.0, 2.0, 0.0), 1e-5), "{local}");
+    }
+
+    #[test]
+    fn an_unparented_emitter_is_dragged_where_the_point_is() {
+        let point = Vec3::new(3.0, -1.0, 7.5);
+        assert_eq!(to_world(point, None), point);
+        assert_eq!(to_local(point, None), point);
     }
 }

@@ -55,7 +55,11 @@ impl PlayOptions {
                 },
                 "seed" => match value.parse::<u64>() {
                     Ok(seed) => options.choice.seed = seed,
-                    Err(_) => problems.push(format!("seed '{value}' is not a whole number in 0..={}; using 1", u64::MAX)),
+                    Err(_) => problems.push(format!(
+                        "seed '{value}' is not a whole number in 0..={}; using {}",
+                        u64::MAX,
+                        options.choice.seed
+                    )),
                 },
                 "backend" => match value {
                     "simd" => options.use_simd = true,
@@ -117,7 +121,7 @@ mod tests {
             problems[0].contains("scenario 'nebula'") && problems[0].contains("fountain, galaxy")
         );
         assert!(problems[1].contains("particles '12'") && problems[1].contains("1000..=4000000"));
-        assert!(problems[2].starts_with("seed '-3'"));
+        assert!(problems[2].starts_with("seed '-3'") && problems[2].ends_with("using 1"));
         assert!(problems[3].starts_with("backend 'gpu'"));
         assert!(problems[4].contains("unknown parameter 'colour'"));
         assert!(problems[5].contains("capture '0'") && problems[5].contains("1..=100000"));
