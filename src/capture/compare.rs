@@ -353,6 +353,38 @@ mod tests {
         assert_eq!(comparison.checksum_change, None);
     }
 
+    /// The sample capture's frames: simulate takes half of each 10 ms frame, pack a tenth,
+    /// upload and overlay nothing; no allocations; 1 MiB live.
+    #[test]
+    fn every_metric_gets_a_row_except_phases_too_fast_to_time() {
+        let base = sample_capture(&[10.0; 10]);
+        let comparison = compare(&base, &base.clone(), 0.1).unwrap();
+        let metrics: Vec<&str> = comparison.rows.iter().map(|r| r.metric.as_str()).collect();
+        assert_eq!(
+            metrics,
+            [
+                "frame p50 ms",
+                "frame p95 ms",
+                "simulate p50 ms",
+                "simulate p95 ms",
+                "pack p50 ms",
+                "pack p95 ms",
+                "allocations per frame",
+                "peak live heap MB",
+            ]
+        );
+        let row = |name: &str| comparison.rows.iter().find(|r| r.metric == name).unwrap();
+        assert_eq!(
+            (row("pack p50 ms").base, row("pack p50 ms").new),
+            (1.0, 1.0)
+        );
+        let heap = row("peak live heap MB");
+        assert_eq!((heap.base, heap.new), (1.048_576, 1.048_576));
+        let allocations = row("allocations per frame");
+        assert_eq!((allocations.base, allocations.delta), (0.0, 0.0));
+        assert_eq!(allocations.verdict, Verdict::Unchanged);
+    }
+
     #[test]
     fn a_thirty_percent_slower_run_is_flagged() {
         let base = sample_capture(&jittered(10.0, 600, 1));
