@@ -385,6 +385,42 @@ mod tests {
         assert_eq!(allocations.verdict, Verdict::Unchanged);
     }
 
+    /// Counts are exact, so the threshold alone decides: a change of exactly the threshold
+    /// is not past it, and a change under a billionth is not a change.
+    #[test]
+    fn a_count_changes_only_past_the_threshold() {
+        let verdict = |base: f64, new: f64| counted_row("count", base, new, 0.1).verdict;
+        assert_eq!(verdict(10.0, 11.0), Verdict::Unchanged, "exactly +10%");
+        assert_eq!(verdict(10.0, 11.5), Verdict::Regressed);
+        assert_eq!(verdict(10.0, 10.5), Verdict::Unchanged);
+        assert_eq!(verdict(10.0, 9.0), Verdict::Unchanged, "exactly -10%");
+        assert_eq!(verdict(10.0, 5.0), Verdict::Improved);
+        assert_eq!(
+            verdict(6.0e-10, 7.0e-10),
+            Verdict::Unchanged,
+            "+17% of nearly 0"
+        );
+        assert_eq!(verdict(0.0, 1.0), Verdict::Regressed);
+        assert_eq!(counted_row("count", 0.0, 1.0, 0.1).delta, f64::INFINITY);
+    }
+
+    /// A resample counts only when it moved strictly the way the captures did: ties (two
+    /// identical runs) count for neither direction.
+    #[test]
+    fn the_bootstrap_counts_resamples_that_moved_the_same_way() {
+        let mut rng = Pcg32::seed_from_u64(1);
+        let (fast, slow) = ([5.0; 20], [10.0; 20]);
+        let mut share = |base: &[f64], new: &[f64], grew| {
+            share_changed_same_way(base, new, 50.0, grew, &mut rng)
+        };
+        assert_eq!(share(&fast, &slow, true), 1.0);
+        assert_eq!(share(&slow, &fast, false), 1.0);
+        assert_eq!(share(&slow, &fast, true), 0.0);
+        assert_eq!(share(&fast, &slow, false), 0.0);
+        assert_eq!(share(&fast, &fast, true), 0.0);
+        assert_eq!(share(&fast, &fast, false), 0.0);
+    }
+
     #[test]
     fn a_thirty_percent_slower_run_is_flagged() {
         let base = sample_capture(&jittered(10.0, 600, 1));

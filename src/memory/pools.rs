@@ -343,6 +343,14 @@ mod tests {
         let class = pools.stats()[class_index(layout).expect("pooled")];
         assert_eq!((class.refills, class.hits, class.in_use), (1, 1, 1));
         assert_eq!(class.carved, CHUNK_BYTES / 64);
+        assert_eq!(class.hit_rate(), 0.5, "one hit in two requests");
+        assert_eq!(
+            class.occupancy(),
+            1.0 / 1024.0,
+            "one block of a 64 KiB chunk"
+        );
+        let untouched = pools.stats()[CLASS_SIZES.len() - 1];
+        assert_eq!((untouched.hit_rate(), untouched.occupancy()), (1.0, 0.0));
         check_and_free(&pools, second);
     }
 
