@@ -377,6 +377,32 @@ mod tests {
             assert!((3.0 - 1e-4..=5.0 + 1e-4).contains(&speed), "{speed}");
         }
         assert!(pool.lifetimes().iter().all(|l| (1.0..=2.0).contains(l)));
+        // 1,000 uniform draws: the mean is within 3 standard errors (0.027 s) of 1.5 s,
+        // and both ends of the spread are reached.
+        let lifetimes = pool.lifetimes();
+        let mean = lifetimes.iter().sum::<f32>() / lifetimes.len() as f32;
+        assert!((mean - 1.5).abs() < 0.027, "mean lifetime {mean} s");
+        let (shortest, longest) = lifetimes
+            .iter()
+            .fold((2.0_f32, 1.0_f32), |(lo, hi), &l| (lo.min(l), hi.max(l)));
+        assert!(shortest < 1.05 && longest > 1.95, "{shortest}..{longest} s");
+    }
+
+    /// 100,000 draws in ten equal bins: each bin holds 10% give or take 0.6% (six standard
+    /// deviations of a uniform draw), and none falls outside `[0, 1)`.
+    #[test]
+    fn unit_draws_are_uniform_in_zero_to_one() {
+        let mut rng = SimRng::new(3);
+        let mut bins = [0_u32; 10];
+        for _ in 0..100_000 {
+            let draw = rng.unit();
+            assert!((0.0..1.0).contains(&draw), "{draw}");
+            bins[(draw * 10.0) as usize] += 1;
+        }
+        assert!(
+            bins.iter().all(|&n| (9_400..=10_600).contains(&n)),
+            "{bins:?}"
+        );
     }
 
     #[test]
