@@ -362,6 +362,77 @@ mod tests {
         }
     }
 
+    /// Each shape's particles reach past half its extent on both sides of every axis it
+    /// spans (100 particles: a miss by chance is below one in ten million).
+    #[test]
+    fn shapes_fill_their_region_on_both_sides_of_each_axis() {
+        let cases = [
+            (EmitterShape::Sphere { radius: 2.0 }, [2.0, 2.0, 2.0]),
+            (
+                EmitterShape::Box {
+                    half_extents: Vec3::new(1.0, 2.0, 3.0),
+                },
+                [1.0, 2.0, 3.0],
+            ),
+            (EmitterShape::Disk { radius: 1.5 }, [1.5, 0.0, 1.5]),
+            (
+                EmitterShape::Cone {
+                    radius: 0.5,
+                    slope: 1.0,
+                },
+                [0.5, 0.0, 0.5],
+            ),
+        ];
+        for (shape, extents) in cases {
+            let emitter = Emitter {
+                shape,
+                rate: 6000.0,
+                ..default()
+            };
+            let (pool, _) = step_many(&emitter, 1, 1.0 / 60.0);
+            for (axis, (column, extent)) in pool.positions().iter().zip(extents).enumerate() {
+                if extent == 0.0 {
+                    continue;
+                }
+                let (lowest, highest) = column
+                    .iter()
+                    .fold((0.0_f32, 0.0_f32), |(lo, hi), &c| (lo.min(c), hi.max(c)));
+                assert!(
+                    lowest < -extent / 2.0 && highest > extent / 2.0,
+                    "{shape:?} axis {axis}: {lowest}..{highest}"
+                );
+            }
+        }
+    }
+
+    /// A scatter of 0.5 tilts each launch by up to 30 degrees (asin 0.5) from the emitter's
+    /// direction, and by more than 10 degrees often; the speed stays the drawn one.
+    #[test]
+    fn scatter_tilts_launches_around_the_direction() {
+        let emitter = Emitter {
+            direction: Vec3::new(0.0, 0.0, 2.0),
+            scatter: 0.5,
+            speed: Spread::new(4.0, 4.0),
+            rate: 6000.0,
+            ..default()
+        };
+        let (pool, _) = step_many(&emitter, 1, 1.0 / 60.0);
+        let [vx, vy, vz] = pool.velocities();
+        let mut tilted = 0;
+        for i in 0..pool.len() {
+            let velocity = Vec3::new(vx[i], vy[i], vz[i]);
+            assert!((velocity.length() - 4.0).abs() < 1e-4, "{velocity}");
+            let degrees = velocity.angle_between(Vec3::Z).to_degrees();
+            assert!(degrees <= 30.0 + 1e-3, "{degrees} degrees");
+            tilted += usize::from(degrees > 10.0);
+        }
+        assert!(
+            tilted > pool.len() / 4,
+            "{tilted} of {} tilted past 10 degrees",
+            pool.len()
+        );
+    }
+
     #[test]
     fn speed_and_lifetime_stay_in_range() {
         let emitter = Emitter {
