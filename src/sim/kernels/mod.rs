@@ -174,9 +174,10 @@ impl Backend {
     }
 }
 
+/// The short name; width and alignment apply (`{:>8}`), as they do for `str`.
 impl core::fmt::Display for Backend {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
@@ -650,7 +651,48 @@ mod tests {
         assert!(Backend::best().is_available());
         assert!(Backend::available().any(|b| b == Backend::Scalar));
         #[cfg(target_arch = "x86_64")]
-        assert_ne!(Backend::best(), Backend::Scalar);
+        {
+            assert_ne!(Backend::best(), Backend::Scalar);
+            assert!(Backend::Sse2.is_available(), "every x86_64 CPU has SSE2");
+            assert!(!Backend::Neon.is_available() && !Backend::Simd128.is_available());
+        }
+        assert_eq!(Backend::Avx512.to_string(), "avx512");
+        assert_eq!(format!("{:>8}|", Backend::Simd128), " simd128|");
+    }
+
+    /// Which kernels [`runnable`] picks for `backend`.
+    fn kernels_for(backend: Backend) -> &'static str {
+        match runnable(backend) {
+            Runnable::Scalar => "scalar",
+            #[cfg(any(
+                target_arch = "x86_64",
+                target_arch = "aarch64",
+                all(target_arch = "wasm32", target_feature = "simd128")
+            ))]
+            Runnable::Wide4 => "four lanes",
+            #[cfg(target_arch = "x86_64")]
+            Runnable::Avx2(_) => "avx2",
+            #[cfg(target_arch = "x86_64")]
+            Runnable::Avx512(_) => "avx512",
+        }
+    }
+
+    /// Each backend this CPU has runs its own kernels (the scalar twin would give the
+    /// same bits, so only this shows which ran); one it lacks runs the best it has.
+    #[test]
+    fn each_available_backend_runs_its_own_kernels() {
+        assert_eq!(kernels_for(Backend::Scalar), "scalar");
+        #[cfg(target_arch = "x86_64")]
+        {
+            assert_eq!(kernels_for(Backend::Sse2), "four lanes");
+            if Backend::Avx2.is_available() {
+                assert_eq!(kernels_for(Backend::Avx2), "avx2");
+            }
+            if Backend::Avx512.is_available() {
+                assert_eq!(kernels_for(Backend::Avx512), "avx512");
+            }
+            assert_eq!(kernels_for(Backend::Neon), kernels_for(Backend::best()));
+        }
     }
 
     /// A pool of `len` particles: copies of a running scenario's particles, each moved a
