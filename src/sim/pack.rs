@@ -148,3 +148,101 @@ fn pack_records(
         total: report.total.plus(cost),
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::pool::NewParticle;
+    use crate::sim::{Emitter, SimPause, SimPlugin};
+
+    /// A pool with room for `capacity` holding one particle at `(x, 1, 2)` m per `xs`.
+    fn pool_of(xs: &[f32], capacity: usize) -> ParticlePool {
+        let mut pool = ParticlePool::with_capacity(capacity);
+        for &x in xs {
+            pool.push(NewParticle {
+                pos: [x, 1.0, 2.0],
+                vel: [0.0; 3],
+                lifetime: 1.0,
+            });
+        }
+        pool
+    }
+
+    fn pack(records: &mut InstanceRecords, pool: &ParticlePool) {
+        let looks = SimSettings::default().look_params();
+        records.pack(pool, kernels::Backend::Scalar, &looks, &Dispatcher::new(1));
+    }
+
+    #[test]
+    fn a_pack_writes_one_record_per_particle_taken_once() {
+        let mut records = InstanceRecords::default();
+        assert_eq!((records.fresh(), records.packs()), (None, 0));
+        pack(&mut records, &pool_of(&[1.0, 2.0, 3.0], 100));
+        let positions: Vec<[f32; 3]> = records
+            .fresh()
+            .expect("packed")
+            .iter()
+            .map(|record| record.position)
+            .collect();
+        assert_eq!(
+            positions,
+            [[1.0, 1.0, 2.0], [2.0, 1.0, 2.0], [3.0, 1.0, 2.0]]
+        );
+        assert_eq!(records.packs(), 1);
+        let mut taken = Vec::new();
+        assert!(records.take_fresh(&mut taken));
+        assert_eq!(taken.len(), 3);
+        assert_eq!(taken[2].position, [3.0, 1.0, 2.0]);
+        assert_eq!(records.fresh(), None, "taken");
+        assert!(!records.take_fresh(&mut taken), "nothing packed since");
+        assert_eq!(taken.len(), 3, "left alone");
+        pack(&mut records, &pool_of(&[4.0], 100));
+        assert_eq!(records.packs(), 2);
+        assert_eq!(records.fresh().map(<[_]>::len), Some(1));
+    }
+
+    /// The records keep room for the pool's whole capacity, grown once when the pool grows.
+    #[test]
+    fn records_hold_room_for_the_pools_capacity() {
+        let mut records = InstanceRecords::default();
+        pack(&mut records, &pool_of(&[1.0; 3], 100));
+        pack(&mut records, &pool_of(&[1.0; 150], 200));
+        let mut taken = Vec::new();
+        assert!(records.take_fresh(&mut taken));
+        assert_eq!((taken.len(), taken.capacity()), (150, 200));
+    }
+
+    /// In an app: a pack after every step, none while paused, one when only the looks
+    /// change.
+    #[test]
+    fn the_pack_system_runs_when_the_pool_or_the_looks_changed() {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins).add_plugins((
+            SimPlugin::default().with_capacity(10_000),
+            PackPlugin::default(),
+        ));
+        app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(
+            app.world().resource::<Time<Fixed>>().timestep(),
+        ));
+        app.world_mut().spawn(Emitter {
+            rate: 6_000.0,
+            ..default()
+        });
+        for _ in 0..10 {
+            app.update();
+        }
+        let packs = |app: &App| app.world().resource::<InstanceRecords>().packs();
+        let packed = packs(&app);
+        assert!(packed >= 9, "{packed} packs in 10 frames of steps");
+        let live = app.world().resource::<ParticlePool>().len();
+        assert!(live > 0);
+        assert_eq!(app.world().resource::<PackReport>().records, live);
+        app.world_mut().resource_mut::<SimPause>().pause();
+        app.update();
+        app.update();
+        assert_eq!(packs(&app), packed, "paused: nothing changed");
+        app.world_mut().resource_mut::<SimSettings>().looks = default();
+        app.update();
+        assert_eq!(packs(&app), packed + 1, "the looks changed");
+    }
+}

@@ -331,6 +331,15 @@ mod tests {
     }
 
     #[test]
+    fn views_are_empty_only_without_particles() {
+        let mut pool = ParticlePool::with_capacity(4);
+        assert!(pool.particles().is_empty() && pool.columns_mut().is_empty());
+        pool.push(particle(1.0, 1.0));
+        assert!(!pool.particles().is_empty() && !pool.columns_mut().is_empty());
+        assert!(pool.particles().range(1..1).is_empty());
+    }
+
+    #[test]
     fn push_stops_at_capacity() {
         let mut pool = ParticlePool::with_capacity(2);
         assert!(pool.push(particle(1.0, 1.0)));
