@@ -388,6 +388,7 @@ mod tests {
     /// Counts are exact, so the threshold alone decides: a change of exactly the threshold
     /// is not past it, and a change under a billionth is not a change.
     #[test]
+    #[expect(clippy::float_cmp, reason = "an infinite change is exactly infinite")]
     fn a_count_changes_only_past_the_threshold() {
         let verdict = |base: f64, new: f64| counted_row("count", base, new, 0.1).verdict;
         assert_eq!(verdict(10.0, 11.0), Verdict::Unchanged, "exactly +10%");
@@ -407,6 +408,10 @@ mod tests {
     /// A resample counts only when it moved strictly the way the captures did: ties (two
     /// identical runs) count for neither direction.
     #[test]
+    #[expect(
+        clippy::float_cmp,
+        reason = "a share of 1000 resamples that all or none moved is exactly 1 or 0"
+    )]
     fn the_bootstrap_counts_resamples_that_moved_the_same_way() {
         let mut rng = Pcg32::seed_from_u64(1);
         let (fast, slow) = ([5.0; 20], [10.0; 20]);
