@@ -342,6 +342,7 @@ mod tests {
     #[test]
     fn push_stops_at_capacity() {
         let mut pool = ParticlePool::with_capacity(2);
+        assert_eq!((pool.capacity(), pool.free()), (2, 2));
         assert!(pool.push(particle(1.0, 1.0)));
         assert!(pool.push(particle(2.0, 1.0)));
         assert!(!pool.push(particle(3.0, 1.0)));
