@@ -340,6 +340,17 @@ mod tests {
     }
 
     #[test]
+    fn clear_empties_the_pool_and_keeps_its_room() {
+        let mut pool = ParticlePool::with_capacity(3);
+        pool.push(particle(1.0, 1.0));
+        pool.push(particle(2.0, 1.0));
+        pool.clear();
+        assert_eq!((pool.len(), pool.free(), pool.capacity()), (0, 3, 3));
+        assert!(pool.push(particle(3.0, 1.0)));
+        assert_eq!(pool.positions()[0], &[3.0]);
+    }
+
+    #[test]
     fn push_stops_at_capacity() {
         let mut pool = ParticlePool::with_capacity(2);
         assert_eq!((pool.capacity(), pool.free()), (2, 2));
