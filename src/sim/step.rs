@@ -125,3 +125,53 @@ pub fn advance<'e>(
         total: Cost::default(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn costs_add_and_subtract_field_by_field() {
+        let cost = |ms, allocations| Cost {
+            elapsed: Duration::from_millis(ms),
+            allocations,
+        };
+        assert_eq!(cost(2, 3).plus(cost(1, 4)), cost(3, 7));
+        assert_eq!(cost(3, 7).since(cost(1, 4)), cost(2, 3));
+        assert_eq!(cost(1, 4).since(cost(3, 7)), cost(0, 0), "a reset total");
+    }
+
+    /// Two emitters at 600 and 1,200 particles a second over a 1/60 s step spawn 10 and 20;
+    /// the clock counts each step.
+    #[test]
+    fn a_step_spawns_what_every_emitter_owes_and_counts_itself() {
+        let settings = SimSettings::default();
+        let dispatcher = Dispatcher::new(1);
+        let inputs = StepInputs {
+            settings: &settings,
+            backend: Backend::Scalar,
+            dispatcher: &dispatcher,
+            dt: 1.0 / 60.0,
+        };
+        let mut pool = ParticlePool::with_capacity(1000);
+        let mut rng = SimRng::new(1);
+        let mut clock = SimClock::default();
+        let emitters = [600.0, 1200.0].map(|rate| Emitter { rate, ..default() });
+        let mut states = [EmitterState::default(), EmitterState::default()];
+        for step in 1..=2 {
+            let state = StepState {
+                pool: &mut pool,
+                rng: &mut rng,
+                clock: &mut clock,
+            };
+            let placed = emitters
+                .iter()
+                .zip(&mut states)
+                .map(|(emitter, state)| (emitter, state, Transform::default()));
+            let report = advance(state, placed, &inputs);
+            assert_eq!((report.spawned, report.culled), (30, 0), "step {step}");
+            assert_eq!(report.alive, 30 * step);
+            assert_eq!(clock.steps, step as u64);
+        }
+    }
+}

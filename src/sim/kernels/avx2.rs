@@ -215,4 +215,13 @@ mod tests {
             super::super::lanes::assert_min_max_semantics::<F32x8>("F32x8");
         }
     }
+
+    /// The colours of eight lanes land where they are asked to (on a CPU with the
+    /// instructions).
+    #[test]
+    fn colours_land_at_their_index() {
+        if Avx2::detect().is_some() {
+            super::super::lanes::assert_rgba8_lands_at_its_index::<F32x8>("F32x8");
+        }
+    }
 }

@@ -200,4 +200,13 @@ mod tests {
             super::super::lanes::assert_min_max_semantics::<F32x16>("F32x16");
         }
     }
+
+    /// The colours of sixteen lanes land where they are asked to (on a CPU with the
+    /// instructions).
+    #[test]
+    fn colours_land_at_their_index() {
+        if Avx512::detect().is_some() {
+            super::super::lanes::assert_rgba8_lands_at_its_index::<F32x16>("F32x16");
+        }
+    }
 }

@@ -179,3 +179,29 @@ pub(super) fn assert_min_max_semantics<L: Lanes>(name: &str) {
         }
     }
 }
+
+/// Checks `L::store_rgba8` writes its lanes' colours to `column[i..i + WIDTH]` and nothing
+/// else, at an `i` past the start (the pack itself always stores at 0).
+#[cfg(test)]
+pub(super) fn assert_rgba8_lands_at_its_index<L: Lanes>(name: &str) {
+    let mut column = [0_u32; 3 * MAX_WIDTH];
+    let (from, to) = (L::WIDTH, 2 * L::WIDTH);
+    L::store_rgba8(
+        L::splat(1.9),
+        L::splat(2.0),
+        L::splat(3.0),
+        L::splat(255.0),
+        &mut column,
+        from,
+    );
+    assert!(column[..from].iter().all(|&c| c == 0), "{name}: before i");
+    assert!(
+        column[from..to].iter().all(|&c| c == 0xFF03_0201),
+        "{name}: {:x?}",
+        &column[from..to]
+    );
+    assert!(
+        column[to..].iter().all(|&c| c == 0),
+        "{name}: after i + WIDTH"
+    );
+}

@@ -476,6 +476,13 @@ mod tests {
         lanes::assert_min_max_semantics::<wide::f32x4>("f32x4");
     }
 
+    #[test]
+    fn colours_land_at_their_index() {
+        lanes::assert_rgba8_lands_at_its_index::<f32>("f32");
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        lanes::assert_rgba8_lands_at_its_index::<wide::f32x4>("f32x4");
+    }
+
     fn gravity_only() -> SimSettings {
         SimSettings {
             forces: Forces {
@@ -658,6 +665,25 @@ mod tests {
         }
         assert_eq!(Backend::Avx512.to_string(), "avx512");
         assert_eq!(format!("{:>8}|", Backend::Simd128), " simd128|");
+    }
+
+    /// What detection finds agrees with the flags the operating system lists for the CPU.
+    #[test]
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    fn detection_agrees_with_the_cpu_flags_linux_lists() {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").expect("read /proc/cpuinfo");
+        let flags: Vec<&str> = cpuinfo
+            .lines()
+            .find(|line| line.starts_with("flags"))
+            .expect("a flags line")
+            .split_whitespace()
+            .collect();
+        let has = |flag| flags.contains(&flag);
+        assert_eq!(Backend::Avx2.is_available(), has("avx2"));
+        assert_eq!(
+            Backend::Avx512.is_available(),
+            has("avx512f") && has("avx2")
+        );
     }
 
     /// Which kernels [`runnable`] picks for `backend`.
