@@ -210,9 +210,9 @@ mod tests {
     /// `vminps` and `vmaxps` give the trait's semantics on zeros and NaN (on a CPU that
     /// has the instructions; elsewhere there is nothing to check).
     #[test]
-    fn min_and_max_keep_the_trait_semantics_on_zeros_and_nan() {
+    fn comparisons_min_and_max_keep_the_trait_semantics_on_zeros_and_nan() {
         if Avx2::detect().is_some() {
-            super::super::lanes::assert_min_max_semantics::<F32x8>("F32x8");
+            super::super::lanes::assert_comparison_semantics::<F32x8>("F32x8");
         }
     }
 

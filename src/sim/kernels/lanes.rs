@@ -153,14 +153,28 @@ impl Lanes for f32 {
     }
 }
 
-/// Checks `L`'s min and max give what the trait defines (`a < b ? a : b` and
-/// `a > b ? a : b`) on signed zeros, NaN and infinities, where platforms disagree.
+/// Checks `L`'s comparisons, min and max give what the trait defines (`a < b`, `a > b`,
+/// `a < b ? a : b` and `a > b ? a : b`) on signed zeros, NaN and infinities, where
+/// platforms disagree.
 #[cfg(test)]
-pub(super) fn assert_min_max_semantics<L: Lanes>(name: &str) {
+pub(super) fn assert_comparison_semantics<L: Lanes>(name: &str) {
     let special = [0.0_f32, -0.0, f32::NAN, 1.0, -1.0, f32::INFINITY];
     let mut lanes = [0.0_f32; MAX_WIDTH];
+    let (yes, no) = (L::splat(1.0), L::splat(0.0));
     for a in special {
         for b in special {
+            L::select(L::splat(a).lt(L::splat(b)), yes, no).store(&mut lanes, 0);
+            assert_eq!(
+                lanes[0].to_bits() == 1.0_f32.to_bits(),
+                a < b,
+                "{name} {a:?} < {b:?}"
+            );
+            L::select(L::splat(a).gt(L::splat(b)), yes, no).store(&mut lanes, 0);
+            assert_eq!(
+                lanes[0].to_bits() == 1.0_f32.to_bits(),
+                a > b,
+                "{name} {a:?} > {b:?}"
+            );
             L::splat(a).min(L::splat(b)).store(&mut lanes, 0);
             let min = lanes[0];
             L::splat(a).max(L::splat(b)).store(&mut lanes, 0);

@@ -472,8 +472,8 @@ mod tests {
     /// theirs in their own modules).
     #[test]
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-    fn min_and_max_keep_the_trait_semantics_on_zeros_and_nan() {
-        lanes::assert_min_max_semantics::<wide::f32x4>("f32x4");
+    fn comparisons_min_and_max_keep_the_trait_semantics_on_zeros_and_nan() {
+        lanes::assert_comparison_semantics::<wide::f32x4>("f32x4");
     }
 
     #[test]
