@@ -543,6 +543,77 @@ mod tests {
         );
     }
 
+    /// Threads left out by `set_threads` stay out: on three threads lowered to two, the
+    /// second helper runs no chunk even when chunks are slow enough for every thread to
+    /// take some.
+    #[test]
+    fn a_helper_left_out_by_set_threads_takes_no_chunk() {
+        let dispatcher = Dispatcher::new(3);
+        dispatcher.set_threads(2);
+        let names: Mutex<Vec<String>> = Mutex::new(Vec::new());
+        for _ in 0..20 {
+            dispatcher.run(16, &|_| {
+                std::thread::sleep(Duration::from_micros(200));
+                let name = std::thread::current().name().unwrap_or("caller").to_owned();
+                names.lock().unwrap().push(name);
+            });
+        }
+        let names = names.into_inner().unwrap();
+        assert_eq!(names.len(), 320);
+        assert!(
+            names.iter().any(|name| name == "sparkbench-kernel-1"),
+            "the first helper took part"
+        );
+        assert!(
+            !names.iter().any(|name| name == "sparkbench-kernel-2"),
+            "the second stayed out"
+        );
+    }
+
+    /// The helper's thread id, as Linux numbers it (`/proc/thread-self` is `PID/task/TID`).
+    #[cfg(target_os = "linux")]
+    static HELPER_TID: AtomicU64 = AtomicU64::new(0);
+
+    #[cfg(target_os = "linux")]
+    fn record_helper_tid() {
+        let link = std::fs::read_link("/proc/thread-self").expect("read /proc/thread-self");
+        let tid = link
+            .file_name()
+            .and_then(|name| name.to_str()?.parse().ok())
+            .expect("a thread id");
+        HELPER_TID.store(tid, Ordering::Relaxed);
+    }
+
+    /// An idle helper sleeps (Linux shows its state as `S`) instead of spinning, and
+    /// dropping the dispatcher ends its thread.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn an_idle_helper_sleeps_and_exits_with_its_dispatcher() {
+        let dispatcher = Dispatcher::with_thread_start(2, record_helper_tid);
+        assert!(wait_for(|| HELPER_TID.load(Ordering::Relaxed) != 0));
+        dispatcher.run(8, &|_| {});
+        let stat = format!(
+            "/proc/self/task/{}/stat",
+            HELPER_TID.load(Ordering::Relaxed)
+        );
+        // The state is the first field after the thread's name, which ends at the last ')'.
+        let state = || {
+            let text = std::fs::read_to_string(&stat).ok()?;
+            let (_, rest) = text.rsplit_once(')')?;
+            rest.split_whitespace().next().map(str::to_owned)
+        };
+        assert!(
+            wait_for(|| state().as_deref() == Some("S")),
+            "idle: {:?}",
+            state()
+        );
+        drop(dispatcher);
+        assert!(
+            wait_for(|| std::fs::metadata(&stat).is_err()),
+            "the helper exited"
+        );
+    }
+
     #[test]
     fn chunks_cover_the_particles_in_whole_vectors() {
         let split = Split {

@@ -477,6 +477,13 @@ mod tests {
     }
 
     #[test]
+    fn fract_is_the_part_above_the_floor() {
+        for (x, part) in [(2.75_f32, 0.75), (-1.25, 0.75), (3.0, 0.0)] {
+            assert_eq!(lanes::Lanes::fract(x), part, "fract({x})");
+        }
+    }
+
+    #[test]
     fn colours_land_at_their_index() {
         lanes::assert_rgba8_lands_at_its_index::<f32>("f32");
         #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
