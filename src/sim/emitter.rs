@@ -321,6 +321,62 @@ mod tests {
             ..emitter
         };
         assert_eq!(step_many(&once, 156, 1.0 / 60.0).1, 100);
+        // Steps of 0.25 s (exact in binary) reach 0.5 s on the second: the burst fires then.
+        assert_eq!(step_many(&once, 1, 0.25).1, 0);
+        assert_eq!(step_many(&once, 2, 0.25).1, 100, "fires at exactly 0.5 s");
+    }
+
+    /// A cone launches each particle tilted outward through its own spawn point: away from
+    /// the axis by `atan(slope * r / radius)` for a particle `r` from the centre.
+    #[test]
+    fn a_cone_launches_outward_through_each_spawn_point() {
+        let (radius, slope) = (0.5, 2.0);
+        let emitter = Emitter {
+            shape: EmitterShape::Cone { radius, slope },
+            scatter: 0.0,
+            speed: Spread::new(1.0, 1.0),
+            rate: 6000.0,
+            ..default()
+        };
+        let (pool, _) = step_many(&emitter, 1, 1.0 / 60.0);
+        let ([x, _, z], [vx, vy, vz]) = (pool.positions(), pool.velocities());
+        for i in 0..pool.len() {
+            let outward = Vec2::new(x[i], z[i]);
+            let sideways = Vec2::new(vx[i], vz[i]);
+            assert!(outward.perp_dot(sideways).abs() < 1e-5, "along its spoke");
+            assert!(outward.dot(sideways) >= 0.0, "outward");
+            let tilt = sideways.length() / vy[i];
+            let expected = slope * outward.length() / radius;
+            assert!(
+                (tilt - expected).abs() < 1e-4,
+                "tilt {tilt}, expected {expected}"
+            );
+        }
+    }
+
+    /// An emitter scaled 4x spreads a 1 m sphere over 4 m.
+    #[test]
+    fn the_transforms_scale_spreads_the_shape() {
+        let emitter = Emitter {
+            shape: EmitterShape::Sphere { radius: 1.0 },
+            rate: 6000.0,
+            ..default()
+        };
+        let mut pool = ParticlePool::with_capacity(100);
+        emit(
+            &emitter,
+            &mut EmitterState::default(),
+            &Transform::from_scale(Vec3::splat(4.0)),
+            &mut pool,
+            &mut SimRng::new(5),
+            1.0 / 60.0,
+        );
+        let [x, y, z] = pool.positions();
+        let reach: Vec<f32> = (0..pool.len())
+            .map(|i| Vec3::new(x[i], y[i], z[i]).length())
+            .collect();
+        assert!(reach.iter().all(|&r| r <= 4.0 + 1e-4), "{reach:?}");
+        assert!(reach.iter().any(|&r| r > 2.0), "{reach:?}");
     }
 
     #[test]
