@@ -326,6 +326,23 @@ mod tests {
         assert_eq!(step_many(&once, 2, 0.25).1, 100, "fires at exactly 0.5 s");
     }
 
+    #[test]
+    fn a_rate_scale_scales_the_steady_rate_and_not_the_bursts() {
+        let burst = Some(Burst {
+            count: 10,
+            first_at: 0.0,
+            every: 1.0,
+        });
+        let emitter = Emitter {
+            rate: 600.0,
+            burst,
+            ..default()
+        };
+        let halved = emitter.with_rate_scaled(0.5);
+        assert_eq!((halved.rate, halved.burst), (300.0, burst));
+        assert_eq!(emitter.with_rate_scaled(3.0).rate, 1800.0);
+    }
+
     /// A cone launches each particle tilted outward through its own spawn point: away from
     /// the axis by `atan(slope * r / radius)` for a particle `r` from the centre.
     #[test]
