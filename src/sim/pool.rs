@@ -333,8 +333,10 @@ mod tests {
     #[test]
     fn views_are_empty_only_without_particles() {
         let mut pool = ParticlePool::with_capacity(4);
+        assert!(pool.is_empty());
         assert!(pool.particles().is_empty() && pool.columns_mut().is_empty());
         pool.push(particle(1.0, 1.0));
+        assert!(!pool.is_empty());
         assert!(!pool.particles().is_empty() && !pool.columns_mut().is_empty());
         assert!(pool.particles().range(1..1).is_empty());
     }

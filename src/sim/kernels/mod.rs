@@ -473,6 +473,7 @@ mod tests {
     #[test]
     #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     fn comparisons_min_and_max_keep_the_trait_semantics_on_zeros_and_nan() {
+        lanes::assert_comparison_semantics::<f32>("f32");
         lanes::assert_comparison_semantics::<wide::f32x4>("f32x4");
     }
 
