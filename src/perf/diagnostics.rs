@@ -63,25 +63,13 @@ mod tests {
 
     use super::*;
     use crate::perf::PerfPlugin;
-    use crate::sim::{Emitter, PackPlugin, SimPlugin};
 
     /// A headless app with the simulation: every path holds this run's figures, the same
     /// ones the plain resources hold.
     #[test]
     fn the_store_holds_the_phases_particles_and_memory_under_stable_paths() {
-        let mut app = App::new();
-        app.add_plugins(MinimalPlugins).add_plugins((
-            SimPlugin::default().with_capacity(20_000),
-            PackPlugin::default(),
-            PerfPlugin::default(),
-        ));
-        app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(
-            app.world().resource::<Time<Fixed>>().timestep(),
-        ));
-        app.world_mut().spawn(Emitter {
-            rate: 30_000.0,
-            ..default()
-        });
+        let mut app = crate::sim::headless_test_app(20_000, 30_000.0);
+        app.add_plugins(PerfPlugin::default());
         for _ in 0..20 {
             app.update();
         }

@@ -396,27 +396,32 @@ mod tests {
         assert!(reach.iter().any(|&r| r > 2.0), "{reach:?}");
     }
 
+    /// Each shape's particles stay within its reach (flat shapes at y = 0) and fill it:
+    /// they pass half its extent on both sides of every axis it spans (100 particles: a
+    /// miss by chance is below one in ten million).
     #[test]
-    fn shapes_keep_particles_inside_their_region() {
+    fn shapes_keep_particles_inside_their_region_and_fill_it() {
         let cases = [
-            (EmitterShape::Point, 0.0),
-            (EmitterShape::Sphere { radius: 2.0 }, 2.0),
+            (EmitterShape::Point, 0.0, [0.0; 3]),
+            (EmitterShape::Sphere { radius: 2.0 }, 2.0, [2.0; 3]),
             (
                 EmitterShape::Box {
                     half_extents: Vec3::new(1.0, 2.0, 3.0),
                 },
                 14.0_f32.sqrt(),
+                [1.0, 2.0, 3.0],
             ),
-            (EmitterShape::Disk { radius: 1.5 }, 1.5),
+            (EmitterShape::Disk { radius: 1.5 }, 1.5, [1.5, 0.0, 1.5]),
             (
                 EmitterShape::Cone {
                     radius: 0.5,
                     slope: 1.0,
                 },
                 0.5,
+                [0.5, 0.0, 0.5],
             ),
         ];
-        for (shape, reach) in cases {
+        for (shape, reach, extents) in cases {
             let emitter = Emitter {
                 shape,
                 rate: 6000.0,
@@ -432,37 +437,6 @@ mod tests {
                     assert_eq!(y[i], 0.0, "{shape:?} is flat");
                 }
             }
-        }
-    }
-
-    /// Each shape's particles reach past half its extent on both sides of every axis it
-    /// spans (100 particles: a miss by chance is below one in ten million).
-    #[test]
-    fn shapes_fill_their_region_on_both_sides_of_each_axis() {
-        let cases = [
-            (EmitterShape::Sphere { radius: 2.0 }, [2.0, 2.0, 2.0]),
-            (
-                EmitterShape::Box {
-                    half_extents: Vec3::new(1.0, 2.0, 3.0),
-                },
-                [1.0, 2.0, 3.0],
-            ),
-            (EmitterShape::Disk { radius: 1.5 }, [1.5, 0.0, 1.5]),
-            (
-                EmitterShape::Cone {
-                    radius: 0.5,
-                    slope: 1.0,
-                },
-                [0.5, 0.0, 0.5],
-            ),
-        ];
-        for (shape, extents) in cases {
-            let emitter = Emitter {
-                shape,
-                rate: 6000.0,
-                ..default()
-            };
-            let (pool, _) = step_many(&emitter, 1, 1.0 / 60.0);
             for (axis, (column, extent)) in pool.positions().iter().zip(extents).enumerate() {
                 if extent == 0.0 {
                     continue;

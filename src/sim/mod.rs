@@ -582,3 +582,20 @@ pub fn determinism_checksum(seed: u64, backend: Backend, steps: u32) -> u64 {
     simulation.run(backend, steps);
     simulation.pool.checksum()
 }
+
+/// A headless test app: `MinimalPlugins`, [`SimPlugin`] with room for `capacity`
+/// particles, [`PackPlugin`], one fixed step per update, and one emitter at `rate`
+/// particles a second.
+#[cfg(test)]
+pub(crate) fn headless_test_app(capacity: usize, rate: f32) -> App {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins).add_plugins((
+        SimPlugin::default().with_capacity(capacity),
+        PackPlugin::default(),
+    ));
+    app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(
+        app.world().resource::<Time<Fixed>>().timestep(),
+    ));
+    app.world_mut().spawn(Emitter { rate, ..default() });
+    app
+}

@@ -152,8 +152,8 @@ fn pack_records(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::SimPause;
     use crate::sim::pool::NewParticle;
-    use crate::sim::{Emitter, SimPause, SimPlugin};
 
     /// A pool with room for `capacity` holding one particle at `(x, 1, 2)` m per `xs`.
     fn pool_of(xs: &[f32], capacity: usize) -> ParticlePool {
@@ -217,18 +217,7 @@ mod tests {
     /// change.
     #[test]
     fn the_pack_system_runs_when_the_pool_or_the_looks_changed() {
-        let mut app = App::new();
-        app.add_plugins(MinimalPlugins).add_plugins((
-            SimPlugin::default().with_capacity(10_000),
-            PackPlugin::default(),
-        ));
-        app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(
-            app.world().resource::<Time<Fixed>>().timestep(),
-        ));
-        app.world_mut().spawn(Emitter {
-            rate: 6_000.0,
-            ..default()
-        });
+        let mut app = crate::sim::headless_test_app(10_000, 6_000.0);
         for _ in 0..10 {
             app.update();
         }
