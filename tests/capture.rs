@@ -1,5 +1,5 @@
 //! Capture tests: real headless captures written by the binary and read back, compared
-//! (two runs of this build pass, a 30% slower copy fails, bad input exits 2), reported,
+//! (two runs of this build agree on state and allocations, a 30% slower copy fails, bad input exits 2), reported,
 //! and checked against the simulation's own checksum.
 
 use std::path::{Path, PathBuf};
@@ -124,25 +124,47 @@ fn a_headless_capture_holds_every_frame_and_the_simulations_checksum() {
 }
 
 #[test]
-fn two_captures_of_this_build_compare_clean_and_a_slower_copy_fails() {
+fn two_captures_of_this_build_compare_and_a_slower_copy_fails() {
     let _serial = SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    // 100,000 particles: frames of a few milliseconds, long beside the scheduler's hiccups.
     let (base, _) = headless_capture("base.json", "100000", &[]);
     let (new, _) = headless_capture("new.json", "100000", &[]);
-    // Two runs on a shared 2-core machine can differ by 20% or more when something else
-    // runs beside them (seen: frame p50 0.42 ms against 0.53 ms), so this check allows 50%;
-    // the 10% default is checked on synthetic jitter in `capture::compare`'s unit tests.
-    let same = sparkbench(&[
-        "compare",
-        base.to_str().unwrap(),
-        new.to_str().unwrap(),
-        "--threshold",
-        "50%",
-    ]);
-    assert_eq!(same.status.code(), Some(0), "{}", text(&same));
-    assert!(text(&same).contains("frame p50 ms"), "{}", text(&same));
+    // One run per side cannot tell a slower build from a slower moment on a shared
+    // machine (CI saw frame p95 +58% between two back-to-back runs of one build while
+    // something else ran), so the times' verdicts are not asserted here: the unit tests in
+    // `capture::compare` check them on synthetic series. What two runs of one build must
+    // agree on exactly is asserted: the same end state and the same allocation figures.
+    let same = sparkbench(&["compare", base.to_str().unwrap(), new.to_str().unwrap()]);
+    let table = text(&same);
+    assert!(
+        matches!(same.status.code(), Some(0 | 1)),
+        "compare judged the files: {table}"
+    );
+    for metric in [
+        "frame p50 ms",
+        "frame p95 ms",
+        "simulate p50 ms",
+        "pack p50 ms",
+    ] {
+        assert!(table.contains(metric), "{metric} has a row: {table}");
+    }
+    for metric in ["allocations per frame", "peak live heap MB"] {
+        let row = table
+            .lines()
+            .find(|line| line.starts_with(metric))
+            .unwrap_or_else(|| panic!("{metric} has a row: {table}"));
+        assert!(
+            row.ends_with(" ok"),
+            "{metric} is the same in both runs: {row}"
+        );
+    }
+    assert!(!table.contains("CORRECTNESS"), "{table}");
+
+    // A capture against itself: every metric unchanged, exit 0.
+    let itself = sparkbench(&["compare", base.to_str().unwrap(), base.to_str().unwrap()]);
+    assert_eq!(itself.status.code(), Some(0), "{}", text(&itself));
+    assert!(!text(&itself).contains("REGRESSED"), "{}", text(&itself));
 
     // The base run, every time 30% longer: flagged at the default 10%.
     let mut slower = CaptureFile::read(&base).unwrap();
