@@ -66,14 +66,9 @@ fn pack_avx2(particles: Particles<'_>, looks: &LookParams, out: &mut [u32]) {
 /// # Safety
 /// The CPU must have AVX2.
 #[inline(always)]
-pub(super) unsafe fn store_records_x8(
-    columns: [__m256; 4],
-    colors: &[u32],
-    i: usize,
-    out: &mut [u32],
-) {
+pub(super) unsafe fn store_records_x8(columns: [__m256; 4], colors: &[u32], out: &mut [u32]) {
     let [x, y, z, size] = columns;
-    F32x8::store_records([F32x8(x), F32x8(y), F32x8(z), F32x8(size)], colors, i, out);
+    F32x8::store_records([F32x8(x), F32x8(y), F32x8(z), F32x8(size)], colors, out);
 }
 
 // SAFETY (for every `unsafe` block below): the intrinsics need AVX or AVX2, and an
@@ -173,10 +168,10 @@ impl Lanes for F32x8 {
     /// Two 4×4 transposes, one per 128-bit half: half 0 holds particles 0–3, half 1
     /// particles 4–7, and each output register holds particle `k` and `k + 4`.
     #[inline(always)]
-    fn store_records(columns: [Self; 4], colors: &[u32], i: usize, out: &mut [u32]) {
+    fn store_records(columns: [Self; 4], colors: &[u32], out: &mut [u32]) {
         let [F32x8(x), F32x8(y), F32x8(z), F32x8(size)] = columns;
-        let out = &mut out[i * RECORD_WORDS..(i + 8) * RECORD_WORDS];
-        let colors = &colors[i..i + 8];
+        let out = &mut out[..8 * RECORD_WORDS];
+        let colors = &colors[..8];
         // SAFETY: see the note above; every store goes to a four-word slice of `out`.
         unsafe {
             let xy_low = _mm256_unpacklo_ps(x, y);

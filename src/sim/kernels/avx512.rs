@@ -10,15 +10,17 @@
 
 use core::arch::x86_64::{
     __m256, __m512, __mmask16, _CMP_GT_OQ, _CMP_LT_OQ, _MM_FROUND_NO_EXC, _MM_FROUND_TO_NEG_INF,
-    _mm256_castpd_ps, _mm512_add_ps, _mm512_castps_pd, _mm512_castps512_ps256, _mm512_cmp_ps_mask,
-    _mm512_cvttps_epi32, _mm512_div_ps, _mm512_extractf64x4_pd, _mm512_loadu_ps,
-    _mm512_mask_blend_ps, _mm512_maskz_mov_ps, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps,
-    _mm512_or_si512, _mm512_roundscale_ps, _mm512_set1_ps, _mm512_slli_epi32, _mm512_sqrt_ps,
-    _mm512_storeu_ps, _mm512_storeu_si512, _mm512_sub_ps,
+    _mm_sfence, _mm256_castpd_ps, _mm512_add_ps, _mm512_castps_pd, _mm512_castps512_ps256,
+    _mm512_castsi512_ps, _mm512_cmp_ps_mask, _mm512_cvttps_epi32, _mm512_div_ps,
+    _mm512_extractf64x4_pd, _mm512_loadu_ps, _mm512_loadu_si512, _mm512_mask_blend_ps,
+    _mm512_mask_permutexvar_ps, _mm512_maskz_mov_ps, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps,
+    _mm512_or_si512, _mm512_permutex2var_ps, _mm512_roundscale_ps, _mm512_set1_ps,
+    _mm512_slli_epi32, _mm512_sqrt_ps, _mm512_storeu_ps, _mm512_storeu_si512, _mm512_stream_ps,
+    _mm512_sub_ps,
 };
 
 use super::avx2::store_records_x8;
-use super::lanes::Lanes;
+use super::lanes::{Lanes, RECORD_WORDS};
 use super::{LookParams, StepParams};
 use crate::sim::pool::{Columns, Particles};
 
@@ -47,10 +49,24 @@ pub(super) fn step(_cpu: Avx512, columns: Columns<'_>, params: &StepParams) {
     unsafe { step_avx512(columns, params) }
 }
 
-/// The instance pack kernel compiled for AVX-512F.
-pub(super) fn pack(_cpu: Avx512, particles: Particles<'_>, looks: &LookParams, out: &mut [u32]) {
-    // SAFETY: an `Avx512` token exists, so this CPU has AVX-512F and AVX2.
-    unsafe { pack_avx512(particles, looks, out) }
+/// The instance pack kernel compiled for AVX-512F. With `stream`, the records are written
+/// past the cache (non-temporal stores): a record's cache line is not read before it is
+/// written, so memory carries 40 bytes per particle instead of 60. The caller asks for it
+/// when the records are too large to still be in the cache when the upload reads them.
+pub(super) fn pack(
+    _cpu: Avx512,
+    particles: Particles<'_>,
+    looks: &LookParams,
+    out: &mut [u32],
+    stream: bool,
+) {
+    if stream {
+        // SAFETY: an `Avx512` token exists, so this CPU has AVX-512F and AVX2.
+        unsafe { pack_avx512_streaming(particles, looks, out) }
+    } else {
+        // SAFETY: as above.
+        unsafe { pack_avx512(particles, looks, out) }
+    }
 }
 
 #[target_feature(enable = "avx512f,avx2")]
@@ -61,6 +77,86 @@ fn step_avx512(columns: Columns<'_>, params: &StepParams) {
 #[target_feature(enable = "avx512f,avx2")]
 fn pack_avx512(particles: Particles<'_>, looks: &LookParams, out: &mut [u32]) {
     super::pack::run::<F32x16>(particles, looks, out);
+}
+
+/// The pack with its whole vectors' records streamed: the particles before the first
+/// 64-byte line of `out` are packed as usual (fewer than sixteen, so by the scalar twin),
+/// then every sixteen particles fill exactly five lines (320 bytes), which
+/// [`stream_records`] writes whole.
+#[target_feature(enable = "avx512f,avx2")]
+fn pack_avx512_streaming(particles: Particles<'_>, looks: &LookParams, out: &mut [u32]) {
+    let len = particles.len();
+    let head = particles_before_line(out.as_ptr()).min(len);
+    super::pack::run::<F32x16>(particles.range(0..head), looks, out);
+    super::pack::run_with::<F32x16>(
+        particles.range(head..len),
+        looks,
+        &mut out[head * RECORD_WORDS..],
+        stream_records,
+    );
+    // Streamed stores are weakly ordered: the fence makes them visible before anything
+    // this thread does next (on a dispatcher's helper, marking its chunk finished).
+    _mm_sfence();
+}
+
+/// How many records (of 20 bytes) come before the first 64-byte boundary at or after
+/// `records` (a `u32` pointer, so 4-byte aligned): the `n` in `0..16` with
+/// `records + 20n` on a line start.
+fn particles_before_line(records: *const u32) -> usize {
+    const LINE_WORDS: usize = 16;
+    let words_to_line = (LINE_WORDS - (records.addr() / 4) % LINE_WORDS) % LINE_WORDS;
+    // 5n = words_to_line (mod 16), and 13 is 5's inverse mod 16 (5 * 13 = 65).
+    words_to_line * 13 % LINE_WORDS
+}
+
+/// For each of the five lines sixteen records fill: the source lane of each word (the
+/// particle, plus 16 where the word is a `y`, so one two-register permute picks `x` and `y`
+/// at once), and masks of the words that are `z`, size and colour.
+const LINE_LAYOUT: ([[u32; 16]; 5], [[u16; 5]; 3]) = {
+    assert!(RECORD_WORDS == 5, "the layout is for five-word records");
+    let mut sources = [[0_u32; 16]; 5];
+    let mut masks = [[0_u16; 5]; 3];
+    let mut word = 0_u32;
+    while word < 80 {
+        let (line, lane) = ((word / 16) as usize, word % 16);
+        let (particle, field) = (word / 5, word % 5);
+        sources[line][lane as usize] = particle + if field == 1 { 16 } else { 0 };
+        if field >= 2 {
+            masks[(field - 2) as usize][line] |= 1 << lane;
+        }
+        word += 1;
+    }
+    (sources, masks)
+};
+
+/// Writes sixteen particles' records from `x`, `y`, `z`, size and `colors[..16]` to
+/// `out[..80]`, with the contract of [`Lanes::store_records`]. Where `out` starts a line,
+/// each of the five lines is put together in a register and streamed; elsewhere the
+/// records are stored as usual. The caller fences after the last.
+#[inline(always)]
+fn stream_records(columns: [F32x16; 4], colors: &[u32], out: &mut [u32]) {
+    let lines = &mut out[..16 * RECORD_WORDS];
+    if !lines.as_ptr().addr().is_multiple_of(64) {
+        F32x16::store_records(columns, colors, lines);
+        return;
+    }
+    let colors = &colors[..16];
+    let [F32x16(x), F32x16(y), F32x16(z), F32x16(size)] = columns;
+    let (sources, [z_words, size_words, color_words]) = LINE_LAYOUT;
+    // SAFETY: see the note below; `colors` holds sixteen u32s, and each `line` is sixteen
+    // words of `out` starting on a 64-byte boundary (checked above), as the streaming
+    // store requires.
+    unsafe {
+        let color = _mm512_castsi512_ps(_mm512_loadu_si512(colors.as_ptr().cast()));
+        for (index, line) in lines.chunks_exact_mut(16).enumerate() {
+            let from = _mm512_loadu_si512(sources[index].as_ptr().cast());
+            let mut words = _mm512_permutex2var_ps(x, from, y);
+            words = _mm512_mask_permutexvar_ps(words, z_words[index], from, z);
+            words = _mm512_mask_permutexvar_ps(words, size_words[index], from, size);
+            words = _mm512_mask_permutexvar_ps(words, color_words[index], from, color);
+            _mm512_stream_ps(line.as_mut_ptr().cast(), words);
+        }
+    }
 }
 
 impl F32x16 {
@@ -177,13 +273,14 @@ impl Lanes for F32x16 {
     }
     /// Each half of eight particles is written by the AVX2 transpose.
     #[inline(always)]
-    fn store_records(columns: [Self; 4], colors: &[u32], i: usize, out: &mut [u32]) {
+    fn store_records(columns: [Self; 4], colors: &[u32], out: &mut [u32]) {
         let [x, y, z, size] = columns;
         let [x, y, z, size] = [x.halves(), y.halves(), z.halves(), size.halves()];
         for half in 0..2 {
             let eight = [x[half], y[half], z[half], size[half]];
+            let (colors, out) = (&colors[half * 8..], &mut out[half * 8 * RECORD_WORDS..]);
             // SAFETY: see the note above (AVX2 is part of it).
-            unsafe { store_records_x8(eight, colors, i + half * 8, out) };
+            unsafe { store_records_x8(eight, colors, out) };
         }
     }
 }
@@ -207,6 +304,44 @@ mod tests {
     fn colours_land_at_their_index() {
         if Avx512::detect().is_some() {
             super::super::lanes::assert_rgba8_lands_at_its_index::<F32x16>("F32x16");
+        }
+    }
+
+    /// From each of the sixteen word positions in a 64-byte line, the count of records
+    /// before the next line start is the least that lands on one.
+    #[test]
+    fn the_records_before_a_line_end_on_a_line_start() {
+        #[repr(align(64))]
+        struct Line([u32; 16]);
+        let line = Line([0; 16]);
+        for word in 0..16 {
+            let records = line.0.as_ptr().wrapping_add(word);
+            let before = particles_before_line(records);
+            let lands = |n: usize| (word * 4 + n * 20).is_multiple_of(64);
+            assert!(before < 16 && lands(before), "word {word}: {before}");
+            assert!(
+                !(0..before).any(lands),
+                "word {word}: {before} is not the least"
+            );
+        }
+    }
+
+    /// The line layout puts record `k`'s five words at `5k..5k + 5`: each word's source
+    /// lane is its particle, and the masks cover z, size and colour words exactly.
+    #[test]
+    fn the_line_layout_interleaves_five_words_per_record() {
+        let (sources, [z, size, color]) = LINE_LAYOUT;
+        assert_eq!(sources[0][..6], [0, 16, 0, 0, 0, 1]);
+        assert_eq!(sources[4][10..], [14, 15, 31, 15, 15, 15]);
+        assert_eq!(z[0], 0b0001_0000_1000_0100);
+        assert_eq!(size[0], 0b0010_0001_0000_1000);
+        assert_eq!(color[0], 0b0100_0010_0001_0000);
+        for line in 0..5 {
+            assert_eq!(z[line] & size[line], 0);
+            assert_eq!(
+                (z[line] | size[line] | color[line]).count_ones(),
+                [9, 9, 10, 10, 10][line]
+            );
         }
     }
 }

@@ -45,10 +45,11 @@ pub trait Lanes:
     /// Converts lanes already clamped to `0.0..=255.0` to integers (rounding toward
     /// zero) and writes `r | g << 8 | b << 16 | a << 24` to `column[i..i + WIDTH]`.
     fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32], i: usize);
-    /// Writes particles `i..i + WIDTH` as instance records of [`RECORD_WORDS`] words,
-    /// `[x, y, z, size, colour]` (the `f32`s as their bits), starting at
-    /// `out[i * RECORD_WORDS]`: a transpose of four columns plus a copy of `colors`.
-    fn store_records(columns: [Self; 4], colors: &[u32], i: usize, out: &mut [u32]);
+    /// Writes the `WIDTH` lanes as instance records of [`RECORD_WORDS`] words,
+    /// `[x, y, z, size, colour]` (the `f32`s as their bits), to
+    /// `out[..WIDTH * RECORD_WORDS]`: a transpose of four columns plus a copy of
+    /// `colors[..WIDTH]`.
+    fn store_records(columns: [Self; 4], colors: &[u32], out: &mut [u32]);
 
     /// The particle index `i`, as a kernel's main loop hands it to each iteration. The
     /// scalar twin hides it from the optimiser (`black_box`) so that its loop stays one
@@ -141,14 +142,13 @@ impl Lanes for f32 {
             (red as u32) | ((green as u32) << 8) | ((blue as u32) << 16) | ((alpha as u32) << 24);
     }
     #[inline(always)]
-    fn store_records([x, y, z, size]: [Self; 4], colors: &[u32], i: usize, out: &mut [u32]) {
-        let start = i * RECORD_WORDS;
-        out[start..start + RECORD_WORDS].copy_from_slice(&[
+    fn store_records([x, y, z, size]: [Self; 4], colors: &[u32], out: &mut [u32]) {
+        out[..RECORD_WORDS].copy_from_slice(&[
             x.to_bits(),
             y.to_bits(),
             z.to_bits(),
             size.to_bits(),
-            colors[i],
+            colors[0],
         ]);
     }
 }

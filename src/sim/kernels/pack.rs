@@ -11,6 +11,19 @@ use crate::sim::pool::Particles;
 /// so every width writes the same words).
 #[inline(always)]
 pub(super) fn run<L: Lanes>(pool: Particles<'_>, looks: &LookParams, out: &mut [u32]) {
+    run_with::<L>(pool, looks, out, L::store_records);
+}
+
+/// As [`run`], writing each whole vector's records with `store`, which has the contract of
+/// [`Lanes::store_records`] (a backend passes a store of its own, such as one that writes
+/// past the cache).
+#[inline(always)]
+pub(super) fn run_with<L: Lanes>(
+    pool: Particles<'_>,
+    looks: &LookParams,
+    out: &mut [u32],
+    store: impl Fn([L; 4], &[u32], &mut [u32]) + Copy,
+) {
     let len = pool.len();
     let vector_end = len - len % L::WIDTH;
     // Every column of `body` is exactly `vector_end` long, so the compiler checks the
@@ -19,18 +32,24 @@ pub(super) fn run<L: Lanes>(pool: Particles<'_>, looks: &LookParams, out: &mut [
     let body = pool.range(0..vector_end);
     let mut i = 0;
     while i < vector_end {
-        particles::<L>(body, looks, L::index(i), out);
+        particles::<L>(body, looks, L::index(i), out, store);
         i += L::WIDTH;
     }
     while i < len {
-        particles::<f32>(pool, looks, i, out);
+        particles::<f32>(pool, looks, i, out, f32::store_records);
         i += 1;
     }
 }
 
-/// Packs the `L::WIDTH` particles starting at index `i`.
+/// Packs the `L::WIDTH` particles starting at index `i`, writing them with `store`.
 #[inline(always)]
-fn particles<L: Lanes>(pool: Particles<'_>, looks: &LookParams, i: usize, out: &mut [u32]) {
+fn particles<L: Lanes>(
+    pool: Particles<'_>,
+    looks: &LookParams,
+    i: usize,
+    out: &mut [u32],
+    store: impl Fn([L; 4], &[u32], &mut [u32]),
+) {
     let [x, y, z] = pool.pos;
     let [x, y, z] = [L::load(x, i), L::load(y, i), L::load(z, i)];
     let life = (L::load(pool.age, i) / L::load(pool.lifetime, i))
@@ -41,7 +60,7 @@ fn particles<L: Lanes>(pool: Particles<'_>, looks: &LookParams, i: usize, out: &
     // The colours stay on the stack.
     let mut colors = [0_u32; MAX_WIDTH];
     L::store_rgba8(red, green, blue, alpha, &mut colors, 0);
-    L::store_records([x, y, z, size], &colors, 0, &mut out[i * RECORD_WORDS..]);
+    store([x, y, z, size], &colors, &mut out[i * RECORD_WORDS..]);
 }
 
 /// A gradient's channels at `life` (0 at birth, 1 at death): the first key's values plus

@@ -81,13 +81,13 @@ impl Lanes for f32x4 {
         }
     }
     #[inline(always)]
-    fn store_records(columns: [Self; 4], colors: &[u32], i: usize, out: &mut [u32]) {
+    fn store_records(columns: [Self; 4], colors: &[u32], out: &mut [u32]) {
         let records = f32x4::transpose(columns);
-        let out = &mut out[i * RECORD_WORDS..(i + 4) * RECORD_WORDS];
+        let out = &mut out[..4 * RECORD_WORDS];
         for (k, record) in records.iter().enumerate() {
             let slot = &mut out[k * RECORD_WORDS..(k + 1) * RECORD_WORDS];
             slot[..4].copy_from_slice(&record.to_array().map(f32::to_bits));
-            slot[4] = colors[i + k];
+            slot[4] = colors[k];
         }
     }
 }
