@@ -606,6 +606,140 @@ mod tests {
         }
     }
 
+    /// A step of `dt` seconds with no force, no drag and walls far away; tests add one
+    /// force at a time.
+    fn still_params(dt: f32) -> StepParams {
+        StepParams {
+            dt,
+            gravity: [0.0; 3],
+            damping: 1.0,
+            attractors: [AttractorParams::default(); MAX_ATTRACTORS],
+            attractor_count: 0,
+            noise: NoiseParams::default(),
+            bounds: BoundsParams {
+                min: [-1000.0; 3],
+                max: [1000.0; 3],
+                restitution: 1.0,
+            },
+        }
+    }
+
+    /// One particle at `pos` with velocity `vel`, stepped once by every backend; returns
+    /// each backend's new velocity and position.
+    fn step_one(
+        pos: [f32; 3],
+        vel: [f32; 3],
+        params: &StepParams,
+    ) -> Vec<(Backend, [f32; 3], [f32; 3])> {
+        Backend::available()
+            .map(|backend| {
+                let mut pool = pool_of(
+                    &[NewParticle {
+                        pos,
+                        vel,
+                        lifetime: 9.0,
+                    }],
+                    &[],
+                );
+                step_on_this_thread(backend, pool.columns_mut(), params);
+                let [vx, vy, vz] = pool.velocities();
+                let [x, y, z] = pool.positions();
+                (backend, [vx[0], vy[0], vz[0]], [x[0], y[0], z[0]])
+            })
+            .collect()
+    }
+
+    /// The pull is strength / (|d|² + softening²) along d / sqrt(|d|² + softening²): a
+    /// particle at d = (-2, -4, -4) from the centre (|d| = 6) under strength × dt = 216
+    /// gains exactly d per step; with softening² 28 (|d|² + 28 = 64) it takes 512. Only the
+    /// first `attractor_count` of the eight slots pull, so k copies give k × d.
+    #[test]
+    fn attractors_pull_by_the_inverse_square_of_the_softened_distance() {
+        let centre = [1.0, -2.0, 3.0];
+        let pos = [3.0, 2.0, 7.0];
+        for (softening2, strength_dt) in [(0.0, 216.0), (28.0, 512.0)] {
+            for count in 0..=MAX_ATTRACTORS {
+                let mut params = still_params(0.5);
+                params.attractors = [AttractorParams {
+                    pos: centre,
+                    strength: strength_dt / 0.5,
+                    softening2,
+                }; MAX_ATTRACTORS];
+                params.attractor_count = count;
+                let k = count as f32;
+                for (backend, vel, at) in step_one(pos, [0.0; 3], &params) {
+                    let what = format!("{backend}, softening² {softening2}, {count} attractors");
+                    assert_eq!(vel, [-2.0 * k, -4.0 * k, -4.0 * k], "{what}");
+                    assert_eq!(at, [3.0 - k, 2.0 - 2.0 * k, 7.0 - 2.0 * k], "{what}");
+                }
+            }
+        }
+    }
+
+    /// Drag scales the velocity after the step's forces are added: (v + g dt) × damping.
+    #[test]
+    fn damping_scales_the_velocity_after_the_forces() {
+        let mut params = still_params(0.5);
+        params.gravity = [2.0, -4.0, 6.0];
+        params.damping = 0.5;
+        for (backend, vel, at) in step_one([0.0; 3], [4.0, -8.0, 2.0], &params) {
+            assert_eq!(vel, [2.5, -5.0, 2.5], "{backend}");
+            assert_eq!(at, [1.25, -2.5, 1.25], "{backend}");
+        }
+    }
+
+    /// The noise field adds `strength × dt × flow` with each flow component in [-1, 1),
+    /// and nothing at strength 0.
+    #[test]
+    fn the_noise_field_pushes_only_when_it_is_on() {
+        let spots = [[0.3, 1.7, -2.2], [5.5, -0.25, 0.9], [-3.1, 2.6, 4.4]];
+        for strength in [0.0, 4.0] {
+            let mut params = still_params(0.25);
+            params.noise = NoiseParams {
+                strength,
+                frequency: 0.7,
+                offset: [0.1, 0.2, 0.3],
+            };
+            let mut pushed = 0;
+            for spot in spots {
+                for (backend, vel, _) in step_one(spot, [0.0; 3], &params) {
+                    for v in vel {
+                        assert!((-1.0..1.0).contains(&v), "{backend} at {spot:?}: {vel:?}");
+                        pushed += usize::from(v != 0.0);
+                    }
+                }
+            }
+            if strength == 0.0 {
+                assert_eq!(pushed, 0, "no field, no push");
+            } else {
+                assert!(pushed > 0, "the field pushed nothing");
+            }
+        }
+    }
+
+    /// The field is sampled at `pos × frequency + offset` (in cells): two particles whose
+    /// sample points are the same get the same push, and one whose point differs does not.
+    #[test]
+    fn the_noise_field_is_sampled_at_position_times_frequency_plus_offset() {
+        let field = |frequency: f32, offset: [f32; 3], pos: [f32; 3]| {
+            let mut params = still_params(1.0);
+            params.noise = NoiseParams {
+                strength: 1.0,
+                frequency,
+                offset,
+            };
+            step_one(pos, [0.0; 3], &params)
+        };
+        // Both sample the point (3.5, 4.75, -0.5).
+        let scaled = field(2.0, [0.5, 0.25, 1.0], [1.5, 2.25, -0.75]);
+        let plain = field(1.0, [0.0; 3], [3.5, 4.75, -0.5]);
+        let elsewhere = field(1.0, [0.0; 3], [3.75, 4.5, -0.25]);
+        for ((a, b), c) in scaled.iter().zip(&plain).zip(&elsewhere) {
+            assert_eq!(a.1, b.1, "{}", a.0);
+            assert_ne!(a.1, c.1, "{}", a.0);
+        }
+    }
+
     #[test]
     fn colour_and_size_follow_the_gradients_over_life() {
         let settings = gravity_only();
