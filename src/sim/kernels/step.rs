@@ -303,3 +303,63 @@ fn hash3<L: Lanes>(x: L, y: L, z: L) -> [L; 3] {
         ((py + px) * px).fract(),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::value_noise;
+
+    /// Points on a 7 × 7 grid of a cell wall's face, in cells.
+    fn wall_points() -> impl Iterator<Item = (f32, f32)> {
+        (0..7).flat_map(|a| (0..7).map(move |b| (a as f32 * 0.61 - 2.1, b as f32 * 0.37 + 0.4)))
+    }
+
+    /// The field is continuous: on either side of each of several cell walls, along each
+    /// axis, it differs by no more than its slope allows (each component moves at most 3
+    /// per cell: a change of up to 2 between corners, times smoothstep's steepest 1.5).
+    #[test]
+    fn the_field_is_continuous_across_cell_walls() {
+        const SIDE: f32 = 1.0e-3;
+        for wall in [-3.0_f32, 0.0, 1.0, 4.0] {
+            for (a, b) in wall_points() {
+                for axis in 0..3 {
+                    let at = |x: f32| match axis {
+                        0 => [x, a, b],
+                        1 => [a, x, b],
+                        _ => [a, b, x],
+                    };
+                    let (before, after) =
+                        (value_noise(at(wall - SIDE)), value_noise(at(wall + SIDE)));
+                    for (u, v) in before.into_iter().zip(after) {
+                        assert!(
+                            (u - v).abs() <= 3.0 * 2.0 * SIDE * 1.01,
+                            "a jump across {wall} on axis {axis} at ({a}, {b}): {before:?} -> {after:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every component lies in [-1, 1), and across the lattice points of a 12-cell cube it
+    /// reaches both ends of that range (the corners' hashes spread over [0, 1)) and
+    /// averages near 0.
+    #[test]
+    fn the_field_spans_minus_one_to_one_around_zero() {
+        let (mut low, mut high, mut sum, mut count) = (f32::MAX, f32::MIN, 0.0_f64, 0.0_f64);
+        for x in -6..6 {
+            for y in -6..6 {
+                for z in -6..6 {
+                    for value in value_noise([x as f32, y as f32, z as f32]) {
+                        assert!((-1.0..1.0).contains(&value), "({x}, {y}, {z}): {value}");
+                        low = low.min(value);
+                        high = high.max(value);
+                        sum += f64::from(value);
+                        count += 1.0;
+                    }
+                }
+            }
+        }
+        assert!(low < -0.9 && high > 0.9, "the field spans {low} to {high}");
+        assert!((sum / count).abs() < 0.1, "mean {}", sum / count);
+    }
+}
