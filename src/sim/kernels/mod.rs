@@ -717,6 +717,32 @@ mod tests {
         }
     }
 
+    /// The noise field's values are part of what a run computes: every checksum (native,
+    /// wasm, a capture's) depends on them, and `compare` calls a changed checksum a
+    /// correctness change. At strength × dt = 1 a particle at rest gains exactly the
+    /// field's value at its position; these are the values at four points as this code
+    /// first computed them (bits), so a change to the hash, the interpolation or how the
+    /// push is added shows here first.
+    #[test]
+    fn the_noise_push_keeps_its_values() {
+        let mut params = still_params(0.25);
+        params.noise = NoiseParams {
+            strength: 4.0,
+            frequency: 1.0,
+            offset: [0.0; 3],
+        };
+        for (pos, bits) in [
+            ([1.0, 2.0, 3.0], [0x3f39_5800, 0xbee4_d000, 0xbf1d_e800]),
+            ([-7.0, 5.0, 11.0], [0x3f6d_f000, 0xbf27_6000, 0xbf0c_c000]),
+            ([0.25, -1.5, 2.75], [0xbe88_f730, 0xbd1b_12c0, 0xbe3e_9ce0]),
+            ([13.3, -4.6, 0.9], [0x3ef8_2b60, 0x3f04_4ebc, 0xbedd_7488]),
+        ] {
+            for (backend, vel, _) in step_one(pos, [0.0; 3], &params) {
+                assert_eq!(vel.map(f32::to_bits), bits, "{backend} at {pos:?}: {vel:?}");
+            }
+        }
+    }
+
     /// The field is sampled at `pos × frequency + offset` (in cells): two particles whose
     /// sample points are the same get the same push, and one whose point differs does not.
     #[test]
