@@ -106,7 +106,9 @@ fn pack_avx512_streaming(particles: Particles<'_>, looks: &LookParams, out: &mut
 /// `records + 20n` on a line start.
 fn particles_before_line(records: *const u32) -> usize {
     const LINE_WORDS: usize = 16;
-    let words_to_line = (LINE_WORDS - (records.addr() / 4) % LINE_WORDS) % LINE_WORDS;
+    // 1 to 16 words; a pointer already on a line start gives 16, which the last step
+    // takes to 0.
+    let words_to_line = LINE_WORDS - (records.addr() / 4) % LINE_WORDS;
     // 5n = words_to_line (mod 16), and 13 is 5's inverse mod 16 (5 * 13 = 65).
     words_to_line * 13 % LINE_WORDS
 }
@@ -132,21 +134,24 @@ const LINE_LAYOUT: ([[u32; 16]; 5], [[u16; 5]; 3]) = {
 };
 
 /// Writes sixteen particles' records from `x`, `y`, `z`, size and `colors[..16]` to
-/// `out[..80]`, with the contract of [`Lanes::store_records`]. Where `out` starts a line,
-/// each of the five lines is put together in a register and streamed; elsewhere the
-/// records are stored as usual. The caller fences after the last.
+/// `out[..80]`, with the contract of [`Lanes::store_records`]: each of the five lines is
+/// put together in a register and streamed. The caller fences after the last.
+///
+/// # Panics
+/// If `out` does not start a 64-byte line (the caller packs up to the first line without
+/// it).
 #[inline(always)]
 fn stream_records(columns: [F32x16; 4], colors: &[u32], out: &mut [u32]) {
     let lines = &mut out[..16 * RECORD_WORDS];
-    if !lines.as_ptr().addr().is_multiple_of(64) {
-        F32x16::store_records(columns, colors, lines);
-        return;
-    }
+    assert!(
+        lines.as_ptr().addr().is_multiple_of(64),
+        "streamed records start a line"
+    );
     let colors = &colors[..16];
     let [F32x16(x), F32x16(y), F32x16(z), F32x16(size)] = columns;
     let (sources, [z_words, size_words, color_words]) = LINE_LAYOUT;
     // SAFETY: see the note below; `colors` holds sixteen u32s, and each `line` is sixteen
-    // words of `out` starting on a 64-byte boundary (checked above), as the streaming
+    // words of `out` starting on a 64-byte boundary (asserted above), as the streaming
     // store requires.
     unsafe {
         let color = _mm512_castsi512_ps(_mm512_loadu_si512(colors.as_ptr().cast()));
