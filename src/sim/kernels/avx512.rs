@@ -82,9 +82,10 @@ fn pack_avx512(particles: Particles<'_>, looks: &LookParams, out: &mut [u32]) {
 }
 
 /// The pack with its whole vectors' records streamed: the particles before the first
-/// 64-byte line of `out` are packed as usual (fewer than sixteen, so by the scalar twin),
-/// then every sixteen particles fill exactly five lines (320 bytes), which
-/// [`stream_records`] writes whole.
+/// record that starts a 64-byte line are packed as usual (fewer than sixteen, so by the
+/// scalar twin), then every sixteen particles fill exactly five lines (320 bytes), which
+/// [`stream_records`] writes whole. Nothing between the first streamed store and the fence
+/// can panic: the public entry points checked that `out` holds every record.
 #[target_feature(enable = "avx512f,avx2")]
 fn pack_avx512_streaming(particles: Particles<'_>, looks: &LookParams, out: &mut [u32]) {
     let len = particles.len();
@@ -101,9 +102,9 @@ fn pack_avx512_streaming(particles: Particles<'_>, looks: &LookParams, out: &mut
     _mm_sfence();
 }
 
-/// How many records (of 20 bytes) come before the first 64-byte boundary at or after
-/// `records` (a `u32` pointer, so 4-byte aligned): the `n` in `0..16` with
-/// `records + 20n` on a line start.
+/// How many records (of 20 bytes) come before the first record that starts a 64-byte
+/// line, for records from `records` (a `u32` pointer, so 4-byte aligned): the `n` in
+/// `0..16` with `records + 20n` on a line start (up to 300 bytes on).
 fn particles_before_line(records: *const u32) -> usize {
     const LINE_WORDS: usize = 16;
     // 1 to 16 words; a pointer already on a line start gives 16, which the last step
