@@ -421,8 +421,8 @@ pub fn pack(
 /// record's line before writing it mostly costs memory traffic; smaller packs keep their
 /// records cached for the upload. Measured at 1,000,000 (streamed: faster with the upload's
 /// copy included) and 100,000 (not streamed); sizes between are not timed. It sits
-/// between the presets' defaults (galaxy 400,000, stress 1,000,000), so no preset's pool
-/// crosses it as it fills.
+/// between the presets' defaults (galaxy 400,000, stress 1,000,000), so no preset's full
+/// pool sits at it, where its live count would flip the choice from frame to frame.
 const STREAM_RECORDS_FROM: usize = 750_000;
 
 /// Whether a pack of `particles` writes its records past the cache.
