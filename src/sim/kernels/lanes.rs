@@ -43,8 +43,8 @@ pub trait Lanes:
     /// Lane-wise `if mask { value } else { 0.0 }` (positive zero).
     fn keep(mask: Self::Mask, value: Self) -> Self;
     /// Converts lanes already clamped to `0.0..=255.0` to integers (rounding toward
-    /// zero) and writes `r | g << 8 | b << 16 | a << 24` to `column[i..i + WIDTH]`.
-    fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32], i: usize);
+    /// zero) and writes `r | g << 8 | b << 16 | a << 24` to `column[..WIDTH]`.
+    fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32]);
     /// Writes the `WIDTH` lanes as instance records of [`RECORD_WORDS`] words,
     /// `[x, y, z, size, colour]` (the `f32`s as their bits), to
     /// `out[..WIDTH * RECORD_WORDS]`: a transpose of four columns plus a copy of
@@ -136,9 +136,9 @@ impl Lanes for f32 {
         clippy::cast_sign_loss,
         reason = "in 0..=255 by contract, so `as` truncates toward zero like the vector conversions"
     )]
-    fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32], i: usize) {
+    fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32]) {
         // In range by contract, so `as` truncates toward zero like the vector conversions.
-        column[i] =
+        column[0] =
             (red as u32) | ((green as u32) << 8) | ((blue as u32) << 16) | ((alpha as u32) << 24);
     }
     #[inline(always)]
@@ -157,7 +157,7 @@ impl Lanes for f32 {
 /// `a < b ? a : b` and `a > b ? a : b`) on signed zeros, NaN and infinities, where
 /// platforms disagree.
 #[cfg(test)]
-pub(super) fn assert_comparison_semantics<L: Lanes>(name: &str) {
+fn assert_comparison_semantics<L: Lanes>(name: &str) {
     let special = [0.0_f32, -0.0, f32::NAN, 1.0, -1.0, f32::INFINITY];
     let mut lanes = [0.0_f32; MAX_WIDTH];
     let (yes, no) = (L::splat(1.0), L::splat(0.0));
@@ -194,28 +194,30 @@ pub(super) fn assert_comparison_semantics<L: Lanes>(name: &str) {
     }
 }
 
-/// Checks `L::store_rgba8` writes its lanes' colours to `column[i..i + WIDTH]` and nothing
-/// else, at an `i` past the start (the pack itself always stores at 0).
+/// Checks `L::store_rgba8` writes its lanes' colours to `column[..WIDTH]` and nothing
+/// past them.
 #[cfg(test)]
-pub(super) fn assert_rgba8_lands_at_its_index<L: Lanes>(name: &str) {
-    let mut column = [0_u32; 3 * MAX_WIDTH];
-    let (from, to) = (L::WIDTH, 2 * L::WIDTH);
+fn assert_rgba8_fills_its_lanes_only<L: Lanes>(name: &str) {
+    let mut column = [0_u32; 2 * MAX_WIDTH];
     L::store_rgba8(
         L::splat(1.9),
         L::splat(2.0),
         L::splat(3.0),
         L::splat(255.0),
         &mut column,
-        from,
     );
-    assert!(column[..from].iter().all(|&c| c == 0), "{name}: before i");
+    let (lanes, past) = column.split_at(L::WIDTH);
     assert!(
-        column[from..to].iter().all(|&c| c == 0xFF03_0201),
-        "{name}: {:x?}",
-        &column[from..to]
+        lanes.iter().all(|&c| c == 0xFF03_0201),
+        "{name}: {lanes:x?}"
     );
-    assert!(
-        column[to..].iter().all(|&c| c == 0),
-        "{name}: after i + WIDTH"
-    );
+    assert!(past.iter().all(|&c| c == 0), "{name}: past WIDTH");
+}
+
+/// Checks what every lane type must do exactly as the trait defines: comparisons, min and
+/// max on special values, and where the colours land.
+#[cfg(test)]
+pub(super) fn assert_lane_contract<L: Lanes>(name: &str) {
+    assert_comparison_semantics::<L>(name);
+    assert_rgba8_fills_its_lanes_only::<L>(name);
 }

@@ -505,14 +505,15 @@ mod tests {
         pool
     }
 
-    /// The four-lane min and max keep the trait's semantics (the backends use the
-    /// platforms' own instructions where those match exactly; AVX2 and AVX-512 check
-    /// theirs in their own modules).
+    /// The scalar twin and the four lanes keep the trait's contract: comparisons, min and
+    /// max on special values (the backends use the platforms' own instructions where those
+    /// match exactly) and where the colours land. AVX2 and AVX-512 check theirs in their
+    /// own modules.
     #[test]
-    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-    fn comparisons_min_and_max_keep_the_trait_semantics_on_zeros_and_nan() {
-        lanes::assert_comparison_semantics::<f32>("f32");
-        lanes::assert_comparison_semantics::<wide::f32x4>("f32x4");
+    fn the_lane_types_keep_the_trait_contract() {
+        lanes::assert_lane_contract::<f32>("f32");
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        lanes::assert_lane_contract::<wide::f32x4>("f32x4");
     }
 
     #[test]
@@ -520,13 +521,6 @@ mod tests {
         for (x, part) in [(2.75_f32, 0.75), (-1.25, 0.75), (3.0, 0.0)] {
             assert_eq!(lanes::Lanes::fract(x), part, "fract({x})");
         }
-    }
-
-    #[test]
-    fn colours_land_at_their_index() {
-        lanes::assert_rgba8_lands_at_its_index::<f32>("f32");
-        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-        lanes::assert_rgba8_lands_at_its_index::<wide::f32x4>("f32x4");
     }
 
     fn gravity_only() -> SimSettings {

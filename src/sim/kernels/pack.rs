@@ -59,7 +59,7 @@ fn particles<L: Lanes>(
     let [size] = channels::<L, 1>(&looks.size, life);
     // The colours stay on the stack.
     let mut colors = [0_u32; MAX_WIDTH];
-    L::store_rgba8(red, green, blue, alpha, &mut colors, 0);
+    L::store_rgba8(red, green, blue, alpha, &mut colors);
     store([x, y, z, size], &colors, &mut out[i * RECORD_WORDS..]);
 }
 

@@ -73,10 +73,10 @@ impl Lanes for f32x4 {
         }
     }
     #[inline(always)]
-    fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32], i: usize) {
+    fn store_rgba8(red: Self, green: Self, blue: Self, alpha: Self, column: &mut [u32]) {
         let [red, green, blue, alpha] = [red, green, blue, alpha].map(f32x4::fast_trunc_int);
         let packed: i32x4 = red | (green << 8) | (blue << 16) | (alpha << 24);
-        for (slot, value) in column[i..i + 4].iter_mut().zip(packed.to_array()) {
+        for (slot, value) in column[..4].iter_mut().zip(packed.to_array()) {
             *slot = value.cast_unsigned();
         }
     }
