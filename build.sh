@@ -20,6 +20,11 @@ WASM_TARGET=wasm32-unknown-unknown
 # wasm-opt 108 must be told every feature rustc 1.97's wasm32 output uses.
 WASM_OPT_FEATURES=(--enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue)
+# The threaded bundle (dist/mt/) rebuilds std with atomics (-Zbuild-std): a nightly, pinned
+# by date, that only this bundle uses.
+THREADS_TOOLCHAIN=nightly-2026-10-30
+# Its shared memory's declared maximum (16,384 pages): see the README's threaded bundle.
+THREADS_MAX_MEMORY=$((1 << 30))
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
@@ -145,19 +150,86 @@ build_web() {
   size_report
 }
 
-cmd_web() { step "web bundle" build_web; }
+ensure_threads_toolchain() {
+  rustup component list --toolchain "$THREADS_TOOLCHAIN" --installed 2>/dev/null | grep -q '^rust-src' ||
+    rustup toolchain install "$THREADS_TOOLCHAIN" --profile minimal -c rust-src
+  ensure_apt patch:patch
+}
+
+# A copy of the locked egui with web/patches/egui-send-dropped-file.patch applied (see the
+# patch for why), made again only when egui's version or the patch changes. Prints its path.
+patched_egui() {
+  local version source dir="$1/egui" patch=web/patches/egui-send-dropped-file.patch stamp
+  version="$(awk '/^name = "egui"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+  stamp="$version $(cksum <"$patch")"
+  if [ "$(cat "$dir.stamp" 2>/dev/null)" != "$stamp" ]; then
+    cargo fetch --quiet --target "$WASM_TARGET"
+    source="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"egui-$version" | head -n 1)"
+    [ -d "$source" ] || die "egui $version is not in the cargo registry"
+    rm -rf "$dir" && cp -r "$source" "$dir"
+    patch --quiet -d "$dir" -p1 <"$patch" || die "$patch does not apply to egui $version"
+    echo "$stamp" >"$dir.stamp"
+  fi
+  echo "$dir"
+}
+
+# Builds the threaded bundle into dist/mt/: the same crate with atomics and shared memory,
+# for the page's kernel workers (web/worker.js). Its lock file is a copy of Cargo.lock that
+# also records the patched egui, so Cargo.lock itself never changes.
+build_web_threaded() {
+  ensure_threads_toolchain
+  local dir="$CARGO_TARGET_DIR/threads" egui
+  mkdir -p "$dir"
+  egui="$(patched_egui "$dir")"
+  cp Cargo.lock "$dir/Cargo.lock"
+  # Every crate gets the target features; only sparkbench's link gets the memory's shape:
+  # shared, imported (each worker instantiates the module on the page's memory), with a
+  # maximum, and the thread-local storage and heap-base symbols wasm-bindgen's thread
+  # support sets up per worker.
+  local link=(--shared-memory --import-memory "--max-memory=$THREADS_MAX_MEMORY"
+    --export=__wasm_init_tls --export=__tls_size --export=__tls_align --export=__tls_base
+    --export=__heap_base)
+  RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+simd128" \
+    CARGO_TARGET_DIR="$dir" cargo "+$THREADS_TOOLCHAIN" rustc --lib --profile web-release \
+    --target "$WASM_TARGET" -Zbuild-std=std,panic_abort \
+    --config "resolver.lockfile-path=\"$dir/Cargo.lock\"" --config "patch.crates-io.egui.path=\"$egui\"" \
+    -- "${link[@]/#/-Clink-arg=}"
+  local built="$dir/$WASM_TARGET/web-release/sparkbench.wasm"
+  local optimized="$dir/$WASM_TARGET/web-release/sparkbench.opt.wasm"
+  local out="$DIST/mt"
+  rm -rf "$out" && mkdir -p "$out"
+  wasm-opt -O2 --strip-debug --strip-producers "${WASM_OPT_FEATURES[@]}" --enable-threads \
+    "$built" -o "$optimized"
+  "$WASM_BINDGEN" --target web --no-typescript --out-dir "$out" --out-name sparkbench "$optimized"
+  cp web/worker.js "$out/"
+  printf '{"wasm":"sparkbench_bg.wasm","js":"sparkbench.js","wasm_bytes":%d,"threads":true}\n' \
+    "$(stat -c %s "$out/sparkbench_bg.wasm")" >"$out/build.json"
+  for file in "$out"/sparkbench_bg.wasm "$out"/*.js; do
+    gzip -9 -k -f "$file"
+    brotli -q 11 -f "$file"
+  done
+  DIST="$out" size_report
+}
+
+cmd_web() {
+  step "web bundle" build_web
+  step "threaded web bundle" build_web_threaded
+}
 
 cmd_serve() {
   step "web bundle" build_web
+  step "threaded web bundle" build_web_threaded
   print_timings
   TIMINGS=()
   exec node web/serve.mjs "$DIST" "${PORT:-8080}"
 }
 
+# The browser suite on one bundle. Arg: threaded (served cross-origin isolated, so the page
+# runs dist/mt/ with workers) or single (served without COOP/COEP: the default bundle).
 test_browser() {
-  mkdir -p "$SHOTS"
-  SPARKBENCH_DIST="$DIST" SPARKBENCH_SHOTS="$SHOTS" SPARKBENCH_BIN="$CARGO_TARGET_DIR/ci/sparkbench" \
-    node --test tests/web/
+  mkdir -p "$SHOTS/$1"
+  SPARKBENCH_DIST="$DIST" SPARKBENCH_SHOTS="$SHOTS/$1" SPARKBENCH_BIN="$CARGO_TARGET_DIR/ci/sparkbench" \
+    SPARKBENCH_ISOLATE="$([ "$1" = threaded ] && echo 1 || echo 0)" node --test tests/web/
 }
 
 cmd_test() {
@@ -169,8 +241,10 @@ cmd_test() {
   # The desktop test inside runs the app in a real window under Xvfb (Mesa software Vulkan).
   step "cargo test" env SPARKBENCH_SHOTS="$SHOTS" cargo test --profile ci
   step "web bundle" build_web
+  step "threaded web bundle" build_web_threaded
   step "kernel instruction counts (callgrind)" callgrind_check "$CARGO_TARGET_DIR/ci/sparkbench"
-  step "browser test (chromium)" test_browser
+  step "browser test (chromium, single-threaded)" test_browser single
+  step "browser test (chromium, threaded)" test_browser threaded
   printf '\nscreenshots: %s\n' "${SHOTS#"$ROOT"/}"
 }
 
@@ -301,10 +375,12 @@ cmd_help() {
   cat <<'USAGE'
 usage: ./build.sh COMMAND
 
-  serve   build the browser bundle into dist/ and serve it on http://127.0.0.1:8080 (PORT= to change)
-  web     build the browser bundle into dist/ and print its size
+  serve   build the browser bundles into dist/ and serve them on http://127.0.0.1:8080 (PORT= to
+          change), cross-origin isolated so the page runs the threaded bundle with workers
+  web     build the browser bundles into dist/ (single-threaded) and dist/mt/ (threaded) and
+          print their sizes
   test    everything CI runs: fmt, clippy (native + wasm32), cargo doc, cargo test (with the desktop
-          window test), the web bundle, and the browser test in headless Chromium
+          window test), both web bundles, and the browser tests in headless Chromium on each
   bench   kernel benchmarks: criterion, then ns-per-particle tables natively and in
           headless Chromium (wasm), each with the SIMD/scalar ratio; BENCH_SECONDS per cell
   alloc-bench  record an allocation trace from a real run (TRACE_FRAMES, default 120) and

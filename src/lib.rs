@@ -3,6 +3,13 @@
 //! [`app`] builds the Bevy [`App`] from one plugin per module; the native binary
 //! (`main.rs`) and the browser entry point (`web/page.rs`) both start from it.
 
+// The threaded browser bundle (built on a pinned nightly) parks its kernel workers with
+// wasm's wait instruction, whose intrinsic is not stable yet.
+#![cfg_attr(
+    all(target_arch = "wasm32", target_feature = "atomics"),
+    feature(stdarch_wasm_atomic_wait)
+)]
+
 use bevy::asset::AssetMetaCheck;
 use bevy::prelude::*;
 use bevy::window::WindowResolution;

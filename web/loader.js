@@ -13,6 +13,11 @@ const SIMD_PROBE = new Uint8Array([
 
 const $ = (id) => document.getElementById(id);
 
+/** Most kernel workers the page starts: with the main thread, eight cores. */
+const MAX_WORKERS = 7;
+/** How long the workers may take to instantiate the module before the page goes on without. */
+const WORKERS_START_MS = 20000;
+
 function showError(message) {
   const panel = $('sparkbench-error');
   if (panel.hidden) {
@@ -81,6 +86,51 @@ async function compileWithProgress(url, totalBytes) {
   return WebAssembly.compileStreaming(streamed);
 }
 
+/**
+ * Which bundle to run, with how many kernel workers, and why it runs on one thread if it
+ * does: the threaded bundle (mt/) where the page is cross-origin isolated and the machine
+ * has more than one core, with min(cores - 1, 7) workers, or `?workers=N` (0 to 7; 0 runs
+ * the threaded bundle with none).
+ */
+async function chooseBundle() {
+  const asked = Number.parseInt(new URLSearchParams(location.search).get('workers') ?? '', 10);
+  const cores = navigator.hardwareConcurrency ?? 1;
+  const workers = asked >= 0 && asked <= MAX_WORKERS ? asked : Math.min(Math.max(cores - 1, 0), MAX_WORKERS);
+  const single = (why) => ({ dir: '.', workers: 0, why });
+  if (!globalThis.crossOriginIsolated) {
+    return single('the page is not cross-origin isolated (the server sent no COOP/COEP headers), so workers cannot share its memory');
+  }
+  if (cores < 2 && !(asked >= 0)) return single('this browser reports a single core');
+  const response = await fetch('./mt/build.json');
+  if (!response.ok) return single('this server has no threaded bundle (mt/)');
+  return { dir: './mt', workers, build: await response.json(), why: workers === 0 ? 'the URL asked for no workers' : null };
+}
+
+/**
+ * Starts `count` kernel workers on the module and its shared memory; resolves when all say
+ * they are ready, rejects when one fails or they take longer than WORKERS_START_MS.
+ */
+function startWorkers(dir, module, memory, count) {
+  return new Promise((ready, fail) => {
+    let waiting = count;
+    const timer = setTimeout(() => fail(new Error(`the workers did not start within ${WORKERS_START_MS / 1000} s`)), WORKERS_START_MS);
+    for (let index = 0; index < count; index += 1) {
+      const worker = new Worker(`${dir}/worker.js`, { type: 'module', name: `sparkbench-kernel-${index + 1}` });
+      worker.onerror = (event) => { clearTimeout(timer); fail(new Error(`worker ${index + 1}: ${event.message ?? 'failed to load'}`)); };
+      worker.onmessage = ({ data }) => {
+        if (data.error) {
+          clearTimeout(timer);
+          fail(new Error(`worker ${index + 1}: ${data.error}`));
+        } else if (data.ready && (waiting -= 1) === 0) {
+          clearTimeout(timer);
+          ready();
+        }
+      };
+      worker.postMessage({ module, memory, index });
+    }
+  });
+}
+
 async function main() {
   const missing = missingFeatures();
   if (missing.length > 0) {
@@ -88,15 +138,37 @@ async function main() {
     return;
   }
   document.body.dataset.state = 'loading';
-  const build = await (await fetch('./build.json')).json();
-  const module = await compileWithProgress(`./${build.wasm}`, build.wasm_bytes);
+  const bundle = await chooseBundle();
+  const build = bundle.build ?? await (await fetch('./build.json')).json();
+  const module = await compileWithProgress(`${bundle.dir}/${build.wasm}`, build.wasm_bytes);
   setProgress(1, 'Starting…');
-  const bindings = await import(`./${build.js}`);
+  const bindings = await import(`${bundle.dir}/${build.js}`);
   const { stats, checksum, bench, memory_check, alloc_bench, capture } = bindings;
   window.sparkbench = { stats, checksum, bench, memory_check, alloc_bench, capture };
+  if (build.threads) {
+    Object.assign(window.sparkbench, {
+      checksumOnWorkers: bindings.checksumOnWorkers,
+      emptyDispatches: bindings.emptyDispatches,
+      useWorkers: bindings.use_workers,
+    });
+  }
   await bindings.default({ module_or_path: module });
+  const threading = { bundle: build.threads ? 'threaded' : 'single-threaded', workers: 0, why: bundle.why };
+  if (bundle.workers > 0) {
+    setProgress(1, `Starting ${bundle.workers} workers…`);
+    const memory = bindings.prepare_workers(bundle.workers);
+    try {
+      await startWorkers(bundle.dir, module, memory, bundle.workers);
+      threading.workers = bundle.workers;
+    } catch (error) {
+      // Workers that did start keep waiting for jobs; none is given any.
+      bindings.use_workers(0);
+      threading.why = `the workers could not start (${error.message})`;
+    }
+  }
+  window.sparkbench.threading = threading;
   // The Rust `start` function starts the app in the canvas.
-  bindings.start();
+  bindings.start(threading.workers > 0 ? undefined : threading.why ?? undefined);
   $('loading').hidden = true;
   $('sparkbench-canvas').focus();
   document.body.dataset.state = 'running';

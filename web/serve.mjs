@@ -1,5 +1,8 @@
-// Serves dist/ on loopback with the right types and the precompressed .br/.gz files.
-// Usage: node web/serve.mjs [DIR] [PORT]   (defaults: dist, 8080). Also imported by the browser test.
+// Serves dist/ on loopback with the right types and the precompressed .br/.gz files, and
+// the headers that make the page cross-origin isolated (COOP/COEP), which the threaded
+// bundle's shared memory needs.
+// Usage: node web/serve.mjs [--no-isolation] [DIR] [PORT]   (defaults: dist, 8080).
+// Also imported by the browser test.
 
 import { createServer } from 'node:http';
 import { stat, readFile } from 'node:fs/promises';
@@ -34,7 +37,13 @@ function fileFor(root, urlPath) {
   return file === root || file.startsWith(root + sep) ? file : null;
 }
 
-async function handle(root, request, response) {
+/** The headers that let the page share memory with its workers (`crossOriginIsolated`). */
+const ISOLATION = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+async function handle(root, isolate, request, response) {
   const file = fileFor(root, request.url ?? '/');
   if (!file || !(await isFile(file))) {
     response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
@@ -44,6 +53,7 @@ async function handle(root, request, response) {
     'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
     'Cache-Control': 'no-cache',
     Vary: 'Accept-Encoding',
+    ...(isolate ? ISOLATION : {}),
   };
   const accepted = request.headers['accept-encoding'] ?? '';
   let body = null;
@@ -59,11 +69,14 @@ async function handle(root, request, response) {
   response.writeHead(200, headers).end(request.method === 'HEAD' ? undefined : body);
 }
 
-/** Starts serving `dir`; resolves to the server once it listens (port 0 picks a free one). */
-export function serve(dir, port = 8080, host = '127.0.0.1') {
+/**
+ * Starts serving `dir`; resolves to the server once it listens (port 0 picks a free one).
+ * `isolate: false` leaves out COOP/COEP, so the page runs the single-threaded bundle.
+ */
+export function serve(dir, port = 8080, host = '127.0.0.1', { isolate = true } = {}) {
   const root = resolve(dir);
   const server = createServer((request, response) => {
-    handle(root, request, response).catch((error) => {
+    handle(root, isolate, request, response).catch((error) => {
       response.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${error}\n`);
     });
   });
@@ -74,8 +87,11 @@ export function serve(dir, port = 8080, host = '127.0.0.1') {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [dir = 'dist', port = '8080'] = process.argv.slice(2);
-  const server = await serve(dir, Number(port));
+  const args = process.argv.slice(2);
+  const isolate = !args.includes('--no-isolation');
+  const [dir = 'dist', port = '8080'] = args.filter((arg) => arg !== '--no-isolation');
+  const server = await serve(dir, Number(port), '127.0.0.1', { isolate });
   const { port: bound } = server.address();
-  console.log(`sparkbench: serving ${resolve(dir)} on http://127.0.0.1:${bound}/ (Ctrl-C stops)`);
+  const mode = isolate ? 'cross-origin isolated' : 'not isolated: single-threaded';
+  console.log(`sparkbench: serving ${resolve(dir)} on http://127.0.0.1:${bound}/ (${mode}; Ctrl-C stops)`);
 }

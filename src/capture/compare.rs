@@ -32,6 +32,9 @@ pub enum Verdict {
     WithinNoise,
     /// Worse by more than the threshold and the spread.
     Regressed,
+    /// A time measured with a different number of kernel threads or Web Workers: shown,
+    /// but not judged (see the comparison's notes).
+    NotJudged,
 }
 
 impl Verdict {
@@ -43,6 +46,7 @@ impl Verdict {
             Self::Improved => "improved",
             Self::WithinNoise => "within noise",
             Self::Regressed => "REGRESSED",
+            Self::NotJudged => "not judged",
         }
     }
 }
@@ -117,7 +121,8 @@ impl Comparison {
 /// Compares `new` against `base`. A metric regressed when it grew by more than
 /// `threshold` (0.1 is 10%) of the base value and the growth is beyond the spread.
 /// Captures of different scenarios, particle counts or seeds are refused, naming what
-/// differs.
+/// differs; times measured with different kernel thread or Web Worker counts are shown but
+/// not judged, and a note says why.
 ///
 /// # Errors
 ///
@@ -169,6 +174,13 @@ pub fn compare(
         new.summary.peak_live_bytes as f64 / 1.0e6,
         threshold,
     ));
+    if threads_differ(base, new) {
+        for row in &mut rows {
+            if row.metric.ends_with(" ms") {
+                row.verdict = Verdict::NotJudged;
+            }
+        }
+    }
     let checksum_change = (base.settings.steps == new.settings.steps
         && base.checksum != new.checksum)
         .then(|| (base.checksum.clone(), new.checksum.clone()));
@@ -214,10 +226,10 @@ fn notes(base: &CaptureFile, new: &CaptureFile) -> Vec<String> {
         notes.push("one capture is headless and the other rendered".to_owned());
     }
     let (be, ne) = (&base.environment, &new.environment);
-    if be.kernel_threads != ne.kernel_threads {
+    if threads_differ(base, new) {
         notes.push(format!(
-            "kernel threads differ: {} vs {}",
-            be.kernel_threads, ne.kernel_threads
+            "kernel threads differ: {} ({} Web Workers) vs {} ({}): times are not judged",
+            be.kernel_threads, be.kernel_workers, ne.kernel_threads, ne.kernel_workers
         ));
     }
     for (what, base_value, new_value) in [
@@ -230,6 +242,13 @@ fn notes(base: &CaptureFile, new: &CaptureFile) -> Vec<String> {
         }
     }
     notes
+}
+
+/// Whether the kernels ran on different numbers of threads or Web Workers: their times
+/// then measure different set-ups, not a change in the code.
+fn threads_differ(base: &CaptureFile, new: &CaptureFile) -> bool {
+    let (b, n) = (&base.environment, &new.environment);
+    b.kernel_threads != n.kernel_threads || b.kernel_workers != n.kernel_workers
 }
 
 /// Relative change from `base` to `new` (0 when both are 0).
@@ -469,14 +488,42 @@ mod tests {
         );
     }
 
+    /// A capture twice as slow on one thread as on two is not called a regression: its
+    /// times are shown, marked not judged, and a note names both counts; the counts
+    /// (allocations, heap) are still judged.
     #[test]
-    fn a_different_kernel_thread_count_is_named_in_the_notes() {
+    fn times_with_a_different_thread_or_worker_count_are_shown_but_not_judged() {
         let base = sample_capture(&[10.0; 10]);
-        let mut new = base.clone();
-        assert!(compare(&base, &new, 0.1).unwrap().notes.is_empty());
+        let mut new = sample_capture(&[20.0; 10]);
+        assert!(
+            compare(&base, &new, 0.1).unwrap().regressed(),
+            "the same set-up"
+        );
         new.environment.kernel_threads = 1;
-        let notes = compare(&base, &new, 0.1).unwrap().notes;
-        assert_eq!(notes, ["kernel threads differ: 2 vs 1"]);
+        let comparison = compare(&base, &new, 0.1).unwrap();
+        assert!(!comparison.regressed(), "{}", comparison.to_table());
+        let frame = &comparison.rows[0];
+        assert_eq!((frame.metric.as_str(), frame.new), ("frame p50 ms", 20.0));
+        assert_eq!(frame.verdict, Verdict::NotJudged);
+        assert!(comparison.to_table().contains("not judged"));
+        let allocations = comparison
+            .rows
+            .iter()
+            .find(|row| row.metric == "allocations per frame")
+            .expect("an allocations row");
+        assert_ne!(allocations.verdict, Verdict::NotJudged);
+        assert_eq!(
+            comparison.notes,
+            ["kernel threads differ: 2 (0 Web Workers) vs 1 (0): times are not judged"]
+        );
+        new.environment.kernel_threads = 2;
+        new.environment.kernel_workers = 1;
+        let comparison = compare(&base, &new, 0.1).unwrap();
+        assert!(!comparison.regressed(), "a worker in place of a thread");
+        assert_eq!(
+            comparison.notes,
+            ["kernel threads differ: 2 (0 Web Workers) vs 2 (1): times are not judged"]
+        );
     }
 
     #[test]

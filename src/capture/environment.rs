@@ -4,9 +4,15 @@ use super::file::Environment;
 use crate::sim::Backend;
 
 /// The environment of this process, with the kernels on `backend` split across
-/// `kernel_threads` threads and `gpu_adapter` rendering (if any).
+/// `kernel_threads` threads (`kernel_workers` of them Web Workers) and `gpu_adapter`
+/// rendering (if any).
 #[must_use]
-pub fn here(backend: Backend, kernel_threads: usize, gpu_adapter: Option<String>) -> Environment {
+pub fn here(
+    backend: Backend,
+    kernel_threads: usize,
+    kernel_workers: usize,
+    gpu_adapter: Option<String>,
+) -> Environment {
     Environment {
         os: if cfg!(target_arch = "wasm32") {
             "browser".to_owned()
@@ -18,6 +24,7 @@ pub fn here(backend: Backend, kernel_threads: usize, gpu_adapter: Option<String>
         cpu_cores: cpu_cores(),
         simd_backend: backend.name().to_owned(),
         kernel_threads: u32::try_from(kernel_threads).unwrap_or(u32::MAX),
+        kernel_workers: u32::try_from(kernel_workers).unwrap_or(u32::MAX),
         build_profile: env!("SPARKBENCH_PROFILE").to_owned(),
         sparkbench_version: env!("CARGO_PKG_VERSION").to_owned(),
         git_revision: option_env!("SPARKBENCH_GIT_REVISION").map(str::to_owned),

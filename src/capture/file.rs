@@ -45,6 +45,10 @@ pub struct Environment {
     /// the kernels' dispatcher, which ran them on one).
     #[serde(default = "one_thread")]
     pub kernel_threads: u32,
+    /// How many of those threads were Web Workers (the threaded browser bundle); 0 natively,
+    /// in the single-threaded bundle and in captures from before the workers.
+    #[serde(default)]
+    pub kernel_workers: u32,
     /// `release`, `web-release`, `ci` or `dev`: the Cargo profile's kind.
     pub build_profile: String,
     /// sparkbench's version from Cargo.toml.
@@ -245,6 +249,7 @@ pub(crate) mod tests {
                 cpu_cores: 2,
                 simd_backend: "avx2".into(),
                 kernel_threads: 2,
+                kernel_workers: 0,
                 build_profile: "release".into(),
                 sparkbench_version: "0.1.0".into(),
                 git_revision: None,
@@ -312,6 +317,27 @@ pub(crate) mod tests {
         let error = CaptureFile::from_json(&broken).unwrap_err();
         assert!(error.contains("samples[1].frame_ms"), "{error}");
         assert!(error.contains("invalid type"), "{error}");
+    }
+
+    /// Captures from before the dispatcher and before the workers lack the fields: they
+    /// read as one kernel thread and no workers.
+    #[test]
+    fn a_capture_without_thread_or_worker_counts_reads_as_one_thread_and_no_workers() {
+        let json = sample_capture(&[1.0]).to_json();
+        let older = json.replacen("\"kernel_threads\": 2,", "", 1).replacen(
+            "\"kernel_workers\": 0,",
+            "",
+            1,
+        );
+        assert_eq!(older.len() + 40, json.len(), "both fields were removed");
+        let read = CaptureFile::from_json(&older).expect("an older capture reads");
+        assert_eq!(
+            (
+                read.environment.kernel_threads,
+                read.environment.kernel_workers
+            ),
+            (1, 0)
+        );
     }
 
     #[test]

@@ -216,6 +216,11 @@ fn finish(recorder: &CaptureRecorder, measured: &Measured, facts: &RunFacts) -> 
         environment: environment::here(
             facts.backend.active,
             facts.dispatcher.threads(),
+            if facts.dispatcher.on_web_workers() {
+                facts.dispatcher.threads() - 1
+            } else {
+                0
+            },
             facts.adapter.as_deref().map(|info| info.name.clone()),
         ),
         settings: CaptureSettings {

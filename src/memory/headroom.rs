@@ -35,6 +35,12 @@ pub struct GrowWithHeadroom {
     end: Option<NonNull<u8>>,
 }
 
+// SAFETY: `end` is an address in linear memory, which every thread of the threaded bundle
+// shares; the source is only reached through talc, which the threaded bundle's allocator
+// keeps behind its lock, so one thread at a time reads or moves it.
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+unsafe impl Send for GrowWithHeadroom {}
+
 #[cfg(target_arch = "wasm32")]
 impl GrowWithHeadroom {
     /// A source that has not grown memory yet.

@@ -3,8 +3,9 @@
 //! ```text
 //! CountingAllocator  counts allocations, frees, bytes, live and peak; records traces
 //!   └ SizeClassPools   16–1024-byte classes from free lists (wasm32 only, see below)
-//!       └ Backing        talc on wasm32 (single-threaded; linear memory grown with
-//!                        headroom, see `headroom.rs`), the system allocator natively
+//!       └ Backing        talc on wasm32 (unlocked in the single-threaded bundle, behind a
+//!                        spin lock in the threaded one; linear memory grown with headroom,
+//!                        see `headroom.rs`), the system allocator natively
 //! ```
 //!
 //! Pools sit in front of the backing allocator only where they win on the allocation trace
@@ -39,10 +40,21 @@ pub use pools::{CHUNK_BYTES, CLASS_SIZES, ClassStats, SizeClassPools, class_inde
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Backing;
 
-/// talc over linear memory that grows with headroom (see [`headroom`]).
-#[cfg(target_arch = "wasm32")]
+/// talc over linear memory that grows with headroom (see [`headroom`]): unlocked in the
+/// single-threaded bundle.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 static TALC: talc::cell::TalcSyncCell<headroom::GrowWithHeadroom, talc::wasm::WasmBinning> =
     talc::cell::TalcSyncCell::new_wasm(headroom::GrowWithHeadroom::new());
+
+/// talc behind a spin lock in the threaded bundle, whose workers share the heap. A spin
+/// lock because the browser's main thread may not block; the kernels allocate nothing, so
+/// the workers rarely take it (wasm-bindgen's per-thread stack at start-up).
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+static TALC: talc::sync::TalcLock<
+    spin::mutex::SpinMutex<()>,
+    headroom::GrowWithHeadroom,
+    talc::wasm::WasmBinning,
+> = talc::sync::TalcLock::new(headroom::GrowWithHeadroom::new());
 
 // SAFETY: every call is passed unchanged to talc (wasm32) or the system allocator.
 unsafe impl GlobalAlloc for Backing {

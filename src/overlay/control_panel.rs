@@ -175,17 +175,23 @@ fn forces(ui: &mut egui::Ui, settings: &mut SimSettings) -> bool {
     changed
 }
 
-/// The number of threads the step and pack kernels split across, 1 to every core.
+/// The number of threads the step and pack kernels split across, 1 to every core; in the
+/// threaded browser bundle, the Web Workers beside the main thread, 0 to all started.
 fn kernel_threads(ui: &mut egui::Ui, dispatcher: &Dispatcher) {
-    let mut threads = dispatcher.threads();
-    let most = dispatcher.max_threads();
+    let (offset, label) = if dispatcher.on_web_workers() {
+        (1, "Web Workers")
+    } else {
+        (0, "kernel threads")
+    };
+    let mut shown = dispatcher.threads() - offset;
+    let most = dispatcher.max_threads() - offset;
     if ui
         .add_enabled(
-            most > 1,
-            egui::Slider::new(&mut threads, 1..=most).text("kernel threads"),
+            dispatcher.max_threads() > 1,
+            egui::Slider::new(&mut shown, 1 - offset..=most).text(label),
         )
         .changed()
     {
-        dispatcher.set_threads(threads);
+        dispatcher.set_threads(shown + offset);
     }
 }

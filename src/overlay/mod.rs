@@ -11,7 +11,7 @@ use crate::perf::{
     PhaseSpan, PhaseTimes, RenderMeasurements,
 };
 use crate::scenario::{RestartScenario, ScenarioChoice};
-use crate::sim::{Dispatcher, ParticlePool, SimBackend, SimPause, SimSettings};
+use crate::sim::{Dispatcher, KernelThreadsNote, ParticlePool, SimBackend, SimPause, SimSettings};
 
 mod control_panel;
 mod graphs;
@@ -77,6 +77,7 @@ struct Readings<'w> {
     render: Res<'w, RenderMeasurements>,
     help: Res<'w, Help>,
     dispatcher: Res<'w, Dispatcher>,
+    threads_note: Res<'w, KernelThreadsNote>,
 }
 
 /// What the overlay's controls write.
@@ -243,13 +244,27 @@ fn state_section(ui: &mut egui::Ui, readings: &Readings, paused: bool, choice: &
         choice.seed,
         if paused { " · paused" } else { "" }
     ));
+    let dispatcher = &readings.dispatcher;
+    let threads = if dispatcher.on_web_workers() {
+        format!(
+            "main thread + {} of {} Web Workers",
+            dispatcher.threads() - 1,
+            dispatcher.max_threads() - 1
+        )
+    } else {
+        format!(
+            "{} of {} kernel threads",
+            dispatcher.threads(),
+            dispatcher.max_threads()
+        )
+    };
     ui.label(format!(
-        "SIMD: {} (best here: {}) · {} of {} kernel threads",
-        readings.backend.active,
-        readings.backend.best,
-        readings.dispatcher.threads(),
-        readings.dispatcher.max_threads()
+        "SIMD: {} (best here: {}) · {threads}",
+        readings.backend.active, readings.backend.best,
     ));
+    if let Some(note) = &readings.threads_note.0 {
+        ui.colored_label(AMBER, format!("One thread: {note}."));
+    }
 }
 
 fn help_grid(ui: &mut egui::Ui, help: &Help) {

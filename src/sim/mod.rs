@@ -105,6 +105,11 @@ impl SimSettings {
     }
 }
 
+/// Why the kernels run on one thread where the host expected more (the page, when it cannot
+/// start its Web Workers), for the person to read; `None` when nothing held them back.
+#[derive(Resource, Debug, Clone, Default, PartialEq, Eq)]
+pub struct KernelThreadsNote(pub Option<String>);
+
 /// The backend the kernels run on now, and the best this machine has.
 #[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SimBackend {
@@ -214,7 +219,9 @@ pub struct SimPlugin {
     pub steps_per_second: Option<f64>,
     /// The pool's capacity in particles, when the app has no `SimSettings` of its own.
     pub capacity: Option<usize>,
-    /// Threads the kernels use, the calling one included; `None` uses every core.
+    /// Threads the kernels use, the calling one included; `None` uses the page's Web
+    /// Workers where it prepared them (see [`kernels::dispatch::prepare_workers`]), else
+    /// every core.
     pub threads: Option<usize>,
     /// Runs first on each of the kernels' helper threads (to mark them for the allocation
     /// counters, say).
@@ -259,7 +266,8 @@ impl SimPlugin {
         self
     }
 
-    /// Runs the kernels on `threads` threads.
+    /// Runs the kernels on `threads` threads (started by the plugin, even where the page
+    /// has Web Workers).
     #[must_use]
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
@@ -298,7 +306,14 @@ impl Plugin for SimPlugin {
                 }
             }
         }
-        let threads = self.threads.unwrap_or_else(Dispatcher::available_threads);
+        // Unless told a thread count: the page's Web Workers where it prepared them (the
+        // threaded browser bundle), else a thread per core.
+        let dispatcher = match self.threads {
+            Some(threads) => Dispatcher::with_thread_start(threads, self.on_thread_start),
+            None => Dispatcher::on_workers().unwrap_or_else(|| {
+                Dispatcher::with_thread_start(Dispatcher::available_threads(), self.on_thread_start)
+            }),
+        };
         let settings = app.world().resource::<SimSettings>();
         let backend = SimBackend {
             active: settings.backend(),
@@ -307,10 +322,11 @@ impl Plugin for SimPlugin {
         let rng = SimRng::new(settings.seed);
         app.insert_resource(backend)
             .insert_resource(rng)
-            .insert_resource(Dispatcher::with_thread_start(threads, self.on_thread_start))
+            .insert_resource(dispatcher)
             .insert_resource(AllocationCounter(self.allocation_counter))
             .init_resource::<SimClock>()
             .init_resource::<SimPause>()
+            .init_resource::<KernelThreadsNote>()
             .init_resource::<StepReport>()
             // Empty until the first step sizes it, so it is allocated once, at the size the
             // scenario asks for.

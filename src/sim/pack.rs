@@ -48,6 +48,18 @@ impl InstanceRecords {
         self.packs
     }
 
+    /// A 64-bit FNV-1a hash of the last pack's record count and words: equal checksums
+    /// mean the same bits for the GPU.
+    #[must_use]
+    pub fn checksum(&self) -> u64 {
+        let mut hash = super::pool::Fnv1a::default();
+        hash.feed(u32::try_from(self.records.len()).unwrap_or(u32::MAX));
+        for &word in bytemuck::cast_slice::<InstanceRecord, u32>(&self.records) {
+            hash.feed(word);
+        }
+        hash.finish()
+    }
+
     /// Swaps freshly packed records into `buffer` and takes `buffer`'s old contents as the
     /// storage to pack into next time (no copy, no allocation). Returns false, and leaves
     /// both alone, when nothing was packed since the last take.
@@ -200,6 +212,27 @@ mod tests {
         pack(&mut records, &pool_of(&[4.0], 100));
         assert_eq!(records.packs(), 2);
         assert_eq!(records.fresh().map(<[_]>::len), Some(1));
+    }
+
+    /// The records' checksum follows their bits and their count, not the pack that made
+    /// them: a second pack of the same pool gives the same checksum, one moved particle or
+    /// one particle fewer a different one.
+    #[test]
+    fn the_records_checksum_follows_the_packed_bits_and_count() {
+        let checksum_of = |positions: &[f32]| {
+            let mut records = InstanceRecords::default();
+            pack(&mut records, &pool_of(positions, 100));
+            records.checksum()
+        };
+        let base = checksum_of(&[1.0, 2.0, 3.0]);
+        assert_eq!(base, checksum_of(&[1.0, 2.0, 3.0]));
+        assert_ne!(base, checksum_of(&[1.0, 2.0, 3.5]), "a moved particle");
+        assert_ne!(base, checksum_of(&[1.0, 2.0]), "a particle fewer");
+        assert_ne!(
+            checksum_of(&[]),
+            0xcbf2_9ce4_8422_2325,
+            "the count is hashed too"
+        );
     }
 
     /// The records keep room for the pool's whole capacity, grown once when the pool grows.

@@ -19,10 +19,13 @@ pub struct PlayOptions {
 /// Most frames one capture records.
 pub const MAX_CAPTURE_FRAMES: u32 = 100_000;
 
+/// Most kernel workers the loader starts (`web/loader.js`, which reads `workers` itself,
+/// before the module runs): with the main thread, eight cores.
+pub const MAX_WORKERS: u32 = 7;
+
 impl PlayOptions {
     /// Reads `scenario`, `particles`, `seed`, `backend` (`simd` or `scalar`), `pause_at` and
-    /// `capture`
-    /// from a URL query (with or without the leading `?`). Anything that cannot be used
+    /// `capture` from a URL query, and checks `workers` (which the loader reads) (with or without the leading `?`). Anything that cannot be used
     /// is left at its default and described in the returned messages, which name the
     /// parameter and what it accepts.
     #[must_use]
@@ -74,8 +77,12 @@ impl PlayOptions {
                     Ok(frames) if (1..=MAX_CAPTURE_FRAMES).contains(&frames) => options.capture = Some(frames),
                     _ => problems.push(format!("capture '{value}' is not a frame count in 1..={MAX_CAPTURE_FRAMES}; not capturing")),
                 },
+                "workers" => match value.parse::<u32>() {
+                    Ok(workers) if workers <= MAX_WORKERS => {}
+                    _ => problems.push(format!("workers '{value}' is not a worker count in 0..={MAX_WORKERS}; using the default")),
+                },
                 _ => problems.push(format!(
-                    "unknown parameter '{name}' (known: scenario, particles, seed, backend, pause_at, capture); ignored"
+                    "unknown parameter '{name}' (known: scenario, particles, seed, backend, pause_at, capture, workers); ignored"
                 )),
             }
         }
@@ -92,7 +99,7 @@ mod tests {
     #[test]
     fn a_url_query_sets_every_option() {
         let (options, problems) = PlayOptions::from_query(
-            "?scenario=galaxy&particles=500000&seed=7&backend=scalar&pause_at=90&capture=300",
+            "?scenario=galaxy&particles=500000&seed=7&backend=scalar&pause_at=90&capture=300&workers=7",
         );
         assert_eq!(problems, Vec::<String>::new());
         assert_eq!(
@@ -111,12 +118,12 @@ mod tests {
     #[test]
     fn unusable_url_values_fall_back_and_name_the_parameter_and_range() {
         let (options, problems) = PlayOptions::from_query(
-            "scenario=nebula&particles=12&seed=-3&backend=gpu&colour=red&capture=0",
+            "scenario=nebula&particles=12&seed=-3&backend=gpu&colour=red&capture=0&workers=8",
         );
         assert_eq!(options.choice, ScenarioChoice::default());
         assert!(options.use_simd);
         assert_eq!(options.capture, None);
-        assert_eq!(problems.len(), 6, "{problems:?}");
+        assert_eq!(problems.len(), 7, "{problems:?}");
         assert!(
             problems[0].contains("scenario 'nebula'") && problems[0].contains("fountain, galaxy")
         );
@@ -125,5 +132,6 @@ mod tests {
         assert!(problems[3].starts_with("backend 'gpu'"));
         assert!(problems[4].contains("unknown parameter 'colour'"));
         assert!(problems[5].contains("capture '0'") && problems[5].contains("1..=100000"));
+        assert!(problems[6].contains("workers '8'") && problems[6].contains("0..=7"));
     }
 }

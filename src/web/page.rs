@@ -12,7 +12,9 @@ use super::options::{MAX_CAPTURE_FRAMES, PlayOptions};
 use crate::capture::{CaptureRecorder, FinishedCapture};
 use crate::input::OrbitCamera;
 use crate::perf::{FrameBudget, FrameStats, MemoryStats, Phase, PhaseTimes};
-use crate::sim::{Backend, ParticlePool, SimClock, SimPause, SimSettings};
+use crate::sim::{
+    Backend, Dispatcher, KernelThreadsNote, ParticlePool, SimClock, SimPause, SimSettings,
+};
 
 /// Frames a capture asked for in the URL runs before it records.
 const CAPTURE_WARMUP: u32 = 60;
@@ -26,6 +28,10 @@ struct StatsSnapshot {
     steps: u64,
     particles: usize,
     paused: bool,
+    /// Threads running the kernels now (the main thread included), and the most that can.
+    kernel_threads: [usize; 2],
+    /// Whether the kernels' helpers are Web Workers (the threaded bundle).
+    on_workers: bool,
     /// The last complete frame's measured phases, in milliseconds, in [`Phase::ALL`] order.
     phase_ms: [f64; Phase::ALL.len()],
     /// The orbit camera: yaw and pitch in radians, distance in metres.
@@ -152,12 +158,15 @@ fn publish_stats(
     cameras: Query<&OrbitCamera>,
     memory: Res<MemoryStats>,
     budget: Res<FrameBudget>,
+    dispatcher: Res<Dispatcher>,
 ) {
     let summary = stats.summary(budget.ms);
     let camera = cameras.iter().next().map_or([0.0; 3], |orbit| {
         [orbit.yaw, orbit.pitch, orbit.distance].map(f64::from)
     });
     LATEST.set(StatsSnapshot {
+        kernel_threads: [dispatcher.threads(), dispatcher.max_threads()],
+        on_workers: dispatcher.on_web_workers(),
         phase_ms: Phase::ALL.map(|phase| phases.last_ms(phase)),
         memory: [
             memory.live_bytes as f64,
@@ -193,10 +202,12 @@ fn publish_stats(
 }
 
 /// `window.sparkbench` is set up by the loader, which calls this once the module is
-/// instantiated: starts the app in the page's canvas. (Not a wasm-bindgen start function,
+/// instantiated (and its workers, if any, are ready): starts the app in the page's canvas.
+/// `one_thread_because` is the loader's reason for running the kernels on one thread,
+/// which the overlay shows. (Not a wasm-bindgen start function,
 /// so the module can also be loaded without a page, in Node, for the memory checks.)
 #[wasm_bindgen]
-pub fn start() {
+pub fn start(one_thread_because: Option<String>) {
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
         show_panic_on_page(&info.to_string());
@@ -210,7 +221,8 @@ pub fn start() {
     }
     show_notice_on_page(&problems);
     let mut app = crate::app(crate::AppMode::Interactive);
-    app.insert_resource(options.choice);
+    app.insert_resource(options.choice)
+        .insert_resource(KernelThreadsNote(one_thread_because));
     app.world_mut().resource_mut::<SimSettings>().use_simd = options.use_simd;
     if let Some(steps) = options.pause_at {
         app.world_mut()
@@ -230,9 +242,10 @@ pub fn start() {
 /// phases in milliseconds), `camera: {yaw, pitch, distance}` (radians, metres) and
 /// `memory: {live_bytes, peak_live_bytes, allocations_per_frame, pool_hit_rate,
 /// instance_buffer_bytes, linear_memory_bytes, memory_grows, last_grow_frame,
-/// last_grow_request_bytes}` and `summary: {budget_ms,
-/// p50_ms, p95_ms, p99_ms, low_1pct_fps, hitches}` (the last 300 frames, as the overlay
-/// shows them).
+/// last_grow_request_bytes}`, `summary: {budget_ms, p50_ms, p95_ms, p99_ms, low_1pct_fps,
+/// hitches}` (the last 300 frames, as the overlay shows them) and `threads: {on_workers,
+/// kernel_threads, max_kernel_threads}` (the threads running the kernels now, the main
+/// thread included, and the most that can; `on_workers` when the others are Web Workers).
 #[wasm_bindgen]
 #[must_use]
 pub fn stats() -> JsValue {
@@ -250,6 +263,12 @@ pub fn stats() -> JsValue {
         set(&object, name, &value.into());
     }
     set(&object, "paused", &snapshot.paused.into());
+    let [threads, most] = snapshot.kernel_threads.map(|threads| threads as f64);
+    let workers = js_sys::Object::new();
+    set(&workers, "on_workers", &snapshot.on_workers.into());
+    set(&workers, "kernel_threads", &threads.into());
+    set(&workers, "max_kernel_threads", &most.into());
+    set(&object, "threads", &workers);
     let phases = js_sys::Object::new();
     for (phase, ms) in Phase::ALL.into_iter().zip(snapshot.phase_ms) {
         set(&phases, phase.name(), &ms.into());
@@ -282,18 +301,23 @@ pub fn stats() -> JsValue {
 /// or unavailable name is an error naming the valid ones.
 #[wasm_bindgen]
 pub fn checksum(steps: u32, seed: u32, backend: &str) -> Result<String, JsError> {
-    let backend = Backend::from_name(backend)
-        .filter(|backend| backend.is_available())
-        .ok_or_else(|| {
-            JsError::new(&format!(
-                "backend '{backend}' is not one of {}",
-                available_names()
-            ))
-        })?;
+    let backend = available_backend(backend)?;
     Ok(format!(
         "{:016x}",
         crate::sim::determinism_checksum(u64::from(seed), backend, steps)
     ))
+}
+
+/// The backend called `name`, or an error naming the ones this browser has.
+pub(super) fn available_backend(name: &str) -> Result<Backend, JsError> {
+    Backend::from_name(name)
+        .filter(|backend| backend.is_available())
+        .ok_or_else(|| {
+            JsError::new(&format!(
+                "backend '{name}' is not one of {}",
+                available_names()
+            ))
+        })
 }
 
 /// `window.sparkbench.bench(seconds)`: the kernel table measured in this browser, as
@@ -378,7 +402,7 @@ fn available_names() -> String {
 }
 
 /// Sets a plain property on a fresh object, which cannot fail.
-fn set(object: &js_sys::Object, name: &str, value: &JsValue) {
+pub(super) fn set(object: &js_sys::Object, name: &str, value: &JsValue) {
     let _ = js_sys::Reflect::set(object, &name.into(), value);
 }
 

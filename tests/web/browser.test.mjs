@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { openBrowser } from './chromium.mjs';
+import { ISOLATED, openBrowser } from './chromium.mjs';
 
 const SHOTS = resolve(process.env.SPARKBENCH_SHOTS ?? 'target/screenshots');
 // The native binary, to compare the wasm simulation's checksum with.
@@ -57,6 +57,7 @@ test('the app runs in the page and reports its frame stats', { timeout: RUN_TIME
   );
   await page.screenshot({ path: join(SHOTS, 'web.png') });
   const stats = await page.evaluate(() => window.sparkbench?.stats?.() ?? {});
+  const threading = await page.evaluate(() => window.sparkbench?.threading);
   const loading = await page.locator('#loading').isVisible();
   const errorText = await page.locator('#sparkbench-error').textContent();
   const wasmHeaders = await Promise.all(wasmResponses.map((response) => response.allHeaders()));
@@ -66,6 +67,16 @@ test('the app runs in the page and reports its frame stats', { timeout: RUN_TIME
   assert.deepEqual(problems, []);
   assert.equal(loading, false, 'the progress panel is gone once the app runs');
   assert.ok(stats.frames > 60, `frames ${stats.frames}`);
+  // Isolated, the page runs the threaded bundle with a worker per core but one (at least
+  // one on this 2-core machine); otherwise the single-threaded one, and says why.
+  if (ISOLATED) {
+    assert.equal(threading.bundle, 'threaded', JSON.stringify(threading));
+    assert.ok(threading.workers >= 1, JSON.stringify(threading));
+  } else {
+    assert.equal(threading.bundle, 'single-threaded', JSON.stringify(threading));
+    assert.equal(threading.workers, 0);
+    assert.match(threading.why, /not cross-origin isolated/);
+  }
   assert.ok(stats.fps > 0 && Number.isFinite(stats.fps), `fps ${stats.fps}`);
   assert.ok(stats.frame_ms > 0 && Number.isFinite(stats.frame_ms), `frame_ms ${stats.frame_ms}`);
   // Memory as the counting allocator and the pools measured it in this page.

@@ -12,9 +12,15 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
+/**
+ * Whether the server makes the page cross-origin isolated, so that it runs the threaded
+ * bundle: yes unless SPARKBENCH_ISOLATE=0 (then the single-threaded one runs).
+ */
+export const ISOLATED = process.env.SPARKBENCH_ISOLATE !== '0';
+
 /** Serves `dist` on a free loopback port and starts Chromium; `close()` stops both. */
-export async function openBrowser(dist = process.env.SPARKBENCH_DIST ?? 'dist') {
-  const server = await serve(resolve(dist), 0);
+export async function openBrowser(dist = process.env.SPARKBENCH_DIST ?? 'dist', { isolate = ISOLATED } = {}) {
+  const server = await serve(resolve(dist), 0, '127.0.0.1', { isolate });
   const origin = `http://127.0.0.1:${server.address().port}`;
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   return {

@@ -14,6 +14,12 @@
 //! chunk 0; a helper claims with a compare-and-swap that names the generation it read the
 //! job under, so a claim can only succeed for the job it read, and the job outlives every
 //! successful claim (the caller waits for all chunks before it returns).
+//!
+//! Natively the helpers are threads the dispatcher starts, parked with `thread::park`. In
+//! the threaded browser bundle they are Web Workers that the page starts on the module's
+//! shared memory: [`prepare_workers`] makes the one pool they serve before they start,
+//! each runs [`run_worker`] for the page's life, parked in `memory.atomic.wait32` on the
+//! generation counter, and [`Dispatcher::on_workers`] hands the pool to a caller.
 
 use core::ops::Range;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -81,6 +87,9 @@ impl Chunks {
     }
 }
 
+/// Whether helpers are Web Workers on shared linear memory (the threaded browser bundle).
+const WEB_WORKERS: bool = cfg!(all(target_arch = "wasm32", target_feature = "atomics"));
+
 /// What helpers and the caller share.
 struct Shared {
     /// Bumped for every job; helpers park until it moves.
@@ -104,6 +113,41 @@ struct Shared {
     shutdown: AtomicBool,
 }
 
+impl Shared {
+    /// State for `helpers` helpers, all active, before any job.
+    fn new(helpers: usize) -> Self {
+        Self {
+            generation: AtomicU32::new(0),
+            claim: AtomicU64::new(CLOSED),
+            chunk_count: AtomicUsize::new(0),
+            job: AtomicPtr::new(core::ptr::null_mut()),
+            unfinished: AtomicUsize::new(0),
+            active_helpers: AtomicUsize::new(helpers),
+            helper_chunks: AtomicU64::new(0),
+            busy: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+        }
+    }
+}
+
+/// Where a dispatcher's helpers run.
+enum Helpers {
+    /// Threads this dispatcher started and stops when it is dropped.
+    Threads(Vec<std::thread::JoinHandle<()>>),
+    /// This many Web Workers, started by the page and serving the page's one pool for its
+    /// whole life (see [`prepare_workers`]).
+    Workers(usize),
+}
+
+impl Helpers {
+    fn count(&self) -> usize {
+        match self {
+            Self::Threads(threads) => threads.len(),
+            Self::Workers(count) => *count,
+        }
+    }
+}
+
 /// Runs kernel calls split into chunks across the calling thread and helper threads.
 ///
 /// Made once (it starts its threads then); [`Dispatcher::run`] allocates nothing. The
@@ -113,7 +157,7 @@ struct Shared {
 #[derive(Resource)]
 pub struct Dispatcher {
     shared: Arc<Shared>,
-    helpers: Vec<std::thread::JoinHandle<()>>,
+    helpers: Helpers,
     split: Split,
 }
 
@@ -148,17 +192,7 @@ impl Dispatcher {
     #[must_use]
     pub fn with_thread_start(threads: usize, on_start: fn()) -> Self {
         let helper_count = threads.max(1) - 1;
-        let shared = Arc::new(Shared {
-            generation: AtomicU32::new(0),
-            claim: AtomicU64::new(CLOSED),
-            chunk_count: AtomicUsize::new(0),
-            job: AtomicPtr::new(core::ptr::null_mut()),
-            unfinished: AtomicUsize::new(0),
-            active_helpers: AtomicUsize::new(helper_count),
-            helper_chunks: AtomicU64::new(0),
-            busy: AtomicBool::new(false),
-            shutdown: AtomicBool::new(false),
-        });
+        let shared = Arc::new(Shared::new(helper_count));
         let helpers = (0..helper_count)
             .map(|index| {
                 let shared = Arc::clone(&shared);
@@ -170,9 +204,22 @@ impl Dispatcher {
             .collect();
         Self {
             shared,
-            helpers,
+            helpers: Helpers::Threads(helpers),
             split: Split::default(),
         }
+    }
+
+    /// A dispatcher over the page's Web Workers (see [`prepare_workers`]): `None` where
+    /// none were prepared. Every such dispatcher shares the one pool, including the number
+    /// of workers taking part ([`Dispatcher::set_threads`]); each keeps its own [`Split`].
+    #[must_use]
+    pub fn on_workers() -> Option<Self> {
+        let shared = WORKER_POOL.get()?;
+        Some(Self {
+            helpers: Helpers::Workers(shared.workers),
+            shared: Arc::clone(&shared.shared),
+            split: Split::default(),
+        })
     }
 
     /// Cuts calls as `split` says.
@@ -198,10 +245,16 @@ impl Dispatcher {
         self.shared.active_helpers.load(Ordering::Relaxed) + 1
     }
 
+    /// Whether the helpers are the page's Web Workers rather than threads.
+    #[must_use]
+    pub fn on_web_workers(&self) -> bool {
+        matches!(self.helpers, Helpers::Workers(_))
+    }
+
     /// The most threads that can take part (the caller and every helper).
     #[must_use]
     pub fn max_threads(&self) -> usize {
-        self.helpers.len() + 1
+        self.helpers.count() + 1
     }
 
     /// Lets `threads` threads take part from the next call on (clamped to
@@ -261,10 +314,7 @@ impl Dispatcher {
         shared.unfinished.store(chunks, Ordering::Release);
         shared.claim.store(tag, Ordering::Release);
         shared.generation.store(generation, Ordering::Release);
-        let active = shared.active_helpers.load(Ordering::Relaxed);
-        for helper in &self.helpers[..active.min(self.helpers.len())] {
-            helper.thread().unpark();
-        }
+        self.wake_helpers();
         claim_and_run(shared, |_| {});
         // The chunks helpers took may still be running: spin (and, natively, yield) until
         // they finish. The calling thread never parks.
@@ -279,6 +329,19 @@ impl Dispatcher {
         }
         shared.busy.store(false, Ordering::Release);
         core::mem::forget(abort_on_panic);
+    }
+
+    /// Wakes the active helpers for the generation just published.
+    fn wake_helpers(&self) {
+        match &self.helpers {
+            Helpers::Threads(threads) => {
+                let active = self.shared.active_helpers.load(Ordering::Relaxed);
+                for helper in &threads[..active.min(threads.len())] {
+                    helper.thread().unpark();
+                }
+            }
+            Helpers::Workers(_) => wake_waiters(&self.shared.generation),
+        }
     }
 }
 
@@ -340,7 +403,7 @@ fn helper_loop(shared: &Shared, index: usize, on_start: fn()) {
                 spins += 1;
                 core::hint::spin_loop();
             } else {
-                std::thread::park();
+                park_until_moved(&shared.generation, seen);
             }
         };
         seen = generation;
@@ -365,13 +428,133 @@ impl Drop for AbortOnPanic {
 
 impl Drop for Dispatcher {
     fn drop(&mut self) {
+        // Workers serve the page's pool for its whole life; only threads are stopped.
+        let Helpers::Threads(threads) = &mut self.helpers else {
+            return;
+        };
         self.shared.shutdown.store(true, Ordering::Release);
-        for helper in self.helpers.drain(..) {
+        for helper in threads.drain(..) {
             helper.thread().unpark();
             // A helper that panicked aborted the process (`AbortOnPanic`), so none is
             // left to report an error here.
             let _ = helper.join();
         }
+    }
+}
+
+/// Parks the calling helper until `generation` may have moved past `seen`; it may also
+/// return early (a spurious wake-up), so the caller checks again.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "atomics")))]
+fn park_until_moved(_generation: &AtomicU32, _seen: u32) {
+    std::thread::park();
+}
+
+/// Parks the calling worker in `memory.atomic.wait32` until `generation` is no longer `seen`
+/// (it returns at once if it has already moved) and [`wake_waiters`] is called.
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+fn park_until_moved(generation: &AtomicU32, seen: u32) {
+    #[expect(unsafe_code, reason = "the wasm wait instruction takes a raw address")]
+    // SAFETY: the address is that of a live, 4-byte-aligned `AtomicU32` in the shared linear
+    // memory (the pool's `Shared`, which is never freed); the wait only reads it atomically.
+    // Workers may block (only the page's main thread may not, and it never parks here).
+    unsafe {
+        core::arch::wasm32::memory_atomic_wait32(
+            generation.as_ptr().cast::<i32>(),
+            seen.cast_signed(),
+            -1,
+        );
+    }
+}
+
+/// Wakes every worker parked on `generation`.
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+fn wake_waiters(generation: &AtomicU32) {
+    #[expect(
+        unsafe_code,
+        reason = "the wasm notify instruction takes a raw address"
+    )]
+    // SAFETY: the address is that of a live, 4-byte-aligned `AtomicU32` in linear memory;
+    // notify writes nothing.
+    unsafe {
+        core::arch::wasm32::memory_atomic_notify(generation.as_ptr().cast::<i32>(), u32::MAX);
+    }
+}
+
+/// Workers exist only in the threaded browser bundle.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "atomics")))]
+fn wake_waiters(_generation: &AtomicU32) {
+    unreachable!("Web Workers only serve the threaded browser bundle");
+}
+
+/// The page's one pool of Web Workers.
+struct WorkerPool {
+    shared: Arc<Shared>,
+    /// How many workers the page starts for it.
+    workers: usize,
+}
+
+/// Made once by [`prepare_workers`], before any worker starts; lives as long as the page.
+static WORKER_POOL: std::sync::OnceLock<WorkerPool> = std::sync::OnceLock::new();
+
+/// Why the page's workers cannot be prepared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerPoolError {
+    /// This build's memory is not shared, so workers could not run its kernels.
+    NotThreaded,
+    /// The pool was already prepared, for this many workers.
+    AlreadyPrepared(usize),
+}
+
+impl core::fmt::Display for WorkerPoolError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::NotThreaded => f.write_str("this build has no shared memory (single-threaded)"),
+            Self::AlreadyPrepared(workers) => {
+                write!(
+                    f,
+                    "the worker pool was already prepared for {workers} workers"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for WorkerPoolError {}
+
+/// Makes the pool that `workers` Web Workers will serve, all taking part. Call it once, on
+/// the page's main thread, before starting the workers (each then calls [`run_worker`]).
+///
+/// # Errors
+/// [`WorkerPoolError::NotThreaded`] outside the threaded bundle, and
+/// [`WorkerPoolError::AlreadyPrepared`] on a second call.
+pub fn prepare_workers(workers: usize) -> Result<(), WorkerPoolError> {
+    if !WEB_WORKERS {
+        return Err(WorkerPoolError::NotThreaded);
+    }
+    let mut made = false;
+    let pool = WORKER_POOL.get_or_init(|| {
+        made = true;
+        WorkerPool {
+            shared: Arc::new(Shared::new(workers)),
+            workers,
+        }
+    });
+    if made {
+        Ok(())
+    } else {
+        Err(WorkerPoolError::AlreadyPrepared(pool.workers))
+    }
+}
+
+/// A Web Worker's whole life: after `on_start`, wait for jobs of the page's pool and run
+/// their chunks, as worker `index` of those [`prepare_workers`] made room for. Returns only
+/// if no pool was prepared or `index` is not one of its workers.
+pub fn run_worker(index: usize, on_start: fn()) {
+    let Some(pool) = WORKER_POOL.get() else {
+        return;
+    };
+    if index < pool.workers {
+        helper_loop(&pool.shared, index, on_start);
     }
 }
 

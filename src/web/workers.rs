@@ -1,0 +1,160 @@
+//! The threaded bundle's side of the page's kernel workers (wasm32 with atomics only).
+//!
+//! The loader calls [`prepare_workers`] once, before the app starts, posts the module and
+//! the memory it returns to each Web Worker (`web/worker.js`), and each worker, once
+//! instantiated on that memory, calls [`worker_run`] and stays in it. The app's
+//! [`SimPlugin`](crate::sim::SimPlugin) then dispatches the kernels over them.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use wasm_bindgen::prelude::*;
+
+use super::page::set;
+
+use crate::sim::determinism_scenario;
+use crate::sim::kernels::dispatch::{self, Dispatcher, Split};
+use crate::sim::pack::InstanceRecords;
+
+/// `prepare_workers(count)`: makes the pool `count` workers will serve and returns the
+/// module's shared memory, which each worker instantiates the module on.
+///
+/// # Errors
+/// When the pool was already prepared.
+#[wasm_bindgen]
+pub fn prepare_workers(count: u32) -> Result<JsValue, JsError> {
+    dispatch::prepare_workers(count as usize).map_err(|error| JsError::new(&error.to_string()))?;
+    Ok(wasm_bindgen::memory())
+}
+
+/// `worker_run(index)`: worker `index`'s whole life; returns only when `index` is not one
+/// of the workers [`prepare_workers`] made room for.
+#[wasm_bindgen]
+pub fn worker_run(index: u32) {
+    dispatch::run_worker(index as usize, crate::memory::count_as_helper);
+}
+
+/// `use_workers(count)`: lets `count` of the page's workers take part in the kernels from
+/// the next call on (clamped to those started), the main thread besides.
+#[wasm_bindgen]
+pub fn use_workers(count: u32) {
+    if let Some(dispatcher) = Dispatcher::on_workers() {
+        dispatcher.set_threads(count as usize + 1);
+    }
+}
+
+/// `window.sparkbench.checksumOnWorkers(steps, seed, backend, workers, chunk)`: as
+/// `checksum`, with the kernels split into chunks of `chunk` particles (from any pool size)
+/// across the main thread and `workers` of the page's workers, then packs the particles
+/// the same way. Returns `{checksum, records, workers, worker_chunks}`: the pool's and the
+/// records' checksums (16 hex digits each), the workers that took part and the chunks
+/// they ran (0: none did). The workers taking part in the app are set back afterwards.
+///
+/// # Errors
+/// An unknown backend, or a page without workers.
+#[wasm_bindgen(js_name = checksumOnWorkers)]
+pub fn checksum_on_workers(
+    steps: u32,
+    seed: u32,
+    backend: &str,
+    workers: u32,
+    chunk: u32,
+) -> Result<JsValue, JsError> {
+    let backend = super::page::available_backend(backend)?;
+    let dispatcher = Dispatcher::on_workers()
+        .ok_or_else(|| JsError::new("this page started no workers"))?
+        .with_split(Split {
+            min_particles: 0,
+            chunk_particles: chunk.max(1) as usize,
+        });
+    let threads_before = dispatcher.threads();
+    dispatcher.set_threads(workers as usize + 1);
+    let workers_used = dispatcher.threads() - 1;
+    let chunks_before = dispatcher.helper_chunks();
+    let mut simulation = determinism_scenario(u64::from(seed));
+    simulation.dispatcher = std::sync::Arc::new(dispatcher);
+    simulation.run(backend, steps);
+    let mut records = InstanceRecords::default();
+    let looks = simulation.settings.look_params();
+    records.pack(&simulation.pool, backend, &looks, &simulation.dispatcher);
+    let worker_chunks = simulation.dispatcher.helper_chunks() - chunks_before;
+    simulation.dispatcher.set_threads(threads_before);
+    let result = js_sys::Object::new();
+    set(
+        &result,
+        "checksum",
+        &format!("{:016x}", simulation.pool.checksum()).into(),
+    );
+    set(
+        &result,
+        "records",
+        &format!("{:016x}", records.checksum()).into(),
+    );
+    set(
+        &result,
+        "workers",
+        &u32::try_from(workers_used).unwrap_or(u32::MAX).into(),
+    );
+    set(&result, "worker_chunks", &(worker_chunks as f64).into());
+    Ok(result.into())
+}
+
+/// Spins a chunk of a round-trip dispatch may spend waiting for the others to start
+/// (about a second): a thread that never comes cannot hang the page.
+const ROUND_TRIP_SPINS: u32 = 100_000_000;
+
+/// `window.sparkbench.emptyDispatches(count, workers)`: `count` dispatches that do no work
+/// but meet: one chunk per thread taking part (the main thread and `workers` of the page's
+/// workers), each waiting until every chunk has started, so each dispatch is a full round
+/// trip to every worker (publish, wake, claim, finish). Returns `{dispatches,
+/// microseconds, worker_chunks, full}`: the mean round trip in microseconds, the chunks
+/// the workers ran, and the dispatches in which every worker ran a chunk (a worker that
+/// the OS does not schedule within about a second leaves its chunk to the others). The
+/// workers taking part in the app are set back afterwards.
+///
+/// # Errors
+/// A page without workers.
+#[wasm_bindgen(js_name = emptyDispatches)]
+pub fn empty_dispatches(count: u32, workers: u32) -> Result<JsValue, JsError> {
+    let dispatcher =
+        Dispatcher::on_workers().ok_or_else(|| JsError::new("this page started no workers"))?;
+    let threads_before = dispatcher.threads();
+    dispatcher.set_threads(workers as usize + 1);
+    let chunks = dispatcher.threads();
+    let chunks_before = dispatcher.helper_chunks();
+    let started = AtomicUsize::new(0);
+    let mut full = 0_u32;
+    let now = || {
+        web_sys::window()
+            .and_then(|window| window.performance())
+            .map_or(0.0, |performance| performance.now())
+    };
+    let began = now();
+    for round in 1..=count as usize {
+        let worker_chunks = dispatcher.helper_chunks();
+        dispatcher.run(chunks, &|_| {
+            let everyone = round * chunks;
+            started.fetch_add(1, Ordering::AcqRel);
+            let mut spins = 0;
+            while started.load(Ordering::Acquire) < everyone && spins < ROUND_TRIP_SPINS {
+                spins += 1;
+                core::hint::spin_loop();
+            }
+        });
+        if dispatcher.helper_chunks() - worker_chunks == (chunks - 1) as u64 {
+            full += 1;
+        }
+    }
+    let elapsed_ms = now() - began;
+    let worker_chunks = dispatcher.helper_chunks() - chunks_before;
+    dispatcher.set_threads(threads_before);
+    let result = js_sys::Object::new();
+    set(&result, "dispatches", &count.into());
+    set(
+        &result,
+        "microseconds",
+        &(elapsed_ms * 1000.0 / f64::from(count.max(1))).into(),
+    );
+    set(&result, "worker_chunks", &(worker_chunks as f64).into());
+    set(&result, "full", &full.into());
+    Ok(result.into())
+}
