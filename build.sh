@@ -217,8 +217,7 @@ cmd_web() {
 }
 
 cmd_serve() {
-  step "web bundle" build_web
-  step "threaded web bundle" build_web_threaded
+  cmd_web
   print_timings
   TIMINGS=()
   exec node web/serve.mjs "$DIST" "${PORT:-8080}"

@@ -95,12 +95,13 @@ async function compileWithProgress(url, totalBytes) {
 async function chooseBundle() {
   const asked = Number.parseInt(new URLSearchParams(location.search).get('workers') ?? '', 10);
   const cores = navigator.hardwareConcurrency ?? 1;
-  const workers = asked >= 0 && asked <= MAX_WORKERS ? asked : Math.min(Math.max(cores - 1, 0), MAX_WORKERS);
+  const chosen = asked >= 0 && asked <= MAX_WORKERS; // NaN (absent) and out of range: the default
+  const workers = chosen ? asked : Math.min(Math.max(cores - 1, 0), MAX_WORKERS);
   const single = (why) => ({ dir: '.', workers: 0, why });
   if (!globalThis.crossOriginIsolated) {
     return single('the page is not cross-origin isolated (the server sent no COOP/COEP headers), so workers cannot share its memory');
   }
-  if (cores < 2 && !(asked >= 0)) return single('this browser reports a single core');
+  if (cores < 2 && !chosen) return single('this browser reports a single core');
   const response = await fetch('./mt/build.json');
   if (!response.ok) return single('this server has no threaded bundle (mt/)');
   return { dir: './mt', workers, build: await response.json(), why: workers === 0 ? 'the URL asked for no workers' : null };

@@ -7,6 +7,8 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use bevy::platform::time::Instant;
+
 use wasm_bindgen::prelude::*;
 
 use super::page::set;
@@ -42,6 +44,31 @@ pub fn use_workers(count: u32) {
     }
 }
 
+/// Sets back, when dropped, the number of the page's workers taking part that the app had.
+struct RestoreWorkers(usize);
+
+impl Drop for RestoreWorkers {
+    fn drop(&mut self) {
+        if let Some(dispatcher) = Dispatcher::on_workers() {
+            dispatcher.set_threads(self.0);
+        }
+    }
+}
+
+/// A dispatcher over the page's workers, cut as `split` says, with `workers` of them
+/// taking part until the returned guard is dropped.
+///
+/// # Errors
+/// A page without workers.
+fn on_workers(workers: u32, split: Split) -> Result<(Dispatcher, RestoreWorkers), JsError> {
+    let dispatcher = Dispatcher::on_workers()
+        .ok_or_else(|| JsError::new("this page started no workers"))?
+        .with_split(split);
+    let restore = RestoreWorkers(dispatcher.threads());
+    dispatcher.set_threads(workers as usize + 1);
+    Ok((dispatcher, restore))
+}
+
 /// `window.sparkbench.checksumOnWorkers(steps, seed, backend, workers, chunk)`: as
 /// `checksum`, with the kernels split into chunks of `chunk` particles (from any pool size)
 /// across the main thread and `workers` of the page's workers, then packs the particles
@@ -60,14 +87,13 @@ pub fn checksum_on_workers(
     chunk: u32,
 ) -> Result<JsValue, JsError> {
     let backend = super::page::available_backend(backend)?;
-    let dispatcher = Dispatcher::on_workers()
-        .ok_or_else(|| JsError::new("this page started no workers"))?
-        .with_split(Split {
+    let (dispatcher, _restore) = on_workers(
+        workers,
+        Split {
             min_particles: 0,
             chunk_particles: chunk.max(1) as usize,
-        });
-    let threads_before = dispatcher.threads();
-    dispatcher.set_threads(workers as usize + 1);
+        },
+    )?;
     let workers_used = dispatcher.threads() - 1;
     let chunks_before = dispatcher.helper_chunks();
     let mut simulation = determinism_scenario(u64::from(seed));
@@ -77,7 +103,6 @@ pub fn checksum_on_workers(
     let looks = simulation.settings.look_params();
     records.pack(&simulation.pool, backend, &looks, &simulation.dispatcher);
     let worker_chunks = simulation.dispatcher.helper_chunks() - chunks_before;
-    simulation.dispatcher.set_threads(threads_before);
     let result = js_sys::Object::new();
     set(
         &result,
@@ -115,20 +140,12 @@ const ROUND_TRIP_SPINS: u32 = 100_000_000;
 /// A page without workers.
 #[wasm_bindgen(js_name = emptyDispatches)]
 pub fn empty_dispatches(count: u32, workers: u32) -> Result<JsValue, JsError> {
-    let dispatcher =
-        Dispatcher::on_workers().ok_or_else(|| JsError::new("this page started no workers"))?;
-    let threads_before = dispatcher.threads();
-    dispatcher.set_threads(workers as usize + 1);
+    let (dispatcher, _restore) = on_workers(workers, Split::default())?;
     let chunks = dispatcher.threads();
     let chunks_before = dispatcher.helper_chunks();
     let started = AtomicUsize::new(0);
     let mut full = 0_u32;
-    let now = || {
-        web_sys::window()
-            .and_then(|window| window.performance())
-            .map_or(0.0, |performance| performance.now())
-    };
-    let began = now();
+    let began = Instant::now();
     for round in 1..=count as usize {
         let worker_chunks = dispatcher.helper_chunks();
         dispatcher.run(chunks, &|_| {
@@ -144,15 +161,14 @@ pub fn empty_dispatches(count: u32, workers: u32) -> Result<JsValue, JsError> {
             full += 1;
         }
     }
-    let elapsed_ms = now() - began;
+    let elapsed = began.elapsed();
     let worker_chunks = dispatcher.helper_chunks() - chunks_before;
-    dispatcher.set_threads(threads_before);
     let result = js_sys::Object::new();
     set(&result, "dispatches", &count.into());
     set(
         &result,
         "microseconds",
-        &(elapsed_ms * 1000.0 / f64::from(count.max(1))).into(),
+        &(elapsed.as_secs_f64() * 1.0e6 / f64::from(count.max(1))).into(),
     );
     set(&result, "worker_chunks", &(worker_chunks as f64).into());
     set(&result, "full", &full.into());
