@@ -252,9 +252,18 @@ cmd_test() {
 cmd_bench() {
   step "install tools" ensure_test_tools
   step "criterion (native)" cargo bench --bench kernels
-  step "web bundle" build_web
+  cmd_web
   step "native table" cargo run --release --quiet -- bench --seconds "${BENCH_SECONDS:-1}"
-  step "wasm table (chromium)" env SPARKBENCH_DIST="$DIST" node tests/web/run-bench.mjs "${BENCH_SECONDS:-1}"
+  step "wasm tables (chromium)" env SPARKBENCH_DIST="$DIST" node tests/web/run-bench.mjs "${BENCH_SECONDS:-1}"
+}
+
+# The page's own phase timings at 1,000,000 particles (stress) in headless Chromium, for
+# the single-threaded bundle and the threaded one with 0 and 1 workers: a few minutes a
+# row, since SwiftShader takes about 8 s to draw each frame.
+cmd_phases() {
+  step "install tools" ensure_test_tools
+  cmd_web
+  step "phases (chromium)" env SPARKBENCH_DIST="$DIST" node tests/web/run-phases.mjs "${PARTICLES:-1000000}" "${FRAMES:-10}" "${WORKERS:-0,1}"
 }
 
 # Allocator benchmark: record an allocation trace from a real run (the release app under
@@ -381,7 +390,12 @@ usage: ./build.sh COMMAND
   test    everything CI runs: fmt, clippy (native + wasm32), cargo doc, cargo test (with the desktop
           window test), both web bundles, and the browser tests in headless Chromium on each
   bench   kernel benchmarks: criterion, then ns-per-particle tables natively and in
-          headless Chromium (wasm), each with the SIMD/scalar ratio; BENCH_SECONDS per cell
+          headless Chromium (wasm), each with the SIMD/scalar ratio; BENCH_SECONDS per cell;
+          then the threaded bundle's step and pack with 0..all workers and its dispatch
+          round trip
+  phases  the page's own simulate, pack and upload timings at 1,000,000 particles in
+          headless Chromium, single-threaded and with 0 and 1 workers (PARTICLES, FRAMES,
+          WORKERS to change)
   alloc-bench  record an allocation trace from a real run (TRACE_FRAMES, default 120) and
           replay it on the size-class pools and on the backing allocator, natively and in wasm
   capture-web [OUT.json]  record a capture in headless Chromium (CAPTURE_QUERY,
@@ -399,6 +413,7 @@ case "${1:-help}" in
   web) cmd_web ;;
   test) cmd_test ;;
   bench) cmd_bench ;;
+  phases) cmd_phases ;;
   alloc-bench) cmd_alloc_bench ;;
   capture-web) cmd_capture_web "${2:-}" ;;
   perf-check) cmd_perf_check ;;

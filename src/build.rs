@@ -74,8 +74,7 @@ fn git_revision() -> Option<String> {
     let dirty = Command::new("git")
         .args(["status", "--porcelain", "--untracked-files=no"])
         .output()
-        .ok()
-        .is_some_and(|status| !status.stdout.is_empty());
+        .is_ok_and(|status| !status.stdout.is_empty());
     Some(if dirty {
         format!("{revision}-dirty")
     } else {

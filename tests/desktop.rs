@@ -128,7 +128,7 @@ fn every_scenario_draws_its_particles() {
             [0, 0],
             "{scenario}: the simulation or the pack allocated in the steady state\n{report:?}"
         );
-        // wgpu's write_buffer makes a staging buffer for every write; the upload's own
+        // wgpu makes staging memory for every write the pack fills; the upload's own
         // code (everything around wgpu's calls) allocates nothing.
         assert_eq!(
             report.second_half_own_upload_allocations, 0,

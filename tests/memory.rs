@@ -14,7 +14,7 @@ use sparkbench::scenario::Scenario;
 use sparkbench::sim::bench::{bench_settings, filled_pool};
 use sparkbench::sim::kernels::{self, RECORD_WORDS, pack_on_this_thread};
 use sparkbench::sim::{
-    Backend, Dispatcher, InstanceRecords, PackPlugin, ParticlePool, determinism_scenario,
+    Backend, Dispatcher, PackPlugin, PackReport, ParticlePool, determinism_scenario,
     fixed_step_seconds,
 };
 
@@ -133,7 +133,7 @@ fn the_step_and_pack_systems_allocate_nothing_at_every_presets_default_size() {
         let world = app.world();
         let live = world.resource::<ParticlePool>().len();
         assert!(live > 1000, "{}: {live} alive", scenario.name());
-        assert!(world.resource::<InstanceRecords>().packs() >= u64::from(FRAMES));
+        assert!(world.resource::<PackReport>().packs >= u64::from(FRAMES));
         assert!(
             timed_ms[0] > 0.0 && timed_ms[1] > 0.0,
             "{}: the phases were measured: {timed_ms:?} ms",

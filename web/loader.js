@@ -150,6 +150,7 @@ async function main() {
     Object.assign(window.sparkbench, {
       checksumOnWorkers: bindings.checksumOnWorkers,
       emptyDispatches: bindings.emptyDispatches,
+      benchWorkers: bindings.benchWorkers,
       useWorkers: bindings.use_workers,
     });
   }

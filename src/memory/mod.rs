@@ -15,6 +15,8 @@
 //! allocator's per-thread caches, so native builds count straight over the system allocator. The pools
 //! themselves are compiled and tested everywhere. `perf/` reads [`totals`] and
 //! [`pool_stats`] once a frame into `MemoryStats`.
+//!
+//! [`mapped`] lends the pack kernel the GPU staging memory the renderer writes through.
 
 #![expect(
     unsafe_code,
@@ -28,6 +30,7 @@ pub mod check;
 mod counting;
 #[cfg(any(target_arch = "wasm32", test))]
 mod headroom;
+pub mod mapped;
 mod pools;
 pub mod trace;
 

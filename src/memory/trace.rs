@@ -136,7 +136,9 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<TraceEvent>, String> {
             body.len()
         ));
     }
-    body.chunks_exact(EVENT_BYTES)
+    body.as_chunks::<EVENT_BYTES>()
+        .0
+        .iter()
         .enumerate()
         .map(|(index, chunk)| {
             let u32_at =

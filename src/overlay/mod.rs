@@ -303,10 +303,10 @@ fn memory_section(
         colour,
         format!("{} allocations this frame", memory.allocations_per_frame),
     );
-    // wgpu's `write_buffer` copies the records into a staging buffer it allocates: counted
-    // in the upload phase, but wgpu's, so shown apart from sparkbench's own.
+    // wgpu allocates the staging memory the pack writes into for every upload: counted in
+    // the upload phase, but wgpu's, so shown apart from sparkbench's own.
     ui.label(format!(
-        "upload {} alloc (wgpu's write_buffer staging copy); ours since start {}",
+        "upload {} alloc (wgpu's staging memory); ours since start {}",
         phases.last_allocations(Phase::Upload),
         render.own_upload_allocations()
     ));

@@ -89,6 +89,13 @@ impl FrameStats {
     /// The last `count` frame times (at most [`HISTORY_FRAMES`], fewer early on), oldest
     /// first, in milliseconds.
     #[must_use]
+    #[cfg_attr(
+        target_feature = "atomics",
+        expect(
+            clippy::double_must_use,
+            reason = "the threaded bundle's newer clippy counts `impl Iterator` as must-use; the pinned stable one asks for the attribute"
+        )
+    )]
     pub fn recent(&self, count: usize) -> impl ExactSizeIterator<Item = f64> + '_ {
         let seen = usize::try_from(self.frames).unwrap_or(usize::MAX);
         let count = count.min(seen).min(HISTORY_FRAMES);

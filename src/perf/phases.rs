@@ -190,8 +190,9 @@ struct RenderCounters {
 
 impl RenderMeasurements {
     /// Records one upload, timed by `span` (added to any not yet collected), of which
-    /// `inside_wgpu` allocations were made inside wgpu's calls (`Queue::write_buffer` makes a
-    /// staging buffer for every write; `Device::create_buffer` runs when the buffer grows).
+    /// `inside_wgpu` allocations were made inside wgpu's calls (`Queue::write_buffer_with`
+    /// makes staging memory for every write; `Device::create_buffer` runs when the buffer
+    /// grows).
     pub fn record_upload(&self, span: PhaseSpan, inside_wgpu: u64) {
         let (elapsed, allocations) = span.end();
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);

@@ -34,7 +34,7 @@ pub struct ScriptedReport {
     /// captures: `simulate`, `pack`, `upload`, `overlay`.
     pub second_half_allocations: Vec<(String, u64)>,
     /// Of the upload's allocations in the second half, those outside wgpu's calls
-    /// (sparkbench's own; wgpu's `write_buffer` staging copy is counted apart).
+    /// (sparkbench's own; wgpu's staging memory for each upload is counted apart).
     pub second_half_own_upload_allocations: u64,
     /// Frames per second over the last second of frames.
     pub fps: f64,

@@ -296,11 +296,27 @@ pub fn time_threads(
     thread_counts: &[usize],
     budget_s: f64,
 ) -> Vec<ThreadTiming> {
+    let dispatchers: Vec<Dispatcher> = thread_counts.iter().map(|&n| Dispatcher::new(n)).collect();
+    time_threads_on(particles, backend, thread_counts, budget_s, |index| {
+        &dispatchers[index]
+    })
+}
+
+/// As [`time_threads`], on the dispatcher `dispatcher(index)` gives for the count at
+/// `index` in `thread_counts` (called before each of its runs: one dispatcher whose thread
+/// count it sets will do, as the page's Web Workers are).
+#[must_use]
+pub fn time_threads_on<'d>(
+    particles: usize,
+    backend: Backend,
+    thread_counts: &[usize],
+    budget_s: f64,
+    dispatcher: impl Fn(usize) -> &'d Dispatcher,
+) -> Vec<ThreadTiming> {
     let settings = bench_settings();
     let params = settings.step_params(fixed_step_seconds(), 0.0);
     let looks = settings.look_params();
     let template = filled_pool(particles);
-    let dispatchers: Vec<Dispatcher> = thread_counts.iter().map(|&n| Dispatcher::new(n)).collect();
     let mut pools: Vec<SteppedPool> = thread_counts
         .iter()
         .map(|_| SteppedPool::new(&template))
@@ -313,7 +329,8 @@ pub fn time_threads(
     while step_ms[0].len() < 5
         || (started.elapsed().as_secs_f64() < rounds_budget && step_ms[0].len() < 256)
     {
-        for (index, dispatcher) in dispatchers.iter().enumerate() {
+        for index in 0..thread_counts.len() {
+            let dispatcher = dispatcher(index);
             let start = Instant::now();
             pools[index].step_split(backend, &params, dispatcher);
             step_ms[index].push(start.elapsed().as_secs_f64() * 1000.0);

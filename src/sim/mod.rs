@@ -27,7 +27,10 @@ pub use emitter::{Burst, Emitter, EmitterShape, EmitterState, SimRng, Spread};
 pub use forces::{Attractor, Bounds, Forces, NoiseField};
 pub use kernels::{Backend, Dispatcher, Split};
 pub use looks::{ColorKey, Looks, SizeKey};
-pub use pack::{InstanceRecord, InstanceRecords, PackPlugin, PackReport, PackSet};
+pub use pack::{
+    InstanceRecord, InstanceRecords, PackPlugin, PackReport, PackSet, PacksForRenderer,
+    pack_for_renderer,
+};
 pub use pool::ParticlePool;
 pub use step::{Cost, StepReport};
 

@@ -1,6 +1,9 @@
-//! The live particles as the GPU reads them: [`InstanceRecords`], packed by the SIMD pack
-//! kernel in [`PackSet`] whenever the pool or the looks changed. The renderer takes them
-//! from here, the headless capture times the same pack, and nothing else packs.
+//! The live particles as the GPU reads them, packed by the SIMD pack kernel whenever the
+//! pool or the looks changed: into [`InstanceRecords`] in [`PackSet`], or, where a renderer
+//! asked for them with [`PacksForRenderer`], straight into memory the renderer hands over
+//! ([`pack_for_renderer`]: wgpu's staging memory for the instance buffer, one copy fewer).
+//! The headless capture times the first, the rendered app the second; the same kernel and
+//! the same [`PackReport`] serve both.
 
 use bevy::ecs::intern::Interned;
 use bevy::ecs::schedule::ScheduleLabel;
@@ -26,26 +29,18 @@ pub struct InstanceRecord {
 const _: () = assert!(size_of::<InstanceRecord>() == RECORD_WORDS * size_of::<u32>());
 
 /// The live particles packed for drawing, refilled (without reallocating) whenever the
-/// pool or the looks changed.
+/// pool or the looks changed. Left empty where a renderer packs for itself
+/// ([`PacksForRenderer`]).
 #[derive(Resource, Debug, Default)]
 pub struct InstanceRecords {
     records: Vec<InstanceRecord>,
-    fresh: bool,
-    packs: u64,
 }
 
 impl InstanceRecords {
-    /// The records of the last pack, one per live particle, until a renderer takes them
-    /// ([`InstanceRecords::take_fresh`]); `None` after that, until the next pack.
+    /// The records of the last pack, one per live particle (none before the first).
     #[must_use]
-    pub fn fresh(&self) -> Option<&[InstanceRecord]> {
-        self.fresh.then_some(&self.records)
-    }
-
-    /// Packs since start-up.
-    #[must_use]
-    pub fn packs(&self) -> u64 {
-        self.packs
+    pub fn records(&self) -> &[InstanceRecord] {
+        &self.records
     }
 
     /// A 64-bit FNV-1a hash of the last pack's record count and words: equal checksums
@@ -58,18 +53,6 @@ impl InstanceRecords {
             hash.feed(word);
         }
         hash.finish()
-    }
-
-    /// Swaps freshly packed records into `buffer` and takes `buffer`'s old contents as the
-    /// storage to pack into next time (no copy, no allocation). Returns false, and leaves
-    /// both alone, when nothing was packed since the last take.
-    pub fn take_fresh(&mut self, buffer: &mut Vec<InstanceRecord>) -> bool {
-        if !self.fresh {
-            return false;
-        }
-        core::mem::swap(&mut self.records, buffer);
-        self.fresh = false;
-        true
     }
 
     /// Packs `pool` with `backend` and `looks`, split by `dispatcher`, keeping storage for
@@ -94,8 +77,6 @@ impl InstanceRecords {
             bytemuck::cast_slice_mut(records),
             dispatcher,
         );
-        self.fresh = true;
-        self.packs += 1;
     }
 }
 
@@ -108,6 +89,60 @@ pub struct PackReport {
     pub cost: Cost,
     /// Every pack's cost added up since start-up.
     pub total: Cost,
+    /// Packs since start-up.
+    pub packs: u64,
+}
+
+impl PackReport {
+    /// Reports one more pack, of `records` records at `cost`.
+    fn add(&mut self, records: usize, cost: Cost) {
+        *self = Self {
+            records,
+            cost,
+            total: self.total.plus(cost),
+            packs: self.packs + 1,
+        };
+    }
+}
+
+/// Present in the main world, it tells [`PackPlugin`] to leave each pack to a renderer,
+/// which runs it with [`pack_for_renderer`] into memory of its own (such as the staging
+/// memory of a GPU buffer write) instead of into [`InstanceRecords`].
+#[derive(Resource, Debug, Default)]
+pub struct PacksForRenderer {
+    /// Whether the pool or the looks changed since the renderer's last pack.
+    wanted: bool,
+}
+
+/// A renderer's pack, run in `world` (the main world) where [`PacksForRenderer`] is:
+/// when the pool or the looks changed since the last one, calls `write` with the number of
+/// records to pack and a packer, which packs them into the words it is given (at least
+/// [`RECORD_WORDS`] per record: fewer panic) and reports its cost in [`PackReport`], as
+/// [`PackPlugin`]'s own packs do. `write` chooses where the words live, and may skip the
+/// pack (nothing is reported then). Does nothing where no pack is wanted.
+pub fn pack_for_renderer(world: &mut World, write: impl FnOnce(usize, &mut dyn FnMut(&mut [u32]))) {
+    let wanted = world
+        .get_resource_mut::<PacksForRenderer>()
+        .is_some_and(|mut packs| core::mem::take(&mut packs.wanted));
+    if !wanted {
+        return;
+    }
+    let pool = world.resource::<ParticlePool>();
+    let records = pool.len();
+    let backend = world.resource::<SimBackend>().active;
+    let looks = world.resource::<SimSettings>().look_params();
+    let dispatcher = world.resource::<Dispatcher>();
+    let counter = world.resource::<AllocationCounter>().0;
+    let mut spent = None;
+    write(records, &mut |out: &mut [u32]| {
+        let ((), cost) = measure(counter, || {
+            kernels::pack(backend, pool.particles(), &looks, out, dispatcher);
+        });
+        spent = Some(cost);
+    });
+    if let Some(cost) = spent {
+        world.resource_mut::<PackReport>().add(records, cost);
+    }
 }
 
 /// The pack: after the simulation, in [`PackPlugin::schedule`]. Order systems that read
@@ -138,7 +173,12 @@ impl Plugin for PackPlugin {
     }
 }
 
-/// Packs when the pool or the looks changed since the last pack, and reports the cost.
+/// Packs when the pool or the looks changed since the last pack, and reports the cost; or,
+/// where a renderer packs for itself, tells it a pack is wanted.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a system's parameters: each resource the pack reads or writes"
+)]
 fn pack_records(
     pool: Res<ParticlePool>,
     backend: Res<SimBackend>,
@@ -147,18 +187,19 @@ fn pack_records(
     counter: Res<AllocationCounter>,
     mut records: ResMut<InstanceRecords>,
     mut report: ResMut<PackReport>,
+    for_renderer: Option<ResMut<PacksForRenderer>>,
 ) {
     if !pool.is_changed() && !settings.is_changed() {
+        return;
+    }
+    if let Some(mut packs) = for_renderer {
+        packs.wanted = true;
         return;
     }
     let ((), cost) = measure(counter.0, || {
         records.pack(&pool, backend.active, &settings.look_params(), &dispatcher);
     });
-    *report = PackReport {
-        records: pool.len(),
-        cost,
-        total: report.total.plus(cost),
-    };
+    report.add(pool.len(), cost);
 }
 
 #[cfg(test)]
@@ -187,13 +228,12 @@ mod tests {
 
     #[test]
     #[expect(clippy::float_cmp, reason = "the pack copies positions bit for bit")]
-    fn a_pack_writes_one_record_per_particle_taken_once() {
+    fn a_pack_writes_one_record_per_particle() {
         let mut records = InstanceRecords::default();
-        assert_eq!((records.fresh(), records.packs()), (None, 0));
+        assert!(records.records().is_empty());
         pack(&mut records, &pool_of(&[1.0, 2.0, 3.0], 100));
         let positions: Vec<[f32; 3]> = records
-            .fresh()
-            .expect("packed")
+            .records()
             .iter()
             .map(|record| record.position)
             .collect();
@@ -201,17 +241,9 @@ mod tests {
             positions,
             [[1.0, 1.0, 2.0], [2.0, 1.0, 2.0], [3.0, 1.0, 2.0]]
         );
-        assert_eq!(records.packs(), 1);
-        let mut taken = Vec::new();
-        assert!(records.take_fresh(&mut taken));
-        assert_eq!(taken.len(), 3);
-        assert_eq!(taken[2].position, [3.0, 1.0, 2.0]);
-        assert_eq!(records.fresh(), None, "taken");
-        assert!(!records.take_fresh(&mut taken), "nothing packed since");
-        assert_eq!(taken.len(), 3, "left alone");
         pack(&mut records, &pool_of(&[4.0], 100));
-        assert_eq!(records.packs(), 2);
-        assert_eq!(records.fresh().map(<[_]>::len), Some(1));
+        assert_eq!(records.records().len(), 1);
+        assert_eq!(records.records()[0].position, [4.0, 1.0, 2.0]);
     }
 
     /// The records' checksum follows their bits and their count, not the pack that made
@@ -241,9 +273,14 @@ mod tests {
         let mut records = InstanceRecords::default();
         pack(&mut records, &pool_of(&[1.0; 3], 100));
         pack(&mut records, &pool_of(&[1.0; 150], 200));
-        let mut taken = Vec::new();
-        assert!(records.take_fresh(&mut taken));
-        assert_eq!((taken.len(), taken.capacity()), (150, 200));
+        assert_eq!(
+            (records.records.len(), records.records.capacity()),
+            (150, 200)
+        );
+    }
+
+    fn packs(app: &App) -> u64 {
+        app.world().resource::<PackReport>().packs
     }
 
     /// In an app: a pack after every step, none while paused, one when only the looks
@@ -254,12 +291,15 @@ mod tests {
         for _ in 0..10 {
             app.update();
         }
-        let packs = |app: &App| app.world().resource::<InstanceRecords>().packs();
         let packed = packs(&app);
         assert!(packed >= 9, "{packed} packs in 10 frames of steps");
         let live = app.world().resource::<ParticlePool>().len();
         assert!(live > 0);
         assert_eq!(app.world().resource::<PackReport>().records, live);
+        assert_eq!(
+            app.world().resource::<InstanceRecords>().records().len(),
+            live
+        );
         app.world_mut().resource_mut::<SimPause>().pause();
         app.update();
         app.update();
@@ -267,5 +307,51 @@ mod tests {
         app.world_mut().resource_mut::<SimSettings>().looks = default();
         app.update();
         assert_eq!(packs(&app), packed + 1, "the looks changed");
+    }
+
+    /// With [`PacksForRenderer`], the pack system leaves [`InstanceRecords`] alone and the
+    /// renderer's pack writes the same words into the memory it hands over, once per
+    /// change, reported as the pack system reports its own.
+    #[test]
+    fn a_renderers_pack_writes_the_records_the_pack_system_would() {
+        let mut own = crate::sim::headless_test_app(10_000, 6_000.0);
+        let mut for_renderer = crate::sim::headless_test_app(10_000, 6_000.0);
+        for_renderer.init_resource::<PacksForRenderer>();
+        for _ in 0..5 {
+            own.update();
+            for_renderer.update();
+        }
+        assert!(
+            for_renderer
+                .world()
+                .resource::<InstanceRecords>()
+                .records()
+                .is_empty()
+        );
+        assert_eq!(
+            packs(&for_renderer),
+            0,
+            "nothing packed until the renderer asks"
+        );
+        let mut words = Vec::new();
+        let mut asked = None;
+        pack_for_renderer(for_renderer.world_mut(), |records, pack| {
+            asked = Some(records);
+            words = vec![0; records * RECORD_WORDS];
+            pack(&mut words);
+        });
+        let expected = own.world().resource::<InstanceRecords>().records();
+        assert_eq!(asked, Some(expected.len()));
+        assert!(!expected.is_empty());
+        assert_eq!(words, bytemuck::cast_slice::<_, u32>(expected));
+        let report = *for_renderer.world().resource::<PackReport>();
+        assert_eq!((report.records, report.packs), (expected.len(), 1));
+        assert_eq!(report.total, report.cost);
+        pack_for_renderer(for_renderer.world_mut(), |_, _| {
+            panic!("no pack is wanted: nothing changed since the last");
+        });
+        for_renderer.update();
+        pack_for_renderer(for_renderer.world_mut(), |_, _| {});
+        assert_eq!(packs(&for_renderer), 1, "a skipped pack is not reported");
     }
 }

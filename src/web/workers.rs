@@ -5,7 +5,10 @@
 //! instantiated on that memory, calls [`worker_run`] and stays in it. The app's
 //! [`SimPlugin`](crate::sim::SimPlugin) then dispatches the kernels over them.
 
+use core::fmt::Write;
 use core::sync::atomic::{AtomicUsize, Ordering};
+
+use core::time::Duration;
 
 use bevy::platform::time::Instant;
 
@@ -13,7 +16,9 @@ use wasm_bindgen::prelude::*;
 
 use super::page::set;
 
+use crate::sim::bench::{format_thread_table, time_threads_on};
 use crate::sim::determinism_scenario;
+use crate::sim::kernels::Backend;
 use crate::sim::kernels::dispatch::{self, Dispatcher, Split};
 use crate::sim::pack::InstanceRecords;
 
@@ -141,13 +146,47 @@ const ROUND_TRIP_SPINS: u32 = 100_000_000;
 #[wasm_bindgen(js_name = emptyDispatches)]
 pub fn empty_dispatches(count: u32, workers: u32) -> Result<JsValue, JsError> {
     let (dispatcher, _restore) = on_workers(workers, Split::default())?;
+    let trips = round_trips(&dispatcher, count, Duration::ZERO);
+    let result = js_sys::Object::new();
+    set(&result, "dispatches", &count.into());
+    set(&result, "microseconds", &trips.microseconds.into());
+    set(
+        &result,
+        "worker_chunks",
+        &(trips.worker_chunks as f64).into(),
+    );
+    set(&result, "full", &trips.full.into());
+    Ok(result.into())
+}
+
+/// What [`round_trips`] measured.
+struct RoundTrips {
+    /// The mean round trip, in microseconds.
+    microseconds: f64,
+    /// Chunks the workers ran.
+    worker_chunks: u64,
+    /// Dispatches in which every worker ran a chunk.
+    full: u32,
+}
+
+/// Runs `count` empty dispatches on `dispatcher`, one chunk per thread, each chunk waiting
+/// until every chunk of its dispatch has started (see [`empty_dispatches`]), with `rest`
+/// between one dispatch's end and the next one's start (the main thread spins meanwhile;
+/// a rest longer than the workers' spin before parking makes every trip wake them). Only
+/// the dispatches are timed.
+fn round_trips(dispatcher: &Dispatcher, count: u32, rest: Duration) -> RoundTrips {
     let chunks = dispatcher.threads();
     let chunks_before = dispatcher.helper_chunks();
     let started = AtomicUsize::new(0);
     let mut full = 0_u32;
-    let began = Instant::now();
+    let mut dispatching = Duration::ZERO;
     for round in 1..=count as usize {
+        let rested = Instant::now();
+        while rested.elapsed() < rest {
+            core::hint::spin_loop();
+        }
         let worker_chunks = dispatcher.helper_chunks();
+        let began = Instant::now();
         dispatcher.run(chunks, &|_| {
             let everyone = round * chunks;
             started.fetch_add(1, Ordering::AcqRel);
@@ -157,20 +196,90 @@ pub fn empty_dispatches(count: u32, workers: u32) -> Result<JsValue, JsError> {
                 core::hint::spin_loop();
             }
         });
+        dispatching += began.elapsed();
         if dispatcher.helper_chunks() - worker_chunks == (chunks - 1) as u64 {
             full += 1;
         }
     }
-    let elapsed = began.elapsed();
-    let worker_chunks = dispatcher.helper_chunks() - chunks_before;
+    RoundTrips {
+        microseconds: dispatching.as_secs_f64() * 1.0e6 / f64::from(count.max(1)),
+        worker_chunks: dispatcher.helper_chunks() - chunks_before,
+        full,
+    }
+}
+
+/// Particle counts [`bench_workers`] times.
+const BENCH_PARTICLES: [usize; 2] = [100_000, 1_000_000];
+
+/// Empty dispatches [`bench_workers`] times the round trip over, back to back.
+const BENCH_ROUND_TRIPS: u32 = 10_000;
+
+/// Empty dispatches [`bench_workers`] times the round trip over after a rest of
+/// [`BENCH_REST`], each waking the worker.
+const BENCH_COLD_TRIPS: u32 = 200;
+
+/// The rest before each of [`BENCH_COLD_TRIPS`]: well past the workers' spin before parking.
+const BENCH_REST: Duration = Duration::from_millis(2);
+
+/// `window.sparkbench.benchWorkers(seconds)`: the step and the pack of 100,000 and
+/// 1,000,000 particles with the best backend, on the main thread alone and with every
+/// number of the page's workers up to all of them, in this page load (about `seconds` per
+/// kernel and count; runs alternate between counts), and the round trip of an empty
+/// dispatch to one worker, back to back over 10,000 dispatches and woken from parking over
+/// 200. Returns `{table, round_trip_us, woken_round_trip_us, rows:
+/// [{particles, workers, step_ms, pack_ms, speedup}]}`, `speedup` being step plus pack on
+/// the main thread alone over step plus pack with the workers. The workers taking part in
+/// the app are set back afterwards.
+///
+/// # Errors
+/// A page without workers.
+#[wasm_bindgen(js_name = benchWorkers)]
+pub fn bench_workers(seconds: f64) -> Result<JsValue, JsError> {
+    let (dispatcher, _restore) = on_workers(0, Split::default())?;
+    let backend = Backend::best();
+    let threads: Vec<usize> = (1..=dispatcher.max_threads()).collect();
+    let budget = seconds.clamp(0.05, 60.0);
+    let rows = js_sys::Array::new();
+    let mut table = String::new();
+    for particles in BENCH_PARTICLES {
+        let timings = time_threads_on(particles, backend, &threads, budget, |index| {
+            dispatcher.set_threads(threads[index]);
+            &dispatcher
+        });
+        table += &format_thread_table(particles, backend, &timings);
+        let alone = timings.first().map_or(f64::NAN, |t| t.step_ms + t.pack_ms);
+        for timing in &timings {
+            let row = js_sys::Object::new();
+            set(&row, "particles", &(particles as f64).into());
+            set(&row, "workers", &((timing.threads - 1) as f64).into());
+            set(&row, "step_ms", &timing.step_ms.into());
+            set(&row, "pack_ms", &timing.pack_ms.into());
+            set(
+                &row,
+                "speedup",
+                &(alone / (timing.step_ms + timing.pack_ms)).into(),
+            );
+            rows.push(&row);
+        }
+    }
+    dispatcher.set_threads(2);
+    let hot = round_trips(&dispatcher, BENCH_ROUND_TRIPS, Duration::ZERO);
+    let cold = round_trips(&dispatcher, BENCH_COLD_TRIPS, BENCH_REST);
+    for (trips, count, how) in [
+        (&hot, BENCH_ROUND_TRIPS, "back to back"),
+        (&cold, BENCH_COLD_TRIPS, "each after 2 ms, waking it"),
+    ] {
+        let _ = writeln!(
+            table,
+            "empty dispatch to 1 worker and back, {how}: {:.1} us (mean of {count}; the worker ran its chunk in {} of them)",
+            trips.microseconds, trips.full
+        );
+    }
+    table += "(threads = the main thread + workers)\n";
     let result = js_sys::Object::new();
-    set(&result, "dispatches", &count.into());
-    set(
-        &result,
-        "microseconds",
-        &(elapsed.as_secs_f64() * 1.0e6 / f64::from(count.max(1))).into(),
-    );
-    set(&result, "worker_chunks", &(worker_chunks as f64).into());
-    set(&result, "full", &full.into());
+    set(&result, "table", &table.into());
+    set(&result, "round_trip_us", &hot.microseconds.into());
+    set(&result, "woken_round_trip_us", &cold.microseconds.into());
+    set(&result, "rows", &rows);
     Ok(result.into())
 }

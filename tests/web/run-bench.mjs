@@ -1,18 +1,38 @@
-// Prints the kernel table measured in headless Chromium: the shipped wasm bundle's
-// `window.sparkbench.bench()`. Run by `./build.sh bench` after the web bundle is built.
+// Prints the kernel tables measured in headless Chromium: the shipped single-threaded
+// bundle's `window.sparkbench.bench()`, then, from one load of the threaded bundle (served
+// cross-origin isolated, with its Web Workers), `window.sparkbench.benchWorkers()`: step
+// and pack with each number of workers and the empty dispatch's round trip. Run by
+// `./build.sh bench` after the web bundles are built.
 
 import { openBrowser } from './chromium.mjs';
 
 const seconds = Number(process.argv[2] ?? 1);
-const session = await openBrowser();
-try {
-  const page = await session.browser.newPage();
-  page.on('pageerror', (error) => { throw error; });
-  await page.goto(`${session.origin}/`);
-  await page.waitForFunction(() => typeof window.sparkbench?.bench === 'function', null, { timeout: 180_000 });
-  const result = await page.evaluate((s) => window.sparkbench.bench(s), seconds);
-  const agent = await page.evaluate(() => navigator.userAgent);
-  console.log(`${result.table}(${agent})`);
-} finally {
-  await session.close();
+const LOAD_TIMEOUT_MS = 180_000;
+
+/** Opens the page (isolated or not) and returns what `measure` evaluates to there. */
+async function measureOn(isolate, measure) {
+  const session = await openBrowser(undefined, { isolate });
+  try {
+    const page = await session.browser.newPage();
+    const errors = [];
+    page.on('pageerror', (error) => errors.push(error));
+    // A light scenario, so the app's own frames take little from the kernels' cores.
+    await page.goto(`${session.origin}/?scenario=fountain&particles=1000`);
+    // The app's first frame: its workers, if any, have started.
+    await page.waitForFunction(() => (window.sparkbench?.stats?.().frames ?? 0) >= 1, null, { timeout: LOAD_TIMEOUT_MS });
+    const result = await page.evaluate(measure, seconds);
+    const agent = await page.evaluate(() => navigator.userAgent);
+    if (errors.length) throw errors[0];
+    return { ...result, agent };
+  } finally {
+    await session.close();
+  }
 }
+
+const single = await measureOn(false, (s) => window.sparkbench.bench(s));
+console.log(`${single.table}(${single.agent})`);
+const threaded = await measureOn(true, (s) => ({
+  threading: window.sparkbench.threading,
+  ...window.sparkbench.benchWorkers(s),
+}));
+console.log(`\nwasm32 threaded bundle, ${threaded.threading.workers} workers started:\n${threaded.table}(${threaded.agent})`);
