@@ -87,8 +87,9 @@ fn fix_the_step(mut recorder: ResMut<CaptureRecorder>, mut strategy: ResMut<Time
     }
 }
 
-/// The app without window, renderer or overlay: simulation, the pack (the records the
-/// renderer would upload), measurements and the recorder. One fixed step a frame.
+/// The app without window, renderer or overlay: simulation, the pack (into
+/// `InstanceRecords`: the same kernel the renderer runs into wgpu's staging memory),
+/// measurements and the recorder. One fixed step a frame.
 pub fn headless_app(choice: ScenarioChoice, use_simd: bool) -> App {
     let mut app = App::new();
     app.add_plugins((

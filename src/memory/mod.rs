@@ -1,4 +1,5 @@
-//! The app's memory: one global allocator whose figures are measured.
+//! The app's memory: one global allocator whose figures are measured, and GPU staging
+//! memory lent to the pack kernel ([`mapped`]).
 //!
 //! ```text
 //! CountingAllocator  counts allocations, frees, bytes, live and peak; records traces
@@ -15,12 +16,10 @@
 //! allocator's per-thread caches, so native builds count straight over the system allocator. The pools
 //! themselves are compiled and tested everywhere. `perf/` reads [`totals`] and
 //! [`pool_stats`] once a frame into `MemoryStats`.
-//!
-//! [`mapped`] lends the pack kernel the GPU staging memory the renderer writes through.
 
 #![expect(
     unsafe_code,
-    reason = "the allocator is the one place outside the kernels that needs raw pointers"
+    reason = "the allocator and the staging memory lent to the pack are the places outside the kernels that need raw pointers"
 )]
 
 use core::alloc::{GlobalAlloc, Layout};

@@ -23,7 +23,8 @@ pub enum Phase {
     Simulate,
     /// Packing the live particles into instance records for the GPU.
     Pack,
-    /// Writing the instance records into the GPU vertex buffer (render world).
+    /// Getting the packed records to the GPU vertex buffer (render world): growing it,
+    /// wgpu's staging memory the pack writes into, and queueing wgpu's copy.
     Upload,
     /// Building the overlay's UI.
     Overlay,

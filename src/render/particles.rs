@@ -3,10 +3,10 @@
 //! At extract, when the pool or the looks changed, the simulation's pack kernel writes the
 //! live particles (position, size, packed colour: 20 bytes each) straight into the staging
 //! memory of a write to one persistent vertex buffer (`Queue::write_buffer_with`, live
-//! particles only; the buffer grows by doubling). Per frame at 1,000,000 particles that is
-//! 20 MB written once by the pack and copied once by wgpu into the GPU buffer (on WebGL2,
-//! `bufferSubData` from wasm memory), where packing into records of our own and then
-//! `write_buffer` wrote them twice and copied them twice. A small uniform carries the
+//! particles only; the buffer grows by doubling). Per frame at 1,000,000 particles the
+//! pack writes 20 MB there and wgpu copies them into the GPU buffer (on WebGL2,
+//! `bufferSubData` from wasm memory, after zero-filling the staging `Vec` it makes), where
+//! packing into records of our own and then `write_buffer` took one more read and write. A small uniform carries the
 //! camera, and one `draw(0..6, 0..n)` in the opaque 3D phase draws them all as
 //! camera-facing soft sprites with additive blending. No storage buffers, no compute.
 
@@ -41,7 +41,6 @@ use bevy::render::sync_world::MainEntityHashSet;
 use bevy::render::view::{ExtractedView, RenderVisibleEntities};
 use bevy::render::{MainWorld, Render, RenderApp, RenderSystems};
 use bevy::shader::Shader;
-use wgpu_types::WriteOnly;
 
 use crate::memory;
 use crate::perf::{PhaseSpan, RenderMeasurements};
@@ -70,7 +69,7 @@ pub(super) fn plugin(app: &mut App) {
     if app.get_sub_app(RenderApp).is_none() {
         return;
     }
-    // Packs now wait for extract, which writes them where the GPU copies from.
+    // The pack runs at extract, into the memory wgpu copies to the GPU from.
     app.init_resource::<PacksForRenderer>();
     let Some(render_app) = app.get_sub_app_mut(RenderApp) else {
         return;
@@ -134,7 +133,8 @@ struct ParticleCameraOffset(u32);
 /// Packs the live particles, when the simulation wants a pack, into the staging memory of
 /// a write of the persistent vertex buffer (grown first, by doubling, if they no longer
 /// fit). wgpu copies them into the buffer at the next submit. The pack's time goes to the
-/// pack phase; the rest (growing, the staging memory, queueing the copy) to upload.
+/// pack phase; the rest (growing, the staging memory, queueing the copy) to upload, with
+/// the allocations inside wgpu's calls counted apart from our own.
 fn pack_into_instances(
     mut main_world: ResMut<MainWorld>,
     device: Res<RenderDevice>,
@@ -146,48 +146,55 @@ fn pack_into_instances(
     pack_for_renderer(&mut main_world, |records, pack| {
         let bytes = records * size_of::<InstanceRecord>();
         let Some(size) = u64::try_from(bytes).ok().and_then(BufferSize::new) else {
+            // Nothing to write or draw: the (empty) pack is still run and reported.
             gpu.count = 0;
+            pack(&mut []);
             return;
         };
         let span = PhaseSpan::start();
-        let before = memory::thread_allocations();
-        let buffer = gpu.instances_with_room(&device, size.get(), &measurements);
-        let view = queue.write_buffer_with(buffer, 0, size);
-        measurements.record_upload(span, memory::thread_allocations() - before);
+        let mut inside_wgpu = 0;
+        let buffer = gpu.instances_with_room(&device, size.get(), &measurements, &mut inside_wgpu);
+        let view = in_wgpu(&mut inside_wgpu, || {
+            queue.write_buffer_with(buffer, 0, size)
+        });
         let Some(mut view) = view else {
+            // wgpu refused the write (its error handler has the reason): draw nothing
+            // until a later frame's pack gets through.
+            gpu.count = 0;
+            measurements.record_upload(span, inside_wgpu);
             return;
         };
-        let copy = pack_into(view.slice(..), &mut unaligned, pack);
-        let span = PhaseSpan::start();
-        let before = memory::thread_allocations();
-        if let Some(words) = copy {
-            view.copy_from_slice(&bytemuck::cast_slice(words)[..bytes]);
+        let staged = memory::mapped::staging_words(&mut view);
+        if let Err(bytes) = &staged {
+            // No backend gives such memory; packing aside and copying in still works.
+            unaligned.clear();
+            unaligned.resize(bytes.len().div_ceil(size_of::<u32>()), 0);
         }
-        drop(view);
-        measurements.record_upload(span, memory::thread_allocations() - before);
+        measurements.record_upload(span, inside_wgpu);
+        match staged {
+            Ok(words) => pack(words),
+            Err(mut bytes) => {
+                pack(&mut unaligned);
+                let span = PhaseSpan::start();
+                bytes.copy_from_slice(&bytemuck::cast_slice(unaligned.as_slice())[..bytes.len()]);
+                measurements.record_upload(span, 0);
+            }
+        }
+        let span = PhaseSpan::start();
+        let mut inside_wgpu = 0;
+        in_wgpu(&mut inside_wgpu, || drop(view));
+        measurements.record_upload(span, inside_wgpu);
         gpu.count = u32::try_from(records).unwrap_or(u32::MAX);
     });
 }
 
-/// Runs `pack` into `staging`, or, where the staging memory cannot be seen as words, into
-/// `unaligned` (sized to fit), returning those words for the caller to copy in.
-fn pack_into<'a>(
-    staging: WriteOnly<'_, [u8]>,
-    unaligned: &'a mut Vec<u32>,
-    pack: &mut dyn FnMut(&mut [u32]),
-) -> Option<&'a [u32]> {
-    match memory::mapped::words(staging) {
-        Ok(words) => {
-            pack(words);
-            None
-        }
-        Err(bytes) => {
-            unaligned.clear();
-            unaligned.resize(bytes.len().div_ceil(size_of::<u32>()), 0);
-            pack(unaligned);
-            Some(unaligned.as_slice())
-        }
-    }
+/// Runs `call`, a call into wgpu, adding the allocations it made on this thread to
+/// `allocations`.
+fn in_wgpu<T>(allocations: &mut u64, call: impl FnOnce() -> T) -> T {
+    let before = memory::thread_allocations();
+    let result = call();
+    *allocations += memory::thread_allocations() - before;
+    result
 }
 
 impl ParticleGpu {
@@ -198,6 +205,7 @@ impl ParticleGpu {
         device: &RenderDevice,
         needed: u64,
         measurements: &RenderMeasurements,
+        inside_wgpu: &mut u64,
     ) -> &Buffer {
         let buffer = match self.instances.take() {
             Some(buffer) if buffer.size() >= needed => buffer,
@@ -207,11 +215,13 @@ impl ParticleGpu {
                     grown *= 2;
                 }
                 measurements.set_instance_buffer_bytes(grown);
-                device.create_buffer(&BufferDescriptor {
-                    label: Some("particle instances"),
-                    size: grown,
-                    usage: BufferUsages::VERTEX | BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
+                in_wgpu(inside_wgpu, || {
+                    device.create_buffer(&BufferDescriptor {
+                        label: Some("particle instances"),
+                        size: grown,
+                        usage: BufferUsages::VERTEX | BufferUsages::COPY_DST,
+                        mapped_at_creation: false,
+                    })
                 })
             }
         };
@@ -462,33 +472,5 @@ fn queue_particles(
                 BinnedRenderPhaseType::NonMesh,
             );
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Word-aligned staging memory is packed in place; memory that is not gets nothing
-    /// and the packed words come back for copying, the same words either way.
-    #[test]
-    fn the_pack_writes_aligned_staging_in_place_and_hands_back_the_rest() {
-        let packed = [1_u32, 2, 3, 4, 5];
-        let mut pack = |out: &mut [u32]| out.copy_from_slice(&packed);
-        let mut storage = [0_u32; 6];
-        let mut aside = Vec::new();
-        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut storage);
-        let copy = pack_into(WriteOnly::from_mut(&mut bytes[..20]), &mut aside, &mut pack);
-        assert_eq!(copy, None);
-        assert_eq!(storage, [1, 2, 3, 4, 5, 0]);
-        let mut storage = [0_u32; 6];
-        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut storage);
-        let copy = pack_into(
-            WriteOnly::from_mut(&mut bytes[1..21]),
-            &mut aside,
-            &mut pack,
-        );
-        assert_eq!(copy, Some(&packed[..]));
-        assert_eq!(storage, [0; 6], "misaligned staging is left to the copy");
     }
 }

@@ -6,7 +6,8 @@
 //! integrates every particle (split across threads by the [`Dispatcher`]), and expired
 //! particles are swap-removed, all in [`step::advance`], which the app-free [`Simulation`]
 //! runs too. [`PackPlugin`] packs the live particles into [`InstanceRecords`] for the GPU
-//! in [`PackSet`]. Colour and size are not simulated state: the pack evaluates them from
+//! in [`PackSet`], or, for a renderer that asks with [`PacksForRenderer`], into memory the
+//! renderer hands [`pack_for_renderer`]. Colour and size are not simulated state: the pack evaluates them from
 //! age and lifetime.
 
 use bevy::ecs::intern::Interned;

@@ -115,16 +115,17 @@ pub struct PacksForRenderer {
 }
 
 /// A renderer's pack, run in `world` (the main world) where [`PacksForRenderer`] is:
-/// when the pool or the looks changed since the last one, calls `write` with the number of
-/// records to pack and a packer, which packs them into the words it is given (at least
+/// when the pool or the looks changed since the last pack, calls `write` with the number
+/// of records to pack and a packer, which packs them into the words it is given (at least
 /// [`RECORD_WORDS`] per record: fewer panic) and reports its cost in [`PackReport`], as
-/// [`PackPlugin`]'s own packs do. `write` chooses where the words live, and may skip the
-/// pack (nothing is reported then). Does nothing where no pack is wanted.
+/// [`PackPlugin`]'s own packs do. `write` chooses where the words live; if it does not
+/// call the packer (it had nowhere to write), the pack is still wanted next time. Does
+/// nothing where no pack is wanted.
 pub fn pack_for_renderer(world: &mut World, write: impl FnOnce(usize, &mut dyn FnMut(&mut [u32]))) {
-    let wanted = world
-        .get_resource_mut::<PacksForRenderer>()
-        .is_some_and(|mut packs| core::mem::take(&mut packs.wanted));
-    if !wanted {
+    if !world
+        .get_resource::<PacksForRenderer>()
+        .is_some_and(|packs| packs.wanted)
+    {
         return;
     }
     let pool = world.resource::<ParticlePool>();
@@ -142,15 +143,18 @@ pub fn pack_for_renderer(world: &mut World, write: impl FnOnce(usize, &mut dyn F
     });
     if let Some(cost) = spent {
         world.resource_mut::<PackReport>().add(records, cost);
+        world.resource_mut::<PacksForRenderer>().wanted = false;
     }
 }
 
 /// The pack: after the simulation, in [`PackPlugin::schedule`]. Order systems that read
-/// [`InstanceRecords`] after it.
+/// [`InstanceRecords`] after it (where a renderer packs for itself, the pack waits for the
+/// renderer's extract instead, and the records stay empty).
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PackSet;
 
-/// Packs the live particles into [`InstanceRecords`] in [`PackSet`]. Needs
+/// Packs the live particles into [`InstanceRecords`] in [`PackSet`], or, where
+/// [`PacksForRenderer`] is, leaves each pack to the renderer. Needs
 /// [`SimPlugin`](super::SimPlugin).
 pub struct PackPlugin {
     /// The schedule the pack runs in, once per frame: `PostUpdate` by default.
@@ -353,5 +357,13 @@ mod tests {
         for_renderer.update();
         pack_for_renderer(for_renderer.world_mut(), |_, _| {});
         assert_eq!(packs(&for_renderer), 1, "a skipped pack is not reported");
+        let mut asked_again = false;
+        pack_for_renderer(for_renderer.world_mut(), |records, pack| {
+            asked_again = true;
+            words = vec![0; records * RECORD_WORDS];
+            pack(&mut words);
+        });
+        assert!(asked_again, "a skipped pack is still wanted");
+        assert_eq!(packs(&for_renderer), 2);
     }
 }

@@ -172,14 +172,16 @@ struct RoundTrips {
 /// Runs `count` empty dispatches on `dispatcher`, one chunk per thread, each chunk waiting
 /// until every chunk of its dispatch has started (see [`empty_dispatches`]), with `rest`
 /// between one dispatch's end and the next one's start (the main thread spins meanwhile;
-/// a rest longer than the workers' spin before parking makes every trip wake them). Only
-/// the dispatches are timed.
+/// a rest longer than the workers' spin before parking makes every trip wake them). With
+/// a rest, each dispatch is timed alone; without, the whole run is, since the page's clock
+/// is coarser (5 µs in an isolated Chromium page) than a trip to a spinning worker.
 fn round_trips(dispatcher: &Dispatcher, count: u32, rest: Duration) -> RoundTrips {
     let chunks = dispatcher.threads();
     let chunks_before = dispatcher.helper_chunks();
     let started = AtomicUsize::new(0);
     let mut full = 0_u32;
     let mut dispatching = Duration::ZERO;
+    let run_began = Instant::now();
     for round in 1..=count as usize {
         let rested = Instant::now();
         while rested.elapsed() < rest {
@@ -200,6 +202,9 @@ fn round_trips(dispatcher: &Dispatcher, count: u32, rest: Duration) -> RoundTrip
         if dispatcher.helper_chunks() - worker_chunks == (chunks - 1) as u64 {
             full += 1;
         }
+    }
+    if rest.is_zero() {
+        dispatching = run_began.elapsed();
     }
     RoundTrips {
         microseconds: dispatching.as_secs_f64() * 1.0e6 / f64::from(count.max(1)),

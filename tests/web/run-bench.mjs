@@ -14,15 +14,16 @@ async function measureOn(isolate, measure) {
   const session = await openBrowser(undefined, { isolate });
   try {
     const page = await session.browser.newPage();
-    const errors = [];
-    page.on('pageerror', (error) => errors.push(error));
+    const failed = new Promise((_, reject) => page.on('pageerror', reject));
     // A light scenario, so the app's own frames take little from the kernels' cores.
     await page.goto(`${session.origin}/?scenario=fountain&particles=1000`);
     // The app's first frame: its workers, if any, have started.
-    await page.waitForFunction(() => (window.sparkbench?.stats?.().frames ?? 0) >= 1, null, { timeout: LOAD_TIMEOUT_MS });
-    const result = await page.evaluate(measure, seconds);
+    await Promise.race([
+      failed,
+      page.waitForFunction(() => (window.sparkbench?.stats?.().frames ?? 0) >= 1, null, { timeout: LOAD_TIMEOUT_MS }),
+    ]);
+    const result = await Promise.race([failed, page.evaluate(measure, seconds)]);
     const agent = await page.evaluate(() => navigator.userAgent);
-    if (errors.length) throw errors[0];
     return { ...result, agent };
   } finally {
     await session.close();
@@ -31,8 +32,13 @@ async function measureOn(isolate, measure) {
 
 const single = await measureOn(false, (s) => window.sparkbench.bench(s));
 console.log(`${single.table}(${single.agent})`);
-const threaded = await measureOn(true, (s) => ({
-  threading: window.sparkbench.threading,
-  ...window.sparkbench.benchWorkers(s),
-}));
+const threaded = await measureOn(true, (s) => {
+  const { threading } = window.sparkbench;
+  // Timings over workers that never started would spin on chunks nobody takes.
+  if (threading.bundle !== 'threaded' || threading.workers === 0) return { threading };
+  return { threading, ...window.sparkbench.benchWorkers(s) };
+});
+if (!threaded.table) {
+  throw new Error(`no workers to measure: the page ran ${JSON.stringify(threaded.threading)}`);
+}
 console.log(`\nwasm32 threaded bundle, ${threaded.threading.workers} workers started:\n${threaded.table}(${threaded.agent})`);
