@@ -210,12 +210,17 @@ impl ParticleGpu {
         let buffer = match self.instances.take() {
             Some(buffer) if buffer.size() >= needed => buffer,
             small => {
-                let mut grown = small.map_or(0, |buffer| buffer.size()).max(64 * 1024);
+                let mut grown = small
+                    .as_ref()
+                    .map_or(0, |buffer| buffer.size())
+                    .max(64 * 1024);
                 while grown < needed {
                     grown *= 2;
                 }
                 measurements.set_instance_buffer_bytes(grown);
+                // Dropping the old buffer is wgpu's work too (it queues it for destruction).
                 in_wgpu(inside_wgpu, || {
+                    drop(small);
                     device.create_buffer(&BufferDescriptor {
                         label: Some("particle instances"),
                         size: grown,
