@@ -40,9 +40,10 @@ unsafe fn words(mut bytes: WriteOnly<'_, [u8]>) -> Result<&mut [u32], WriteOnly<
         return Err(bytes);
     }
     // SAFETY: `WriteOnly` promises the `len` bytes from `start` are valid for writes and
-    // reachable through nothing else for its lifetime, which the result borrows in turn; the caller
-    // promises they are initialised and readable. `start` was just checked to be aligned
-    // for `u32` and `len` to hold whole words, and every bit pattern is a valid `u32`.
+    // reachable through nothing else for its lifetime, which the result borrows in turn;
+    // the caller promises they are initialised and readable. `start` was just checked to be
+    // aligned for `u32` and `len` to hold whole words, and every bit pattern is a valid
+    // `u32`.
     Ok(unsafe { core::slice::from_raw_parts_mut(start.as_ptr().cast(), len / size_of::<u32>()) })
 }
 

@@ -6,9 +6,10 @@
 //! particles only; the buffer grows by doubling). Per frame at 1,000,000 particles the
 //! pack writes 20 MB there and wgpu copies them into the GPU buffer (on WebGL2,
 //! `bufferSubData` from wasm memory, after zero-filling the staging `Vec` it makes), where
-//! packing into records of our own and then `write_buffer` took one more read and write. A small uniform carries the
-//! camera, and one `draw(0..6, 0..n)` in the opaque 3D phase draws them all as
-//! camera-facing soft sprites with additive blending. No storage buffers, no compute.
+//! packing into records of our own and then `write_buffer` took one more read and write.
+//! A small uniform carries the camera, and one `draw(0..6, 0..n)` in the opaque 3D phase
+//! draws them all as camera-facing soft sprites with additive blending. No storage
+//! buffers, no compute.
 
 use bevy::camera::primitives::Aabb;
 use bevy::camera::visibility::{self, NoFrustumCulling, VisibilityClass};
@@ -66,11 +67,6 @@ pub(super) fn plugin(app: &mut App) {
         .world_mut()
         .get_resource_or_init::<RenderMeasurements>()
         .clone();
-    if app.get_sub_app(RenderApp).is_none() {
-        return;
-    }
-    // The pack runs at extract, into the memory wgpu copies to the GPU from.
-    app.init_resource::<PacksForRenderer>();
     let Some(render_app) = app.get_sub_app_mut(RenderApp) else {
         return;
     };
@@ -90,6 +86,8 @@ pub(super) fn plugin(app: &mut App) {
                 queue_particles.in_set(RenderSystems::Queue),
             ),
         );
+    // The pack runs at extract, into the memory wgpu copies to the GPU from.
+    app.init_resource::<PacksForRenderer>();
 }
 
 fn spawn_cloud(mut commands: Commands) {

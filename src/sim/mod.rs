@@ -7,8 +7,8 @@
 //! particles are swap-removed, all in [`step::advance`], which the app-free [`Simulation`]
 //! runs too. [`PackPlugin`] packs the live particles into [`InstanceRecords`] for the GPU
 //! in [`PackSet`], or, for a renderer that asks with [`PacksForRenderer`], into memory the
-//! renderer hands [`pack_for_renderer`]. Colour and size are not simulated state: the pack evaluates them from
-//! age and lifetime.
+//! renderer hands [`pack_for_renderer`]. Colour and size are not simulated state: the pack
+//! evaluates them from age and lifetime.
 
 use bevy::ecs::intern::Interned;
 use bevy::ecs::schedule::ScheduleLabel;

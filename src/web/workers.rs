@@ -7,11 +7,9 @@
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicUsize, Ordering};
-
 use core::time::Duration;
 
 use bevy::platform::time::Instant;
-
 use wasm_bindgen::prelude::*;
 
 use super::page::set;
@@ -173,22 +171,16 @@ struct RoundTrips {
 /// until every chunk of its dispatch has started (see [`empty_dispatches`]), with `rest`
 /// between one dispatch's end and the next one's start (the main thread spins meanwhile;
 /// a rest longer than the workers' spin before parking makes every trip wake them). With
-/// a rest, each dispatch is timed alone; without, the whole run is, since the page's clock
-/// is coarser (5 µs in an isolated Chromium page) than a trip to a spinning worker.
+/// a rest, each dispatch is timed alone; without, only the whole run is, since the page's
+/// clock is coarser (5 µs in an isolated Chromium page) than a trip to a spinning worker,
+/// and reading it costs time of its own.
 fn round_trips(dispatcher: &Dispatcher, count: u32, rest: Duration) -> RoundTrips {
     let chunks = dispatcher.threads();
     let chunks_before = dispatcher.helper_chunks();
     let started = AtomicUsize::new(0);
     let mut full = 0_u32;
-    let mut dispatching = Duration::ZERO;
-    let run_began = Instant::now();
-    for round in 1..=count as usize {
-        let rested = Instant::now();
-        while rested.elapsed() < rest {
-            core::hint::spin_loop();
-        }
+    let mut trip = |round: usize| {
         let worker_chunks = dispatcher.helper_chunks();
-        let began = Instant::now();
         dispatcher.run(chunks, &|_| {
             let everyone = round * chunks;
             started.fetch_add(1, Ordering::AcqRel);
@@ -198,16 +190,30 @@ fn round_trips(dispatcher: &Dispatcher, count: u32, rest: Duration) -> RoundTrip
                 core::hint::spin_loop();
             }
         });
-        dispatching += began.elapsed();
         if dispatcher.helper_chunks() - worker_chunks == (chunks - 1) as u64 {
             full += 1;
         }
-    }
-    if rest.is_zero() {
-        dispatching = run_began.elapsed();
-    }
+    };
+    let rounds = 1..=count as usize;
+    let timed = if rest.is_zero() {
+        let began = Instant::now();
+        rounds.for_each(&mut trip);
+        began.elapsed()
+    } else {
+        let mut dispatching = Duration::ZERO;
+        for round in rounds {
+            let rested = Instant::now();
+            while rested.elapsed() < rest {
+                core::hint::spin_loop();
+            }
+            let began = Instant::now();
+            trip(round);
+            dispatching += began.elapsed();
+        }
+        dispatching
+    };
     RoundTrips {
-        microseconds: dispatching.as_secs_f64() * 1.0e6 / f64::from(count.max(1)),
+        microseconds: timed.as_secs_f64() * 1.0e6 / f64::from(count.max(1)),
         worker_chunks: dispatcher.helper_chunks() - chunks_before,
         full,
     }

@@ -422,9 +422,9 @@ pub fn pack(
 /// records cached for the upload. Measured at 1,000,000 (streamed: faster with the upload's
 /// copy included) and 100,000 (not streamed), when the upload still copied our own records;
 /// since the renderer packs straight into wgpu's staging memory it has not been timed
-/// again. Sizes between are not timed. It sits
-/// between the presets' defaults (galaxy 400,000, stress 1,000,000), so no preset's full
-/// pool sits at it, where its live count would flip the choice from frame to frame.
+/// again. Sizes between are not timed. It sits between the presets' defaults (galaxy
+/// 400,000, stress 1,000,000), so no preset's full pool sits at it, where its live count
+/// would flip the choice from frame to frame.
 const STREAM_RECORDS_FROM: usize = 750_000;
 
 /// Whether a pack of `particles` writes its records past the cache.
