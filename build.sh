@@ -15,6 +15,8 @@ unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 TOOLS="${SPARKBENCH_TOOLS:-$HOME/.cache/sparkbench/tools}"
 DIST="$ROOT/dist"
+# Beside each bundle: what its post-rustc steps were run on (see build_unless_current).
+STAMP_FILE=.bundle-stamp
 SHOTS="$ROOT/target/screenshots"
 WASM_TARGET=wasm32-unknown-unknown
 # wasm-opt 108 must be told every feature rustc 1.97's wasm32 output uses.
@@ -127,27 +129,79 @@ size_report() {
   printf '  brotli  %s\n' "$(human "$(stat -c %s "$wasm.br")")"
 }
 
-# Builds the browser bundle into dist/.
+# What a bundle's post-rustc steps (wasm-opt, wasm-bindgen, compression) depend on: the wasm
+# rustc built, the tools' versions and this script, which holds their command lines. Args:
+# rustc's wasm.
+bundle_stamp() {
+  printf '%s\n' "$(sha256sum <"$1")" "$(sha256sum <"$ROOT/build.sh")" "$(wasm-opt --version)" \
+    "$("$WASM_BINDGEN" --version)" "$(brotli --version)" "$(gzip --version | head -n 1)"
+}
+
+# Runs the post-rustc steps ($3...) into the folder $1 unless its stamp already says $2: then
+# the bundle there is what they would write again, and serving starts at once. The stamp is
+# written last, so an interrupted run leaves none and the next run rebuilds.
+build_unless_current() {
+  local out="$1" stamp="$2"
+  shift 2
+  if [ "$(cat "$out/$STAMP_FILE" 2>/dev/null)" = "$stamp" ] && has_bundle_files "$out"; then
+    log "${out#"$ROOT"/}: rustc's wasm, the tools and build.sh are unchanged, keeping the bundle"
+    return
+  fi
+  rm -rf "$out/$STAMP_FILE" "$out/snippets" "$out"/sparkbench*
+  mkdir -p "$out"
+  "$@"
+  echo "$stamp" >"$out/$STAMP_FILE"
+}
+
+# Whether the folder $1 holds every file the post-rustc steps write.
+has_bundle_files() {
+  local file
+  for file in build.json sparkbench_bg.wasm{,.gz,.br} sparkbench.js{,.gz,.br}; do
+    [ -f "$1/$file" ] || return 1
+  done
+}
+
+# Copies the page's own files ($2...) into $1, compressed as the server sends them.
+copy_static() {
+  local out="$1" file
+  shift
+  for file in "$@"; do
+    cp "$file" "$out/"
+    compress "$out/$(basename "$file")"
+  done
+}
+
+# Writes FILE.gz and FILE.br beside each FILE.
+compress() {
+  local file
+  for file in "$@"; do
+    gzip -9 -k -f "$file"
+    brotli -q 11 -f "$file"
+  done
+}
+
+# Builds the browser bundle into dist/ (dist/mt/, the threaded one, is left alone).
 build_web() {
   ensure_web_tools
   cargo build --lib --profile web-release --target "$WASM_TARGET"
   local built="$CARGO_TARGET_DIR/$WASM_TARGET/web-release/sparkbench.wasm"
-  rm -rf "$DIST" && mkdir -p "$DIST"
+  build_unless_current "$DIST" "$(bundle_stamp "$built")" bundle_web "$built"
+  copy_static "$DIST" web/index.html web/loader.js
+  size_report
+}
+
+# wasm-opt, wasm-bindgen and compression of rustc's wasm ($1) into dist/.
+bundle_web() {
   # wasm-opt runs on rustc's output, before wasm-bindgen: run after it, wasm-opt 108 retypes
   # wasm-bindgen's externref table and the page fails at start-up ("Table.set(): Argument 1
   # is invalid"). -O2 keeps sparkbench's opt-level 3 loops fast; --strip-debug also drops
   # the name section, about half the file.
   local optimized="$CARGO_TARGET_DIR/$WASM_TARGET/web-release/sparkbench.opt.wasm"
-  wasm-opt -O2 --strip-debug --strip-producers "${WASM_OPT_FEATURES[@]}" "$built" -o "$optimized"
+  wasm-opt -O2 --strip-debug --strip-producers "${WASM_OPT_FEATURES[@]}" "$1" -o "$optimized"
   "$WASM_BINDGEN" --target web --no-typescript --out-dir "$DIST" --out-name sparkbench "$optimized"
-  cp web/index.html web/loader.js "$DIST/"
   printf '{"wasm":"sparkbench_bg.wasm","js":"sparkbench.js","wasm_bytes":%d}\n' \
     "$(stat -c %s "$DIST/sparkbench_bg.wasm")" >"$DIST/build.json"
-  for file in "$DIST"/sparkbench_bg.wasm "$DIST"/*.js "$DIST"/index.html; do
-    gzip -9 -k -f "$file"
-    brotli -q 11 -f "$file"
-  done
-  size_report
+  compress "$DIST"/sparkbench_bg.wasm "$DIST"/sparkbench.js
 }
 
 ensure_threads_toolchain() {
@@ -195,20 +249,38 @@ build_web_threaded() {
     --config "resolver.lockfile-path=\"$dir/Cargo.lock\"" --config "patch.crates-io.egui.path=\"$egui\"" \
     -- "${link[@]/#/-Clink-arg=}"
   local built="$dir/$WASM_TARGET/web-release/sparkbench.wasm"
-  local optimized="$dir/$WASM_TARGET/web-release/sparkbench.opt.wasm"
-  local out="$DIST/mt"
-  rm -rf "$out" && mkdir -p "$out"
+  build_unless_current "$DIST/mt" "$(bundle_stamp "$built")" bundle_web_threaded "$built"
+  copy_static "$DIST/mt" web/worker.js
+  DIST="$DIST/mt" size_report
+}
+
+# wasm-opt (with threads), wasm-bindgen and compression of the threaded wasm ($1) into dist/mt/.
+bundle_web_threaded() {
+  local optimized="${1%.wasm}.opt.wasm" out="$DIST/mt"
   wasm-opt -O2 --strip-debug --strip-producers "${WASM_OPT_FEATURES[@]}" --enable-threads \
-    "$built" -o "$optimized"
+    "$1" -o "$optimized"
   "$WASM_BINDGEN" --target web --no-typescript --out-dir "$out" --out-name sparkbench "$optimized"
-  cp web/worker.js "$out/"
   printf '{"wasm":"sparkbench_bg.wasm","js":"sparkbench.js","wasm_bytes":%d,"threads":true}\n' \
     "$(stat -c %s "$out/sparkbench_bg.wasm")" >"$out/build.json"
-  for file in "$out"/sparkbench_bg.wasm "$out"/*.js; do
-    gzip -9 -k -f "$file"
-    brotli -q 11 -f "$file"
-  done
-  DIST="$out" size_report
+  compress "$out"/sparkbench_bg.wasm "$out"/sparkbench.js
+}
+
+# Built again with nothing changed, both bundles are kept as they are (no file written again);
+# with a stamp that no longer matches, the bundle is built again.
+check_web_kept() {
+  local files=("$DIST"/sparkbench_bg.wasm{,.br} "$DIST"/mt/sparkbench_bg.wasm{,.br}) before start
+  before="$(stat -c '%n %y' "${files[@]}")"
+  start=$SECONDS
+  build_web
+  build_web_threaded
+  [ "$(stat -c '%n %y' "${files[@]}")" = "$before" ] ||
+    die "built again with nothing changed, the bundles were written again"
+  printf 'nothing changed: both bundles kept, %d s with the cargo checks\n' $((SECONDS - start))
+  echo stale >"$DIST/$STAMP_FILE"
+  build_web
+  [ "$(stat -c '%n %y' "$DIST/sparkbench_bg.wasm")" != "$(head -n 1 <<<"$before")" ] ||
+    die "a bundle whose stamp no longer matched was kept"
+  [ "$(cat "$DIST/$STAMP_FILE")" != stale ] || die "the rebuilt bundle has no new stamp"
 }
 
 cmd_web() {
@@ -241,6 +313,7 @@ cmd_test() {
   step "cargo test" env SPARKBENCH_SHOTS="$SHOTS" cargo test --profile ci
   step "web bundle" build_web
   step "threaded web bundle" build_web_threaded
+  step "web bundles again (nothing changed: kept)" check_web_kept
   step "kernel instruction counts (callgrind)" callgrind_check "$CARGO_TARGET_DIR/ci/sparkbench"
   step "browser test (chromium, single-threaded)" test_browser single
   step "browser test (chromium, threaded)" test_browser threaded
@@ -384,7 +457,8 @@ cmd_help() {
 usage: ./build.sh COMMAND
 
   serve   build the browser bundles into dist/ and serve them on http://127.0.0.1:8080 (PORT= to
-          change), cross-origin isolated so the page runs the threaded bundle with workers
+          change), cross-origin isolated so the page runs the threaded bundle with workers;
+          a bundle whose wasm, tools and build.sh are unchanged is served as it is
   web     build the browser bundles into dist/ (single-threaded) and dist/mt/ (threaded) and
           print their sizes
   test    everything CI runs: fmt, clippy (native + wasm32), cargo doc, cargo test (with the desktop

@@ -30,6 +30,9 @@ window.addEventListener('error', (event) => showError(`sparkbench stopped: ${eve
 window.addEventListener('unhandledrejection', (event) =>
   showError(`sparkbench stopped: ${event.reason?.message ?? event.reason}`));
 
+// The notice for unusable URL parameters (filled in by the app) closes with its button.
+$('sparkbench-notice-close').addEventListener('click', () => { $('sparkbench-notice').hidden = true; });
+
 /** Names of the features this browser lacks, with why sparkbench needs each. */
 function missingFeatures() {
   const missing = [];

@@ -28,6 +28,19 @@ impl Default for OverlayVisible {
     }
 }
 
+/// Where the overlay's windows were drawn last frame, in egui points (`None` while hidden),
+/// and egui's physical pixels per point, so a host can keep its own elements off them (the
+/// page's notice, checked by the browser test).
+#[derive(Resource, Debug, Clone, Copy, Default, PartialEq)]
+pub struct OverlayRects {
+    /// The readings window (frame time, phases, memory), top left.
+    pub readings: Option<egui::Rect>,
+    /// The controls window, top right.
+    pub controls: Option<egui::Rect>,
+    /// Physical pixels per egui point.
+    pub pixels_per_point: f32,
+}
+
 /// The egui HUD: frame time, phases and memory against the budget, and the controls. Uses
 /// the app's `EguiPlugin` if it has one.
 #[derive(Debug, Clone, Copy)]
@@ -44,10 +57,15 @@ impl Plugin for OverlayPlugin {
             app.add_plugins(EguiPlugin::default());
         }
         app.init_resource::<OverlayVisible>()
+            .init_resource::<OverlayRects>()
             .insert_resource(Help(self.help))
             .add_systems(
                 EguiPrimaryContextPass,
                 draw_overlay.run_if(|visible: Res<OverlayVisible>| visible.0),
+            )
+            .add_systems(
+                Update,
+                forget_rects.run_if(|visible: Res<OverlayVisible>| !visible.0),
             );
         if let Some(key) = self.toggle_key {
             app.add_systems(
@@ -99,11 +117,12 @@ fn draw_overlay(
     readings: Readings,
     mut writes: Writes,
     mut phases: ResMut<PhaseTimes>,
+    mut rects: ResMut<OverlayRects>,
     mut particle_draft: Local<Option<u32>>,
 ) -> Result {
     let span = PhaseSpan::start();
     let ctx = contexts.ctx_mut()?;
-    egui::Window::new(crate::TITLE)
+    let readings_window = egui::Window::new(crate::TITLE)
         .anchor(egui::Align2::LEFT_TOP, egui::vec2(8.0, 8.0))
         .resizable(false)
         .show(ctx, |ui| {
@@ -114,7 +133,7 @@ fn draw_overlay(
             ui.separator();
             memory_section(ui, &readings.memory, &phases, &readings.render);
         });
-    egui::Window::new("Controls")
+    let controls_window = egui::Window::new("Controls")
         .anchor(egui::Align2::RIGHT_TOP, egui::vec2(-8.0, 8.0))
         .resizable(false)
         .default_width(260.0)
@@ -148,8 +167,18 @@ fn draw_overlay(
             }
             ui.collapsing("Help", |ui| help_grid(ui, &readings.help));
         });
+    rects.set_if_neq(OverlayRects {
+        readings: readings_window.map(|window| window.response.rect),
+        controls: controls_window.map(|window| window.response.rect),
+        pixels_per_point: ctx.pixels_per_point(),
+    });
     phases.finish(Phase::Overlay, span);
     Ok(())
+}
+
+/// A hidden overlay covers nothing.
+fn forget_rects(mut rects: ResMut<OverlayRects>) {
+    rects.set_if_neq(OverlayRects::default());
 }
 
 /// Frame rate, the frame-time graph and what the last [`HISTORY_FRAMES`] frames add up to.

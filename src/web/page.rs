@@ -6,11 +6,13 @@
 use std::cell::{Cell, RefCell};
 
 use bevy::prelude::*;
+use bevy_egui::egui;
 use wasm_bindgen::prelude::*;
 
 use super::options::{MAX_CAPTURE_FRAMES, PlayOptions};
 use crate::capture::{CaptureRecorder, FinishedCapture};
 use crate::input::OrbitCamera;
+use crate::overlay::OverlayRects;
 use crate::perf::{FrameBudget, FrameStats, MemoryStats, Phase, PhaseTimes};
 use crate::sim::{
     Backend, Dispatcher, KernelThreadsNote, ParticlePool, SimClock, SimPause, SimSettings,
@@ -36,10 +38,29 @@ struct StatsSnapshot {
     phase_ms: [f64; Phase::ALL.len()],
     /// The orbit camera: yaw and pitch in radians, distance in metres.
     camera: [f64; 3],
+    /// The overlay's readings and controls windows as `[left, top, right, bottom]` in CSS
+    /// pixels (NaN while hidden), in [`OVERLAY_WINDOWS`] order.
+    overlay: [[f64; 4]; OVERLAY_WINDOWS.len()],
     /// Memory figures, named as in [`MEMORY_FIELDS`].
     memory: [f64; MEMORY_FIELDS.len()],
     /// The frame-time summary the overlay shows, named as in [`SUMMARY_FIELDS`].
     summary: [f64; SUMMARY_FIELDS.len()],
+}
+
+/// The names of `stats().overlay`'s windows.
+const OVERLAY_WINDOWS: [&str; 2] = ["readings", "controls"];
+
+/// The names of each `stats().overlay` window's edges, in CSS pixels from the page's top left.
+const EDGES: [&str; 4] = ["left", "top", "right", "bottom"];
+
+/// `rect` (egui points) in CSS pixels: egui points to physical pixels by egui's scale, then
+/// to CSS pixels by the page's device pixel ratio. NaN for a window not drawn.
+fn css_edges(rect: Option<egui::Rect>, pixels_per_point: f32) -> [f64; 4] {
+    let device_pixel_ratio = web_sys::window().map_or(1.0, |window| window.device_pixel_ratio());
+    let scale = f64::from(pixels_per_point) / device_pixel_ratio;
+    rect.map_or([f64::NAN; 4], |rect| {
+        [rect.min.x, rect.min.y, rect.max.x, rect.max.y].map(|edge| f64::from(edge) * scale)
+    })
 }
 
 /// The names of `stats().summary`'s fields: over the last 300 frames against the budget.
@@ -159,6 +180,7 @@ fn publish_stats(
     memory: Res<MemoryStats>,
     budget: Res<FrameBudget>,
     dispatcher: Res<Dispatcher>,
+    overlay: Res<OverlayRects>,
 ) {
     let summary = stats.summary(budget.ms);
     let camera = cameras.iter().next().map_or([0.0; 3], |orbit| {
@@ -192,6 +214,8 @@ fn publish_stats(
             summary.hitches as f64,
         ],
         camera,
+        overlay: [overlay.readings, overlay.controls]
+            .map(|rect| css_edges(rect, overlay.pixels_per_point)),
         frames: stats.frames,
         fps: stats.fps,
         frame_ms: stats.frame_ms,
@@ -243,9 +267,11 @@ pub fn start(one_thread_because: Option<String>) {
 /// `memory: {live_bytes, peak_live_bytes, allocations_per_frame, pool_hit_rate,
 /// instance_buffer_bytes, linear_memory_bytes, memory_grows, last_grow_frame,
 /// last_grow_request_bytes}`, `summary: {budget_ms, p50_ms, p95_ms, p99_ms, low_1pct_fps,
-/// hitches}` (the last 300 frames, as the overlay shows them) and `threads: {on_workers,
+/// hitches}` (the last 300 frames, as the overlay shows them), `threads: {on_workers,
 /// kernel_threads, max_kernel_threads}` (the threads running the kernels now, the main
-/// thread included, and the most that can; `on_workers` when the others are Web Workers).
+/// thread included, and the most that can; `on_workers` when the others are Web Workers)
+/// and `overlay: {readings, controls}`, each `{left, top, right, bottom}`: where the
+/// overlay's windows were drawn, in CSS pixels (NaN while the overlay is hidden).
 #[wasm_bindgen]
 #[must_use]
 pub fn stats() -> JsValue {
@@ -282,6 +308,15 @@ pub fn stats() -> JsValue {
         set(&camera, name, &value.into());
     }
     set(&object, "camera", &camera);
+    let overlay = js_sys::Object::new();
+    for (name, edges) in OVERLAY_WINDOWS.into_iter().zip(snapshot.overlay) {
+        let window = js_sys::Object::new();
+        for (edge, value) in EDGES.into_iter().zip(edges) {
+            set(&window, edge, &value.into());
+        }
+        set(&overlay, name, &window);
+    }
+    set(&object, "overlay", &overlay);
     let memory = js_sys::Object::new();
     for (name, value) in MEMORY_FIELDS.into_iter().zip(snapshot.memory) {
         set(&memory, name, &value.into());
@@ -414,8 +449,9 @@ fn show_notice_on_page(problems: &[String]) {
     let Some(document) = web_sys::window().and_then(|window| window.document()) else {
         return;
     };
-    if let Some(panel) = document.get_element_by_id("sparkbench-notice") {
-        panel.set_text_content(Some(&problems.join("\n")));
+    let text = document.get_element_by_id("sparkbench-notice-text");
+    if let (Some(panel), Some(text)) = (document.get_element_by_id("sparkbench-notice"), text) {
+        text.set_text_content(Some(&problems.join("\n")));
         let _ = panel.remove_attribute("hidden");
     }
 }

@@ -250,15 +250,70 @@ test('unusable URL parameters are reported on the page and replaced by defaults'
   page.on('console', (message) => { if (message.type() === 'warning') warnings.push(message.text()); });
   await page.goto(`${origin}/?scenario=nebula&particles=12&pause_at=30`);
   await page.waitForFunction(() => window.sparkbench?.stats?.().paused, null, { timeout: RUN_TIMEOUT_MS, polling: 250 });
-  const notice = await page.locator('#sparkbench-notice').innerText();
+  const notice = await page.locator('#sparkbench-notice-text').innerText();
   const stats = await page.evaluate(() => window.sparkbench.stats());
+  const covered = await coveredOverlayPoints(page);
+  const png = await page.screenshot({ path: join(SHOTS, 'web-notice.png') });
+  const noticeInControls = await colouredShare(page, png, stats.overlay.controls, NOTICE_BACKGROUND);
+  await page.click('#sparkbench-notice-close');
+  const closed = await page.locator('#sparkbench-notice').isHidden();
   await page.close();
   assert.deepEqual(problems, []);
   assert.match(notice, /scenario 'nebula' is not one of fountain, galaxy, fireworks, snow, stress/);
   assert.match(notice, /particles '12' is not a whole number in 1000\.\.=4000000/);
   assert.ok(warnings.some((w) => w.includes("scenario 'nebula'")), 'also in the console, as a warning');
   assert.ok(stats.particles > 0, 'the default scenario plays');
+  const { controls } = stats.overlay;
+  assert.ok(controls.right - controls.left > 100 && controls.bottom - controls.top > 100,
+    `the controls window is drawn: ${JSON.stringify(controls)}`);
+  assert.deepEqual(covered, [], 'nothing of the page lies over the overlay\'s windows');
+  assert.ok(noticeInControls < 0.001,
+    `the notice's colour in the controls window's pixels: ${(noticeInControls * 100).toFixed(2)}%`);
+  assert.ok(closed, 'the notice closes with its button');
 });
+
+/** The notice's background colour (index.html), as red, green, blue. */
+const NOTICE_BACKGROUND = [0x3a, 0x2f, 0x0d];
+
+/** Points of the overlay's windows (`stats().overlay`, on an 8 px grid) where the page's
+ * topmost element is not the canvas, as "window (x, y): element". */
+async function coveredOverlayPoints(page) {
+  return page.evaluate(() => {
+    const covered = [];
+    for (const [name, rect] of Object.entries(window.sparkbench.stats().overlay)) {
+      for (let y = Math.ceil(rect.top); y < rect.bottom; y += 8) {
+        for (let x = Math.ceil(rect.left); x < rect.right; x += 8) {
+          const element = document.elementFromPoint(x, y);
+          if (element?.id !== 'sparkbench-canvas') covered.push(`${name} (${x}, ${y}): ${element?.id || element?.tagName}`);
+        }
+      }
+    }
+    return covered;
+  });
+}
+
+/** Share of the screenshot's pixels inside `rect` (CSS pixels, device pixel ratio 1) that are
+ * `colour`, decoded in the page's 2D canvas. */
+async function colouredShare(page, png, rect, colour) {
+  return page.evaluate(async ([base64, { left, top, right, bottom }, rgb]) => {
+    const image = new Image();
+    image.src = `data:image/png;base64,${base64}`;
+    await image.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = image.width;
+    canvas.height = image.height;
+    const context = canvas.getContext('2d');
+    context.drawImage(image, 0, 0);
+    const x = Math.floor(left);
+    const y = Math.floor(top);
+    const { data } = context.getImageData(x, y, Math.ceil(right) - x, Math.ceil(bottom) - y);
+    let matching = 0;
+    for (let at = 0; at < data.length; at += 4) {
+      if (rgb.every((value, c) => Math.abs(data[at + c] - value) <= 2)) matching += 1;
+    }
+    return matching / (data.length / 4);
+  }, [png.toString('base64'), rect, colour]);
+}
 
 /** Sends one touch gesture through Chromium's input pipeline: each finger moves in a straight line. */
 async function touchGesture(page, fingers, steps = 12) {
