@@ -130,11 +130,12 @@ size_report() {
 }
 
 # What a bundle's post-rustc steps (wasm-opt, wasm-bindgen, compression) depend on: the wasm
-# rustc built, the tools' versions and this script, which holds their command lines. Args:
-# rustc's wasm.
+# rustc built, the tools' versions and settings and this script, which holds their command
+# lines. Args: rustc's wasm.
 bundle_stamp() {
   printf '%s\n' "$(sha256sum <"$1")" "$(sha256sum <"$ROOT/build.sh")" "$(wasm-opt --version)" \
-    "$("$WASM_BINDGEN" --version)" "$(brotli --version)" "$(gzip --version | head -n 1)"
+    "$("$WASM_BINDGEN" --version)" "$(brotli --version)" "$(gzip --version | head -n 1)" \
+    "$(env | grep '^WASM_BINDGEN' | sort || true)"
 }
 
 # Runs the post-rustc steps ($3...) into the folder $1 unless its stamp already says $2: then
@@ -188,6 +189,13 @@ build_web() {
   build_unless_current "$DIST" "$(bundle_stamp "$built")" bundle_web "$built"
   copy_static "$DIST" web/index.html web/loader.js
   size_report
+}
+
+# The default bundle with no threaded one beside it (a dist/mt/ left from an earlier build
+# could be older code), so an isolated page runs the default bundle.
+build_web_alone() {
+  build_web
+  rm -rf "$DIST/mt"
 }
 
 # wasm-opt, wasm-bindgen and compression of rustc's wasm ($1) into dist/.
@@ -265,10 +273,14 @@ bundle_web_threaded() {
   compress "$out"/sparkbench_bg.wasm "$out"/sparkbench.js
 }
 
-# Built again with nothing changed, both bundles are kept as they are (no file written again);
-# with a stamp that no longer matches, the bundle is built again.
+# Built again with nothing changed, neither bundle's wasm-opt, wasm-bindgen or compression
+# outputs are written again; and build_unless_current runs its steps exactly when the stamp
+# differs or a bundle file is missing (on a stand-in bundle, so no real one is rebuilt).
 check_web_kept() {
-  local files=("$DIST"/sparkbench_bg.wasm{,.br} "$DIST"/mt/sparkbench_bg.wasm{,.br}) before start
+  local files=() dir before start scratch runs
+  for dir in "$DIST" "$DIST/mt"; do
+    files+=("$dir"/build.json "$dir"/sparkbench_bg.wasm{,.gz,.br} "$dir"/sparkbench.js{,.gz,.br})
+  done
   before="$(stat -c '%n %y' "${files[@]}")"
   start=$SECONDS
   build_web
@@ -276,11 +288,21 @@ check_web_kept() {
   [ "$(stat -c '%n %y' "${files[@]}")" = "$before" ] ||
     die "built again with nothing changed, the bundles were written again"
   printf 'nothing changed: both bundles kept, %d s with the cargo checks\n' $((SECONDS - start))
-  echo stale >"$DIST/$STAMP_FILE"
-  build_web
-  [ "$(stat -c '%n %y' "$DIST/sparkbench_bg.wasm")" != "$(head -n 1 <<<"$before")" ] ||
-    die "a bundle whose stamp no longer matched was kept"
-  [ "$(cat "$DIST/$STAMP_FILE")" != stale ] || die "the rebuilt bundle has no new stamp"
+  scratch="$(mktemp -d)"
+  runs="$scratch/runs"
+  stand_in_bundle() {
+    touch "$scratch"/out/{build.json,sparkbench_bg.wasm{,.gz,.br},sparkbench.js{,.gz,.br}}
+    echo run >>"$runs"
+  }
+  build_unless_current "$scratch/out" one stand_in_bundle
+  build_unless_current "$scratch/out" one stand_in_bundle
+  [ "$(wc -l <"$runs")" -eq 1 ] || die "an unchanged stamp ran the bundle steps again"
+  build_unless_current "$scratch/out" two stand_in_bundle
+  [ "$(wc -l <"$runs")" -eq 2 ] || die "a changed stamp kept the old bundle"
+  rm "$scratch/out/sparkbench.js.br"
+  build_unless_current "$scratch/out" two stand_in_bundle
+  [ "$(wc -l <"$runs")" -eq 3 ] || die "a bundle missing a file was kept"
+  rm -rf "$scratch"
 }
 
 cmd_web() {
@@ -343,7 +365,7 @@ cmd_phases() {
 # Xvfb), then replay it on the pools and on the backing allocator, natively and in wasm (Node).
 cmd_alloc_bench() {
   step "install tools" ensure_test_tools
-  step "web bundle" build_web
+  step "web bundle" build_web_alone
   step "release build" cargo build --release --quiet
   local trace="$CARGO_TARGET_DIR/alloc-trace.bin"
   step "record trace" xvfb-run -a -s "-screen 0 1280x720x24" "$CARGO_TARGET_DIR/release/sparkbench" \
@@ -446,7 +468,7 @@ cmd_perf_check() {
 # CAPTURE_QUERY (default scenario=stress&particles=20000&seed=7), CAPTURE_FRAMES (600).
 cmd_capture_web() {
   step "install tools" ensure_test_tools
-  step "web bundle" build_web
+  step "web bundle" build_web_alone
   step "capture (chromium)" env SPARKBENCH_DIST="$DIST" node tests/web/capture-web.mjs \
     "${1:-$ROOT/target/capture-web.json}" "${CAPTURE_QUERY:-scenario=stress&particles=20000&seed=7}" \
     "${CAPTURE_FRAMES:-600}"

@@ -75,7 +75,8 @@ fn bytes_needed(layout: Layout) -> usize {
 unsafe impl talc::source::Source for GrowWithHeadroom {
     fn acquire<B: Binning>(talc: &mut Talc<Self, B>, layout: Layout) -> Result<(), ()> {
         let wanted = pages_to_grow(layout, memory_size(0));
-        // Near the 4 GiB limit, fall back to what the request alone needs.
+        // Near the memory's maximum (4 GiB, or the threaded bundle's declared 1 GiB), fall
+        // back to what the request alone needs.
         let (old_pages, grown) = match memory_grow(0, wanted) {
             usize::MAX => {
                 let least = bytes_needed(layout).div_ceil(PAGE_BYTES);

@@ -28,7 +28,7 @@ impl Default for OverlayVisible {
     }
 }
 
-/// Where the overlay's windows were drawn last frame, in egui points (`None` while hidden),
+/// Where the overlay's windows were drawn this frame, in egui points (`None` while hidden),
 /// and egui's physical pixels per point, so a host can keep its own elements off them (the
 /// page's notice, checked by the browser test).
 #[derive(Resource, Debug, Clone, Copy, Default, PartialEq)]
@@ -63,8 +63,10 @@ impl Plugin for OverlayPlugin {
                 EguiPrimaryContextPass,
                 draw_overlay.run_if(|visible: Res<OverlayVisible>| visible.0),
             )
+            // After Update, where the toggle key runs, so a hidden overlay covers nothing
+            // from the frame it is hidden.
             .add_systems(
-                Update,
+                PostUpdate,
                 forget_rects.run_if(|visible: Res<OverlayVisible>| !visible.0),
             );
         if let Some(key) = self.toggle_key {

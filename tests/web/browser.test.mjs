@@ -263,9 +263,10 @@ test('unusable URL parameters are reported on the page and replaced by defaults'
   assert.match(notice, /particles '12' is not a whole number in 1000\.\.=4000000/);
   assert.ok(warnings.some((w) => w.includes("scenario 'nebula'")), 'also in the console, as a warning');
   assert.ok(stats.particles > 0, 'the default scenario plays');
-  const { controls } = stats.overlay;
-  assert.ok(controls.right - controls.left > 100 && controls.bottom - controls.top > 100,
-    `the controls window is drawn: ${JSON.stringify(controls)}`);
+  for (const [name, rect] of Object.entries(stats.overlay)) {
+    assert.ok(Object.values(rect).every(Number.isFinite) && rect.right - rect.left > 100
+      && rect.bottom - rect.top > 100, `the ${name} window is drawn: ${JSON.stringify(rect)}`);
+  }
   assert.deepEqual(covered, [], 'nothing of the page lies over the overlay\'s windows');
   assert.ok(noticeInControls < 0.001,
     `the notice's colour in the controls window's pixels: ${(noticeInControls * 100).toFixed(2)}%`);
@@ -275,14 +276,15 @@ test('unusable URL parameters are reported on the page and replaced by defaults'
 /** The notice's background colour (index.html), as red, green, blue. */
 const NOTICE_BACKGROUND = [0x3a, 0x2f, 0x0d];
 
-/** Points of the overlay's windows (`stats().overlay`, on an 8 px grid) where the page's
- * topmost element is not the canvas, as "window (x, y): element". */
+/** Points of the overlay's windows (`stats().overlay`, on an 8 px grid, within the
+ * viewport) where the page's topmost element is not the canvas, as "window (x, y): element". */
 async function coveredOverlayPoints(page) {
   return page.evaluate(() => {
     const covered = [];
     for (const [name, rect] of Object.entries(window.sparkbench.stats().overlay)) {
-      for (let y = Math.ceil(rect.top); y < rect.bottom; y += 8) {
-        for (let x = Math.ceil(rect.left); x < rect.right; x += 8) {
+      const [right, bottom] = [Math.min(rect.right, innerWidth), Math.min(rect.bottom, innerHeight)];
+      for (let y = Math.max(Math.ceil(rect.top), 0); y < bottom; y += 8) {
+        for (let x = Math.max(Math.ceil(rect.left), 0); x < right; x += 8) {
           const element = document.elementFromPoint(x, y);
           if (element?.id !== 'sparkbench-canvas') covered.push(`${name} (${x}, ${y}): ${element?.id || element?.tagName}`);
         }
