@@ -110,11 +110,10 @@ mod tests {
     #[test]
     fn growth_is_the_request_plus_a_quarter_of_memory_and_at_least_a_mebibyte() {
         let small = Layout::from_size_align(100, 8).unwrap();
-        let megabyte_pages = MIN_GROW_BYTES / PAGE_BYTES;
         assert_eq!(
             pages_to_grow(small, 0),
-            megabyte_pages + 1,
-            "the minimum, plus the request"
+            16 + 1,
+            "the minimum (1 MiB, 16 pages), plus the request"
         );
         // 32 MiB of memory: a quarter is 8 MiB, 128 pages.
         assert_eq!(pages_to_grow(small, 512), 128 + 1);
@@ -125,5 +124,16 @@ mod tests {
             "{pages} pages hold the block and the headroom"
         );
         assert_eq!(pages, 128 + 11);
+    }
+
+    #[test]
+    fn a_block_needs_its_size_its_alignment_and_talcs_overhead() {
+        // 4,096 bytes short of 10 pages: with alignment 16 and the 4,096-byte overhead it
+        // needs 16 bytes of an 11th page.
+        let nearly_ten = Layout::from_size_align(10 * PAGE_BYTES - 4096, 16).unwrap();
+        assert_eq!(pages_to_grow(nearly_ten, 0), 16 + 11);
+        // 8,192 short, aligned to 4,096: exactly 10 pages with the alignment and overhead.
+        let aligned = Layout::from_size_align(10 * PAGE_BYTES - 8192, 4096).unwrap();
+        assert_eq!(pages_to_grow(aligned, 0), 16 + 10);
     }
 }
