@@ -177,10 +177,9 @@ test('a progress bar counts the download while the wasm streams in', { timeout: 
   assert.notEqual(seen[2], 'none', 'the loading panel is visible');
 });
 
-/** Share of the screenshot's pixels outside the overlay's panels that differ clearly from
- * the background (the bottom-right pixel), decoded in the page's 2D canvas. */
-async function drawnShare(page, png) {
-  return page.evaluate(async (base64) => {
+/** The screenshot `png` decoded in the page's 2D canvas: a handle to its ImageData. */
+async function screenshotPixels(page, png) {
+  return page.evaluateHandle(async (base64) => {
     const image = new Image();
     image.src = `data:image/png;base64,${base64}`;
     await image.decode();
@@ -189,7 +188,15 @@ async function drawnShare(page, png) {
     canvas.height = image.height;
     const context = canvas.getContext('2d');
     context.drawImage(image, 0, 0);
-    const { data, width, height } = context.getImageData(0, 0, image.width, image.height);
+    return context.getImageData(0, 0, image.width, image.height);
+  }, png.toString('base64'));
+}
+
+/** Share of the screenshot's pixels outside the overlay's panels that differ clearly from
+ * the background (the bottom-right pixel). */
+async function drawnShare(page, png) {
+  const pixels = await screenshotPixels(page, png);
+  return page.evaluate(({ data, width, height }) => {
     const background = data.slice(data.length - 4, data.length - 1);
     let drawn = 0;
     let counted = 0;
@@ -203,7 +210,7 @@ async function drawnShare(page, png) {
       }
     }
     return drawn / counted;
-  }, png.toString('base64'));
+  }, pixels);
 }
 
 /** Loads `query`, waits until the simulation has paused itself (`pause_at`), screenshots. */
@@ -295,26 +302,21 @@ async function coveredOverlayPoints(page) {
 }
 
 /** Share of the screenshot's pixels inside `rect` (CSS pixels, device pixel ratio 1) that are
- * `colour`, decoded in the page's 2D canvas. */
+ * `colour`. */
 async function colouredShare(page, png, rect, colour) {
-  return page.evaluate(async ([base64, { left, top, right, bottom }, rgb]) => {
-    const image = new Image();
-    image.src = `data:image/png;base64,${base64}`;
-    await image.decode();
-    const canvas = document.createElement('canvas');
-    canvas.width = image.width;
-    canvas.height = image.height;
-    const context = canvas.getContext('2d');
-    context.drawImage(image, 0, 0);
-    const x = Math.floor(left);
-    const y = Math.floor(top);
-    const { data } = context.getImageData(x, y, Math.ceil(right) - x, Math.ceil(bottom) - y);
+  const pixels = await screenshotPixels(page, png);
+  return page.evaluate(([{ data, width }, { left, top, right, bottom }, rgb]) => {
     let matching = 0;
-    for (let at = 0; at < data.length; at += 4) {
-      if (rgb.every((value, c) => Math.abs(data[at + c] - value) <= 2)) matching += 1;
+    let counted = 0;
+    for (let y = Math.floor(top); y < Math.ceil(bottom); y += 1) {
+      for (let x = Math.floor(left); x < Math.ceil(right); x += 1) {
+        const at = (y * width + x) * 4;
+        counted += 1;
+        if (rgb.every((value, c) => Math.abs(data[at + c] - value) <= 2)) matching += 1;
+      }
     }
-    return matching / (data.length / 4);
-  }, [png.toString('base64'), rect, colour]);
+    return matching / counted;
+  }, [pixels, rect, colour]);
 }
 
 /** Sends one touch gesture through Chromium's input pipeline: each finger moves in a straight line. */
