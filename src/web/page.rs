@@ -38,9 +38,8 @@ struct StatsSnapshot {
     phase_ms: [f64; Phase::ALL.len()],
     /// The orbit camera: yaw and pitch in radians, distance in metres.
     camera: [f64; 3],
-    /// The overlay's readings and controls windows as `[left, top, right, bottom]` in CSS
-    /// pixels (NaN while hidden), in [`OVERLAY_WINDOWS`] order.
-    overlay: [[f64; 4]; OVERLAY_WINDOWS.len()],
+    /// Where the overlay's windows were drawn (converted when `stats()` asks, not each frame).
+    overlay: OverlayRects,
     /// Memory figures, named as in [`MEMORY_FIELDS`].
     memory: [f64; MEMORY_FIELDS.len()],
     /// The frame-time summary the overlay shows, named as in [`SUMMARY_FIELDS`].
@@ -214,8 +213,7 @@ fn publish_stats(
             summary.hitches as f64,
         ],
         camera,
-        overlay: [overlay.readings, overlay.controls]
-            .map(|rect| css_edges(rect, overlay.pixels_per_point)),
+        overlay: *overlay,
         frames: stats.frames,
         fps: stats.fps,
         frame_ms: stats.frame_ms,
@@ -309,7 +307,9 @@ pub fn stats() -> JsValue {
     }
     set(&object, "camera", &camera);
     let overlay = js_sys::Object::new();
-    for (name, edges) in OVERLAY_WINDOWS.into_iter().zip(snapshot.overlay) {
+    let rects = [snapshot.overlay.readings, snapshot.overlay.controls];
+    for (name, rect) in OVERLAY_WINDOWS.into_iter().zip(rects) {
+        let edges = css_edges(rect, snapshot.overlay.pixels_per_point);
         let window = js_sys::Object::new();
         for (edge, value) in EDGES.into_iter().zip(edges) {
             set(&window, edge, &value.into());
