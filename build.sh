@@ -121,6 +121,49 @@ ensure_test_tools() {
 
 human() { awk -v b="$1" 'BEGIN { printf "%12d B  %8.2f MB", b, b / 1e6 }'; }
 
+# The served wasm's raw and brotli limits per bundle; `./build.sh test` fails past them.
+SIZE_BUDGET=web/size-budget.json
+TWIGGY_VERSION=0.8.0
+
+ensure_twiggy() {
+  TWIGGY="$TOOLS/twiggy-$TWIGGY_VERSION/bin/twiggy"
+  [ -x "$TWIGGY" ] && return
+  log "installing twiggy $TWIGGY_VERSION into $TOOLS"
+  env -u CARGO_TARGET_DIR cargo install twiggy --version "=$TWIGGY_VERSION" --locked \
+    --root "$TOOLS/twiggy-$TWIGGY_VERSION" --quiet
+}
+
+# Checks each bundle's served wasm against its budget and prints both; fails naming the
+# bundle and the figures when one is over.
+check_size_budget() {
+  local failed=0 bundle dir kind size limit
+  for bundle in default threaded; do
+    dir="$DIST"; [ "$bundle" = threaded ] && dir="$DIST/mt"
+    for kind in raw brotli; do
+      size="$(stat -c %s "$dir/sparkbench_bg.wasm$([ "$kind" = brotli ] && echo .br)")"
+      limit="$(node -p "require(process.argv[1]).$bundle.${kind}_bytes" "$(realpath "$SIZE_BUDGET")")"
+      if [ "$size" -le "$limit" ]; then
+        printf '  %-8s %-6s %10d B, budget %10d B: %d B under\n' "$bundle" "$kind" "$size" "$limit" $((limit - size))
+      else
+        printf '  %-8s %-6s %10d B, budget %10d B: %d B OVER\n' "$bundle" "$kind" "$size" "$limit" $((size - limit))
+        failed=1
+      fi
+    done
+  done
+  [ "$failed" -eq 0 ] || die "a bundle grew past $SIZE_BUDGET: find the bytes with ./build.sh size"
+}
+
+# Where the default bundle's bytes go, by crate (twiggy on rustc's wasm, which still has its
+# names), then both bundles against the budget.
+cmd_size() {
+  ensure_twiggy
+  cmd_web
+  "$TWIGGY" top --format json "$CARGO_TARGET_DIR/$WASM_TARGET/web-release/sparkbench.wasm" |
+    node tests/web/size-by-crate.mjs "${SIZE_ROWS:-30}"
+  printf '\nserved wasm against %s:\n' "$SIZE_BUDGET"
+  check_size_budget
+}
+
 size_report() {
   local wasm="$DIST/sparkbench_bg.wasm"
   printf '\nsize of %s:\n' "${wasm#"$ROOT"/}"
@@ -336,6 +379,7 @@ cmd_test() {
   step "web bundle" build_web
   step "threaded web bundle" build_web_threaded
   step "web bundles again (nothing changed: kept)" check_web_kept
+  step "bundle size budget" check_size_budget
   step "kernel instruction counts (callgrind)" callgrind_check "$CARGO_TARGET_DIR/ci/sparkbench"
   step "browser test (chromium, single-threaded)" test_browser single
   step "browser test (chromium, threaded)" test_browser threaded
@@ -474,6 +518,46 @@ cmd_capture_web() {
     "${CAPTURE_FRAMES:-600}"
 }
 
+# The overlay's one font: the Ubuntu Light that egui ships (epaint_default_fonts, pinned by
+# the crate's checksum), cut to the glyphs sparkbench draws and renamed as the Ubuntu Font
+# Licence asks of a modified font. egui's four default fonts were 1.41 MB of the bundle.
+# Run again to add glyphs; overlay::fonts' test names any character the app's strings use
+# that the cut lacks.
+OVERLAY_FONT=assets/fonts/ubuntu-light-derivative-sparkbench.ttf
+OVERLAY_FONT_GLYPHS="U+0020-007E,U+00A0-00FF,U+2013-2014,U+2022,U+2026,U+2190-2193,U+2212"
+EGUI_FONTS_CRATE=epaint_default_fonts-0.36.2
+EGUI_FONTS_SHA256=773fa9c96dd0dbef887e39d0ed6177f141cce4d68e6041df77570aa3702dfa13
+FONTTOOLS_VERSION=4.68.0
+
+cmd_fonts() {
+  local venv="$TOOLS/fonttools-$FONTTOOLS_VERSION" scratch
+  if [ ! -x "$venv/bin/pyftsubset" ]; then
+    python3 -m venv "$venv" && "$venv/bin/pip" install --quiet "fonttools==$FONTTOOLS_VERSION"
+  fi
+  scratch="$(mktemp -d)"
+  curl -fsSL "https://static.crates.io/crates/${EGUI_FONTS_CRATE%-*}/$EGUI_FONTS_CRATE.crate" -o "$scratch/fonts.crate"
+  echo "$EGUI_FONTS_SHA256  $scratch/fonts.crate" | sha256sum --check --quiet ||
+    die "$EGUI_FONTS_CRATE.crate does not have the checksum build.sh pins"
+  tar -xzf "$scratch/fonts.crate" -C "$scratch"
+  mkdir -p "$(dirname "$OVERLAY_FONT")"
+  "$venv/bin/pyftsubset" "$scratch/$EGUI_FONTS_CRATE/fonts/Ubuntu-Light.ttf" --unicodes="$OVERLAY_FONT_GLYPHS" \
+    --layout-features='*' --no-hinting --desubroutinize --output-file="$scratch/cut.ttf"
+  "$venv/bin/python" - "$scratch/cut.ttf" "$OVERLAY_FONT" <<'PY'
+import sys
+from fontTools.ttLib import TTFont
+font = TTFont(sys.argv[1])
+# Family, unique id, full name and PostScript name, with "derivative sparkbench" appended.
+for record in font["name"].names:
+    if record.nameID in (1, 3, 4, 6, 16):
+        suffix = "-derivative-sparkbench" if record.nameID == 6 else " derivative sparkbench"
+        record.string = record.toUnicode() + suffix
+font.save(sys.argv[2])
+PY
+  cp "$scratch/$EGUI_FONTS_CRATE/fonts/UFL.txt" "$(dirname "$OVERLAY_FONT")/UFL.txt"
+  rm -rf "$scratch"
+  printf '%s: %d bytes\n' "$OVERLAY_FONT" "$(stat -c %s "$OVERLAY_FONT")"
+}
+
 cmd_help() {
   cat <<'USAGE'
 usage: ./build.sh COMMAND
@@ -483,6 +567,8 @@ usage: ./build.sh COMMAND
           a bundle whose wasm, tools and build.sh are unchanged is served as it is
   web     build the browser bundles into dist/ (single-threaded) and dist/mt/ (threaded) and
           print their sizes
+  size    build the bundles, print where the default one's bytes go by crate (twiggy; SIZE_ROWS
+          rows) and both bundles' raw and brotli sizes against web/size-budget.json
   test    everything CI runs: fmt, clippy (native + wasm32), cargo doc, cargo test (with the desktop
           window test), both web bundles, and the browser tests in headless Chromium on each
   bench   kernel benchmarks: criterion, then ns-per-particle tables natively and in
@@ -500,6 +586,7 @@ usage: ./build.sh COMMAND
   perf-check  record headless captures and compare them with tests/perf-baseline/
           (PERF_THRESHOLD, default 25%), then check kernel instruction counts (callgrind)
   perf-baseline  record those baselines and instruction counts again on this machine
+  fonts   cut the overlay's font (assets/fonts/) again from the Ubuntu Light egui ships
   setup   install the tools the other commands need
 USAGE
 }
@@ -507,6 +594,7 @@ USAGE
 case "${1:-help}" in
   serve) cmd_serve ;;
   web) cmd_web ;;
+  size) cmd_size ;;
   test) cmd_test ;;
   bench) cmd_bench ;;
   phases) cmd_phases ;;
@@ -514,6 +602,7 @@ case "${1:-help}" in
   capture-web) cmd_capture_web "${2:-}" ;;
   perf-check) cmd_perf_check ;;
   perf-baseline) cmd_perf_baseline ;;
+  fonts) cmd_fonts ;;
   setup) step "install tools" ensure_test_tools ;;
   help | -h | --help) cmd_help ;;
   *) cmd_help >&2; die "unknown command '$1'" ;;

@@ -1,6 +1,6 @@
-// Serves dist/ on loopback with the right types and the precompressed .br/.gz files, and
-// the headers that make the page cross-origin isolated (COOP/COEP), which the threaded
-// bundle's shared memory needs.
+// Serves dist/ on loopback with the right types, the precompressed .br/.gz files, validators
+// (ETag, Last-Modified: an unchanged file is a 304) and the headers that make the page
+// cross-origin isolated (COOP/COEP), which the threaded bundle's shared memory needs.
 // Usage: node web/serve.mjs [--no-isolation] [DIR] [PORT]   (defaults: dist, 8080).
 // Also imported by the browser test.
 
@@ -43,12 +43,31 @@ const ISOLATION = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+/**
+ * A validator for one variant of a file: its size and modification time, and the encoding,
+ * since the .br and .gz files are other bytes.
+ */
+function entityTag(info, encoding) {
+  return `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}${encoding ? `-${encoding}` : ''}"`;
+}
+
+/** Whether the browser's copy, named by the request's validators, is still current. */
+function stillFresh(request, tag, modified) {
+  const tags = request.headers['if-none-match'];
+  if (tags !== undefined) return tags.split(',').some((each) => each.trim().replace(/^W\//, '') === tag);
+  const since = Date.parse(request.headers['if-modified-since'] ?? '');
+  return Number.isFinite(since) && Math.floor(modified.getTime() / 1000) * 1000 <= since;
+}
+
 async function handle(root, isolate, request, response) {
   const file = fileFor(root, request.url ?? '/');
   if (!file || !(await isFile(file))) {
     response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
     return;
   }
+  // Every file may be kept but is checked again on each load (its name does not change
+  // with its content): an unchanged one costs a 304, and the browser keeps what it built
+  // from it, the wasm's compiled code included.
   const headers = {
     'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
     'Cache-Control': 'no-cache',
@@ -56,15 +75,22 @@ async function handle(root, isolate, request, response) {
     ...(isolate ? ISOLATION : {}),
   };
   const accepted = request.headers['accept-encoding'] ?? '';
-  let body = null;
+  let served = file;
   for (const [encoding, suffix] of ENCODINGS) {
     if (accepted.includes(encoding) && (await isFile(file + suffix))) {
-      body = await readFile(file + suffix);
+      served = file + suffix;
       headers['Content-Encoding'] = encoding;
       break;
     }
   }
-  body ??= await readFile(file);
+  const info = await stat(served);
+  headers.ETag = entityTag(info, headers['Content-Encoding']);
+  headers['Last-Modified'] = info.mtime.toUTCString();
+  if (stillFresh(request, headers.ETag, info.mtime)) {
+    response.writeHead(304, headers).end();
+    return;
+  }
+  const body = await readFile(served);
   headers['Content-Length'] = body.byteLength;
   response.writeHead(200, headers).end(request.method === 'HEAD' ? undefined : body);
 }

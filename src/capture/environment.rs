@@ -1,17 +1,19 @@
 //! Where a capture ran: machine, build and (on the web) browser, read at the end of the run.
 
 use super::file::Environment;
+use crate::perf::StartupTimes;
 use crate::sim::Backend;
 
 /// The environment of this process, with the kernels on `backend` split across
-/// `kernel_threads` threads (`kernel_workers` of them Web Workers) and `gpu_adapter`
-/// rendering (if any).
+/// `kernel_threads` threads (`kernel_workers` of them Web Workers), `gpu_adapter`
+/// rendering (if any) and, in the browser, the page's `startup` times.
 #[must_use]
 pub fn here(
     backend: Backend,
     kernel_threads: usize,
     kernel_workers: usize,
     gpu_adapter: Option<String>,
+    startup: Option<StartupTimes>,
 ) -> Environment {
     Environment {
         os: if cfg!(target_arch = "wasm32") {
@@ -31,6 +33,7 @@ pub fn here(
         bevy_version: env!("SPARKBENCH_BEVY_VERSION").to_owned(),
         user_agent: user_agent(),
         gpu_adapter,
+        startup,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::perf::{FrameSummary, Phase};
+use crate::perf::{FrameSummary, Phase, StartupTimes};
 
 /// The schema this build writes and reads. Bump it when a field changes meaning or goes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -61,6 +61,10 @@ pub struct Environment {
     pub user_agent: Option<String>,
     /// The GPU adapter that rendered (captures with rendering only).
     pub gpu_adapter: Option<String>,
+    /// How long the page took to start, navigation to first frame (web captures only, and
+    /// not in captures from before it was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup: Option<StartupTimes>,
 }
 
 /// The kernel threads of a capture that does not say.
@@ -256,6 +260,7 @@ pub(crate) mod tests {
                 bevy_version: "0.20.0".into(),
                 user_agent: None,
                 gpu_adapter: None,
+                startup: None,
             },
             settings: CaptureSettings {
                 scenario: "stress".into(),
@@ -280,6 +285,21 @@ pub(crate) mod tests {
         let read = CaptureFile::from_json(&capture.to_json()).unwrap();
         assert_eq!(read, capture);
         assert_eq!(read.summary.hitches, 1);
+    }
+
+    #[test]
+    fn a_web_capture_keeps_the_page_start_up_times() {
+        let mut capture = sample_capture(&[1.5, 2.25]);
+        capture.environment.startup =
+            StartupTimes::from_marks([90.0, 400.0, 450.0, 520.0, 600.0, 980.0]);
+        let json = capture.to_json();
+        assert!(json.contains(r#""first_frame_ms": 980.0"#), "{json}");
+        assert_eq!(CaptureFile::from_json(&json).unwrap(), capture);
+        let native = sample_capture(&[1.5, 2.25]).to_json();
+        assert!(
+            !native.contains("startup"),
+            "no start-up times where none were measured"
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@ use bevy::prelude::*;
 use bevy::render::renderer::RenderAdapterInfo;
 use bevy::time::TimeUpdateStrategy;
 
-use crate::perf::{FrameBudget, FrameStats, MemoryStats, PerfSystems, Phase, PhaseTimes};
+use crate::perf::{
+    FrameBudget, FrameStats, MemoryStats, PerfSystems, Phase, PhaseTimes, StartupTimes,
+};
 use crate::scenario::ScenarioChoice;
 use crate::sim::{self, Dispatcher, ParticlePool, SimBackend, SimClock, SimSettings};
 
@@ -172,6 +174,7 @@ struct RunFacts<'w> {
     clock: Res<'w, SimClock>,
     dispatcher: Res<'w, Dispatcher>,
     adapter: Option<Res<'w, RenderAdapterInfo>>,
+    startup: Option<Res<'w, StartupTimes>>,
 }
 
 /// Takes one sample per finished frame once the warm-up is over; finishes the file after
@@ -223,6 +226,7 @@ fn finish(recorder: &CaptureRecorder, measured: &Measured, facts: &RunFacts) -> 
                 0
             },
             facts.adapter.as_deref().map(|info| info.name.clone()),
+            facts.startup.as_deref().copied(),
         ),
         settings: CaptureSettings {
             scenario: facts.choice.scenario.name().to_owned(),

@@ -8,12 +8,13 @@ use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
 use crate::capture::CaptureRecorder;
 use crate::perf::{
     FPS_WINDOW, FrameBudget, FrameStats, HISTORY_FRAMES, LIVE_HISTORY, MemoryStats, Phase,
-    PhaseSpan, PhaseTimes, RenderMeasurements,
+    PhaseSpan, PhaseTimes, RenderMeasurements, StartupTimes,
 };
 use crate::scenario::{RestartScenario, ScenarioChoice};
 use crate::sim::{Dispatcher, KernelThreadsNote, ParticlePool, SimBackend, SimPause, SimSettings};
 
 mod control_panel;
+mod fonts;
 mod graphs;
 
 use graphs::{AMBER, GREEN, Segment};
@@ -56,7 +57,8 @@ impl Plugin for OverlayPlugin {
         if !app.is_plugin_added::<EguiPlugin>() {
             app.add_plugins(EguiPlugin::default());
         }
-        app.init_resource::<OverlayVisible>()
+        app.add_plugins(fonts::plugin)
+            .init_resource::<OverlayVisible>()
             .init_resource::<OverlayRects>()
             .insert_resource(Help(self.help))
             .add_systems(
@@ -98,6 +100,7 @@ struct Readings<'w> {
     help: Res<'w, Help>,
     dispatcher: Res<'w, Dispatcher>,
     threads_note: Res<'w, KernelThreadsNote>,
+    startup: Option<Res<'w, StartupTimes>>,
 }
 
 /// What the overlay's controls write.
@@ -296,6 +299,33 @@ fn state_section(ui: &mut egui::Ui, readings: &Readings, paused: bool, choice: &
     if let Some(note) = &readings.threads_note.0 {
         ui.colored_label(AMBER, format!("One thread: {note}."));
     }
+    if let Some(startup) = &readings.startup {
+        let [total, split @ ..] = startup_lines(startup);
+        ui.label(total);
+        for line in split {
+            ui.small(line);
+        }
+    }
+}
+
+/// "loaded in X s" and where the time went, three steps a line (the page's start-up marks).
+fn startup_lines(startup: &StartupTimes) -> [String; 3] {
+    let steps = startup.steps();
+    let line = |steps: &[(&str, f64)]| {
+        let parts: Vec<String> = steps
+            .iter()
+            .map(|(step, ms)| format!("{step} {:.2}", ms / 1000.0))
+            .collect();
+        format!("{} s", parts.join(" · "))
+    };
+    [
+        format!(
+            "loaded in {:.2} s (navigation to first frame):",
+            startup.total_ms() / 1000.0
+        ),
+        line(&steps[..3]),
+        line(&steps[3..]),
+    ]
 }
 
 fn help_grid(ui: &mut egui::Ui, help: &Help) {
@@ -404,6 +434,19 @@ mod tests {
             help: &[("H", "hide / show this overlay")],
             toggle_key: Some(KeyCode::KeyH),
         }
+    }
+
+    #[test]
+    fn the_start_up_reads_as_a_total_and_a_split_in_seconds() {
+        let startup = StartupTimes::from_marks([90.0, 400.0, 460.0, 530.0, 610.0, 990.0]).unwrap();
+        assert_eq!(
+            startup_lines(&startup),
+            [
+                "loaded in 0.99 s (navigation to first frame):".to_owned(),
+                "page 0.09 · download 0.31 · compile 0.06 s".to_owned(),
+                "instantiate 0.07 · app start 0.08 · first frame 0.38 s".to_owned(),
+            ]
+        );
     }
 
     /// A host that set up egui itself keeps its `EguiPlugin` and settings: the overlay adds

@@ -6,9 +6,11 @@ use bevy::prelude::*;
 pub mod diagnostics;
 mod memory_stats;
 mod phases;
+mod startup;
 
 pub use memory_stats::{LIVE_HISTORY, MemoryStats};
 pub use phases::{Phase, PhaseSpan, PhaseTimes, RenderMeasurements};
+pub use startup::{STARTUP_MARKS, StartupTimes};
 
 /// The simulation as sparkbench runs and measures it: 60 fixed steps a second, the kernels
 /// on every core, and their helper threads' allocations counted with the phase that
@@ -216,7 +218,7 @@ impl Plugin for PerfPlugin {
             app.insert_resource(self.budget);
         }
         app.init_resource::<FrameStats>()
-            .add_plugins((phases::plugin, memory_stats::plugin))
+            .add_plugins((phases::plugin, memory_stats::plugin, startup::plugin))
             .add_systems(First, record_frame.in_set(PerfSystems));
         if self.diagnostics {
             app.add_plugins(diagnostics::plugin);

@@ -5,7 +5,7 @@
 //! frame (a frame may run several fixed simulation steps, or none). At the start of the
 //! next frame the sums become [`PhaseTimes::last_ms`], which the overlay shows.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use core::time::Duration;
 
 use bevy::platform::sync::Arc;
@@ -187,6 +187,7 @@ struct RenderCounters {
     upload_allocations: AtomicU64,
     instance_buffer_bytes: AtomicU64,
     own_upload_allocations: AtomicU64,
+    drawn: AtomicBool,
 }
 
 impl RenderMeasurements {
@@ -204,6 +205,15 @@ impl RenderMeasurements {
         self.0
             .own_upload_allocations
             .fetch_add(allocations.saturating_sub(inside_wgpu), Ordering::Relaxed);
+    }
+
+    /// Records that a frame drew particles. The first one marks the end of the page's
+    /// start-up in the browser (`perf::startup`).
+    pub fn record_draw(&self) {
+        if !self.0.drawn.swap(true, Ordering::Relaxed) {
+            #[cfg(target_arch = "wasm32")]
+            super::startup::mark_first_frame();
+        }
     }
 
     /// Allocations the uploads made outside wgpu's calls since start-up: sparkbench's own.

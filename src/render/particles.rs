@@ -282,7 +282,7 @@ fn prepare_bind_group(
 struct DrawParticles;
 
 impl<P: PhaseItem> RenderCommand<P> for DrawParticles {
-    type Param = SRes<ParticleGpu>;
+    type Param = (SRes<ParticleGpu>, SRes<RenderMeasurements>);
     type ViewQuery = Read<ParticleCameraOffset>;
     type ItemQuery = ();
 
@@ -290,7 +290,7 @@ impl<P: PhaseItem> RenderCommand<P> for DrawParticles {
         _item: &P,
         camera: ROQueryItem<'w, '_, Self::ViewQuery>,
         _entity: Option<ROQueryItem<'w, '_, Self::ItemQuery>>,
-        gpu: SystemParamItem<'w, '_, Self::Param>,
+        (gpu, measurements): SystemParamItem<'w, '_, Self::Param>,
         pass: &mut TrackedRenderPass<'w>,
     ) -> RenderCommandResult {
         let gpu = gpu.into_inner();
@@ -303,6 +303,7 @@ impl<P: PhaseItem> RenderCommand<P> for DrawParticles {
         pass.set_bind_group(0, bind_group, &[camera.0]);
         pass.set_vertex_buffer(0, buffer.slice(..));
         pass.draw(0..6, 0..gpu.count);
+        measurements.record_draw();
         RenderCommandResult::Success
     }
 }

@@ -13,7 +13,7 @@ use super::options::{MAX_CAPTURE_FRAMES, PlayOptions};
 use crate::capture::{CaptureRecorder, FinishedCapture};
 use crate::input::OrbitCamera;
 use crate::overlay::OverlayRects;
-use crate::perf::{FrameBudget, FrameStats, MemoryStats, Phase, PhaseTimes};
+use crate::perf::{FrameBudget, FrameStats, MemoryStats, Phase, PhaseTimes, StartupTimes};
 use crate::sim::{
     Backend, Dispatcher, KernelThreadsNote, ParticlePool, SimClock, SimPause, SimSettings,
 };
@@ -44,6 +44,8 @@ struct StatsSnapshot {
     memory: [f64; MEMORY_FIELDS.len()],
     /// The frame-time summary the overlay shows, named as in [`SUMMARY_FIELDS`].
     summary: [f64; SUMMARY_FIELDS.len()],
+    /// How long the page took to start (from the first frame drawn on).
+    startup: Option<StartupTimes>,
 }
 
 /// The names of `stats().overlay`'s windows.
@@ -180,6 +182,7 @@ fn publish_stats(
     budget: Res<FrameBudget>,
     dispatcher: Res<Dispatcher>,
     overlay: Res<OverlayRects>,
+    startup: Option<Res<StartupTimes>>,
 ) {
     let summary = stats.summary(budget.ms);
     let camera = cameras.iter().next().map_or([0.0; 3], |orbit| {
@@ -214,6 +217,7 @@ fn publish_stats(
         ],
         camera,
         overlay: *overlay,
+        startup: startup.as_deref().copied(),
         frames: stats.frames,
         fps: stats.fps,
         frame_ms: stats.frame_ms,
@@ -268,8 +272,12 @@ pub fn start(one_thread_because: Option<String>) {
 /// hitches}` (the last 300 frames, as the overlay shows them), `threads: {on_workers,
 /// kernel_threads, max_kernel_threads}` (the threads running the kernels now, the main
 /// thread included, and the most that can; `on_workers` when the others are Web Workers)
-/// and `overlay: {readings, controls}`, each `{left, top, right, bottom}`: where the
-/// overlay's windows were drawn, in CSS pixels (NaN while the overlay is hidden).
+/// `overlay: {readings, controls}`, each `{left, top, right, bottom}`: where the
+/// overlay's windows were drawn, in CSS pixels (NaN while the overlay is hidden), and
+/// `startup`: null until the first frame is drawn, then `{download_start_ms, downloaded_ms,
+/// compiled_ms, instantiated_ms, app_started_ms, first_frame_ms}` (milliseconds from
+/// navigation to each of the page's start-up marks), `total_ms` and `steps` (each step's
+/// milliseconds by name, as the overlay splits them).
 #[wasm_bindgen]
 #[must_use]
 pub fn stats() -> JsValue {
@@ -327,6 +335,34 @@ pub fn stats() -> JsValue {
         set(&summary, name, &value.into());
     }
     set(&object, "summary", &summary);
+    set(&object, "startup", &startup_object(snapshot.startup));
+    object.into()
+}
+
+/// `stats().startup`: the marks' times, the total and the steps, or null before the first
+/// frame is drawn.
+fn startup_object(startup: Option<StartupTimes>) -> JsValue {
+    let Some(times) = startup else {
+        return JsValue::NULL;
+    };
+    let object = js_sys::Object::new();
+    let marks = [
+        ("download_start_ms", times.download_start_ms),
+        ("downloaded_ms", times.downloaded_ms),
+        ("compiled_ms", times.compiled_ms),
+        ("instantiated_ms", times.instantiated_ms),
+        ("app_started_ms", times.app_started_ms),
+        ("first_frame_ms", times.first_frame_ms),
+        ("total_ms", times.total_ms()),
+    ];
+    for (name, ms) in marks {
+        set(&object, name, &ms.into());
+    }
+    let steps = js_sys::Object::new();
+    for (step, ms) in times.steps() {
+        set(&steps, step, &ms.into());
+    }
+    set(&object, "steps", &steps);
     object.into()
 }
 

@@ -5,15 +5,20 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ISOLATED, openBrowser } from './chromium.mjs';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, ISOLATED, openBrowser } from './chromium.mjs';
 
 const SHOTS = resolve(process.env.SPARKBENCH_SHOTS ?? 'target/screenshots');
 // The native binary, to compare the wasm simulation's checksum with.
 const NATIVE_BIN = process.env.SPARKBENCH_BIN;
 // Software WebGL2 and a cold wasm compile on a 2-core machine: allow minutes, not seconds.
 const RUN_TIMEOUT_MS = 240_000;
+// How long a page runs before the next visit: V8 writes a module's compiled code to the
+// cache once enough of it is optimised (here within a few seconds).
+const CODE_CACHE_WAIT_MS = 10_000;
 
 let session;
 let browser;
@@ -57,6 +62,9 @@ test('the app runs in the page and reports its frame stats', { timeout: RUN_TIME
   );
   await page.screenshot({ path: join(SHOTS, 'web.png') });
   const stats = await page.evaluate(() => window.sparkbench?.stats?.() ?? {});
+  const measures = await page.evaluate(() => performance.getEntriesByType('measure')
+    .filter(({ name }) => name.startsWith('sparkbench: '))
+    .map(({ name, startTime, duration }) => ({ name, startTime, duration })));
   const threading = await page.evaluate(() => window.sparkbench?.threading);
   const loading = await page.locator('#loading').isVisible();
   const errorText = await page.locator('#sparkbench-error').textContent();
@@ -87,11 +95,131 @@ test('the app runs in the page and reports its frame stats', { timeout: RUN_TIME
   assert.ok(memory.memory_grows > 0, 'talc grew linear memory as the app started');
   assert.ok(memory.pool_hit_rate > 0.5 && memory.pool_hit_rate <= 1, `pool hit rate ${memory.pool_hit_rate}`);
   assert.ok(memory.instance_buffer_bytes >= 20 * stats.particles, 'the GPU buffer holds every particle');
-  // Served with the wasm MIME type (needed for streaming compilation) and precompressed.
+  // Served with the wasm MIME type (needed for streaming compilation), precompressed, and
+  // with validators, so a later visit revalidates instead of downloading it again.
   assert.equal(wasmHeaders.length, 1);
   assert.equal(wasmHeaders[0]['content-type'], 'application/wasm');
   assert.equal(wasmHeaders[0]['content-encoding'], 'br');
+  assert.match(wasmHeaders[0].etag ?? '', /^"[0-9a-f]+-[0-9a-f]+-br"$/);
+  assert.ok(Date.parse(wasmHeaders[0]['last-modified']) > 0, 'a Last-Modified date');
+  assert.equal(wasmHeaders[0]['cache-control'], 'no-cache');
+  assertStartup(stats.startup, measures);
+  console.log(`start-up (${threading.bundle}): ${describeStartup(stats.startup)}`);
 });
+
+/** The start-up steps as the overlay lists them, in milliseconds. */
+function describeStartup(startup) {
+  const steps = Object.entries(startup.steps).map(([step, ms]) => `${step} ${ms.toFixed(0)}`);
+  return `first frame ${startup.total_ms.toFixed(0)} ms after navigation (${steps.join(', ')} ms)`;
+}
+
+/** `stats().startup` holds the page's marks in order, and the profiler has a measure per step. */
+function assertStartup(startup, measures) {
+  assert.ok(startup, 'stats().startup once the first frame is drawn');
+  const marks = ['download_start_ms', 'downloaded_ms', 'compiled_ms', 'instantiated_ms', 'app_started_ms', 'first_frame_ms']
+    .map((name) => startup[name]);
+  assert.ok(marks[0] > 0, `the download starts after navigation: ${JSON.stringify(startup)}`);
+  for (let index = 1; index < marks.length; index += 1) {
+    assert.ok(marks[index] >= marks[index - 1], `marks in order: ${JSON.stringify(startup)}`);
+  }
+  assert.equal(startup.total_ms, startup.first_frame_ms);
+  assert.deepEqual(Object.keys(startup.steps), ['page', 'download', 'compile', 'instantiate', 'app start', 'first frame']);
+  assert.equal(startup.steps.download, startup.downloaded_ms - startup.download_start_ms);
+  assert.equal(startup.steps['first frame'], startup.first_frame_ms - startup.app_started_ms);
+  assert.deepEqual(measures.map(({ name }) => name),
+    ['sparkbench: download', 'sparkbench: compile', 'sparkbench: instantiate', 'sparkbench: app start', 'sparkbench: first frame']);
+  for (const { name, startTime, duration } of measures) {
+    const step = name.slice('sparkbench: '.length);
+    assert.ok(Math.abs(duration - startup.steps[step]) < 1e-6, `${name} lasts ${duration} ms, the step ${startup.steps[step]} ms`);
+    assert.ok(startTime >= startup.download_start_ms && startTime + duration <= startup.first_frame_ms + 1e-6, name);
+  }
+}
+
+test('the server answers a request for an unchanged file with 304, by either validator', async () => {
+  const url = `${origin}/sparkbench_bg.wasm`;
+  const get = (headers) => fetch(url, { headers: { 'Accept-Encoding': 'br', ...headers } });
+  const first = await get({});
+  await first.arrayBuffer();
+  const tag = first.headers.get('etag');
+  const modified = first.headers.get('last-modified');
+  assert.equal(first.status, 200);
+  assert.equal((await get({ 'If-None-Match': tag })).status, 304);
+  assert.equal((await get({ 'If-None-Match': `"0-0-br", W/${tag}` })).status, 304, 'a tag in a list, weak');
+  assert.equal((await get({ 'If-Modified-Since': modified })).status, 304);
+  const changed = await get({ 'If-None-Match': '"0-0-br"' });
+  assert.equal(changed.status, 200, 'another tag: the file is sent');
+  await changed.arrayBuffer();
+  const older = await get({ 'If-Modified-Since': new Date(Date.parse(modified) - 1000).toUTCString() });
+  assert.equal(older.status, 200, 'a copy older than the file: the file is sent');
+  await older.arrayBuffer();
+  const gzip = await fetch(url, { headers: { 'Accept-Encoding': 'gzip', 'If-None-Match': tag } });
+  assert.equal(gzip.status, 200, 'the gzip variant has its own tag');
+  assert.notEqual(gzip.headers.get('etag'), tag);
+  await gzip.arrayBuffer();
+});
+
+test('a second visit compiles the wasm from the browser cache', { timeout: 2 * RUN_TIMEOUT_MS + 60_000 }, async () => {
+  // One browser profile on disk for both visits, as a returning player has.
+  const profile = mkdtempSync(join(tmpdir(), 'sparkbench-profile-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 720 },
+  });
+  try {
+    const first = await visitTraced(context);
+    const second = await visitTraced(context);
+    for (const [name, visit] of [['first', first], ['second', second]]) {
+      console.log(`${name} visit: ${describeStartup(visit.startup)}; compiling on first call `
+        + `${visit.lazyCompileMs.toFixed(0)} ms (${visit.lazyCompiles} functions)`);
+    }
+    assert.deepEqual([...first.problems, ...second.problems], []);
+    // Chrome's own trace events: the first visit wrote the compiled code to the cache, the
+    // second read it back, and so compiled far fewer functions on the page's thread.
+    assert.ok(first.events.has('v8.wasm.cachedModule'), 'the first visit cached the compiled module');
+    assert.ok(second.events.has('v8.wasm.moduleCacheHit'), 'the second visit found it in the cache');
+    assert.ok(second.lazyCompileMs < first.lazyCompileMs,
+      `compiling took ${second.lazyCompileMs} ms on the second visit, ${first.lazyCompileMs} ms on the first`);
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Loads the page in `context` while recording Chrome's trace (its wasm compile and cache
+ * events) until the app has drawn and run CODE_CACHE_WAIT_MS more: returns the page's
+ * start-up times, the trace's event names, and the functions compiled on their first call
+ * (V8 compiles lazily) with the milliseconds that took.
+ */
+async function visitTraced(context) {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  const cdp = await context.newCDPSession(page);
+  const events = [];
+  cdp.on('Tracing.dataCollected', ({ value }) => events.push(...value));
+  const traced = new Promise((done) => cdp.once('Tracing.tracingComplete', done));
+  await cdp.send('Tracing.start', {
+    traceConfig: { includedCategories: ['v8.wasm', 'disabled-by-default-devtools.timeline'] },
+    transferMode: 'ReportEvents',
+  });
+  await page.goto(`${origin}/?particles=2000`);
+  await page.waitForFunction(() => window.sparkbench?.stats?.().startup
+    || !document.getElementById('sparkbench-error').hidden, null, { timeout: RUN_TIMEOUT_MS, polling: 250 });
+  // Time for V8 to optimise the hot functions and write the compiled code to the cache.
+  await page.waitForTimeout(CODE_CACHE_WAIT_MS);
+  const { startup } = await page.evaluate(() => window.sparkbench.stats());
+  await cdp.send('Tracing.end');
+  await traced;
+  await page.close();
+  const lazy = events.filter(({ name, ph }) => name === 'wasm.CompileLazy' && ph === 'X');
+  return {
+    startup,
+    problems,
+    events: new Set(events.map(({ name }) => name)),
+    lazyCompiles: lazy.length,
+    lazyCompileMs: lazy.reduce((sum, { dur }) => sum + dur, 0) / 1000,
+  };
+}
 
 for (const [feature, setup] of [
   ['WebGL2', () => {
@@ -446,4 +574,8 @@ test('?capture=N downloads the capture after a warm-up', { timeout: RUN_TIMEOUT_
   assert.equal(capture.settings.seed, 3);
   // One step a frame once the recorder starts (the frame it starts in may have none).
   assert.ok(capture.settings.steps >= 79, `one step a frame: ${capture.settings.steps}`);
+  // The page's start-up, as stats() gives it, goes with the capture's environment.
+  const { startup } = capture.environment;
+  assert.ok(startup.download_start_ms > 0 && startup.first_frame_ms >= startup.app_started_ms,
+    JSON.stringify(startup));
 });
