@@ -141,7 +141,8 @@ check_size_budget() {
     dir="$DIST"; [ "$bundle" = threaded ] && dir="$DIST/mt"
     for kind in raw brotli; do
       size="$(stat -c %s "$dir/sparkbench_bg.wasm$([ "$kind" = brotli ] && echo .br)")"
-      limit="$(node -p "require(process.argv[1]).$bundle.${kind}_bytes" "$(realpath "$SIZE_BUDGET")")"
+      limit="$(node -p "require(process.argv[1]).$bundle?.${kind}_bytes" "$(realpath "$SIZE_BUDGET")")"
+      [[ "$limit" =~ ^[0-9]+$ ]] || die "$SIZE_BUDGET has no whole number at $bundle.${kind}_bytes"
       if [ "$size" -le "$limit" ]; then
         printf '  %-8s %-6s %10d B, budget %10d B: %d B under\n' "$bundle" "$kind" "$size" "$limit" $((limit - size))
       else
@@ -532,7 +533,8 @@ FONTTOOLS_VERSION=4.68.0
 cmd_fonts() {
   local venv="$TOOLS/fonttools-$FONTTOOLS_VERSION" scratch
   if [ ! -x "$venv/bin/pyftsubset" ]; then
-    python3 -m venv "$venv" && "$venv/bin/pip" install --quiet "fonttools==$FONTTOOLS_VERSION"
+    python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    "$venv/bin/pip" install --quiet "fonttools==$FONTTOOLS_VERSION"
   fi
   scratch="$(mktemp -d)"
   curl -fsSL "https://static.crates.io/crates/${EGUI_FONTS_CRATE%-*}/$EGUI_FONTS_CRATE.crate" -o "$scratch/fonts.crate"
@@ -541,12 +543,13 @@ cmd_fonts() {
   tar -xzf "$scratch/fonts.crate" -C "$scratch"
   mkdir -p "$(dirname "$OVERLAY_FONT")"
   "$venv/bin/pyftsubset" "$scratch/$EGUI_FONTS_CRATE/fonts/Ubuntu-Light.ttf" --unicodes="$OVERLAY_FONT_GLYPHS" \
-    --layout-features='*' --no-hinting --desubroutinize --output-file="$scratch/cut.ttf"
+    --layout-features='*' --name-IDs='*' --no-hinting --desubroutinize --output-file="$scratch/cut.ttf"
   "$venv/bin/python" - "$scratch/cut.ttf" "$OVERLAY_FONT" <<'PY'
 import sys
 from fontTools.ttLib import TTFont
 font = TTFont(sys.argv[1])
-# Family, unique id, full name and PostScript name, with "derivative sparkbench" appended.
+# Family, unique id, full name, PostScript name and typographic family, with "derivative
+# sparkbench" appended.
 for record in font["name"].names:
     if record.nameID in (1, 3, 4, 6, 16):
         suffix = "-derivative-sparkbench" if record.nameID == 6 else " derivative sparkbench"
@@ -570,7 +573,8 @@ usage: ./build.sh COMMAND
   size    build the bundles, print where the default one's bytes go by crate (twiggy; SIZE_ROWS
           rows) and both bundles' raw and brotli sizes against web/size-budget.json
   test    everything CI runs: fmt, clippy (native + wasm32), cargo doc, cargo test (with the desktop
-          window test), both web bundles, and the browser tests in headless Chromium on each
+          window test), both web bundles and their size budget, and the browser tests in
+          headless Chromium on each
   bench   kernel benchmarks: criterion, then ns-per-particle tables natively and in
           headless Chromium (wasm), each with the SIMD/scalar ratio; BENCH_SECONDS per cell;
           then the threaded bundle's step and pack with 0..all workers and its dispatch

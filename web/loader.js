@@ -79,9 +79,10 @@ async function compileWithProgress(url, totalBytes) {
   mark('download-start');
   const response = await fetch(url);
   if (!response.ok) throw new Error(`could not download ${url}: HTTP ${response.status}`);
-  const counted = countDownload(response.clone().body, totalBytes);
-  const module = await WebAssembly.compileStreaming(response);
-  await counted;
+  const [module] = await Promise.all([
+    WebAssembly.compileStreaming(response),
+    countDownload(response.clone().body, totalBytes),
+  ]);
   mark('compiled');
   return module;
 }

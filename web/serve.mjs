@@ -54,7 +54,9 @@ function entityTag(info, encoding) {
 /** Whether the browser's copy, named by the request's validators, is still current. */
 function stillFresh(request, tag, modified) {
   const tags = request.headers['if-none-match'];
-  if (tags !== undefined) return tags.split(',').some((each) => each.trim().replace(/^W\//, '') === tag);
+  if (tags !== undefined) {
+    return tags.split(',').some((each) => ['*', tag].includes(each.trim().replace(/^W\//, '')));
+  }
   const since = Date.parse(request.headers['if-modified-since'] ?? '');
   return Number.isFinite(since) && Math.floor(modified.getTime() / 1000) * 1000 <= since;
 }

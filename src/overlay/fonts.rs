@@ -1,8 +1,6 @@
 //! The overlay's one font: the Ubuntu Light egui ships by default, cut to the glyphs
-//! sparkbench draws, in place of egui's four default fonts (1.41 MB of the browser bundle,
-//! 0.74 MB of it emoji the overlay never shows).
-
-use std::sync::Arc;
+//! sparkbench draws, in place of egui's four default fonts and their emoji (README,
+//! "Bundle size").
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContext, EguiPreUpdateSet, egui};
@@ -24,27 +22,28 @@ pub(super) fn plugin(app: &mut App) {
     );
 }
 
-/// egui's font definitions with the overlay font for both families, proportional and
-/// monospace.
-fn overlay_fonts() -> egui::FontDefinitions {
-    let mut fonts = egui::FontDefinitions::empty();
-    fonts.font_data.insert(
-        OVERLAY_FONT_NAME.to_owned(),
-        Arc::new(egui::FontData::from_static(OVERLAY_FONT)),
-    );
-    for family in [egui::FontFamily::Proportional, egui::FontFamily::Monospace] {
-        fonts
-            .families
-            .insert(family, vec![OVERLAY_FONT_NAME.to_owned()]);
-    }
-    fonts
+/// The overlay font, added to both families, proportional and monospace, after any fonts
+/// the context already has.
+fn overlay_font() -> egui::epaint::text::FontInsert {
+    let families = [egui::FontFamily::Proportional, egui::FontFamily::Monospace].map(|family| {
+        egui::epaint::text::InsertFontFamily {
+            family,
+            priority: egui::epaint::text::FontPriority::Lowest,
+        }
+    });
+    egui::epaint::text::FontInsert::new(
+        OVERLAY_FONT_NAME,
+        egui::FontData::from_static(OVERLAY_FONT),
+        families.into(),
+    )
 }
 
 /// Gives every new egui context the overlay font before its first pass: with egui's
-/// default fonts off, a context starts with none.
+/// default fonts off, a context starts with none. Added as a fallback, so a host that set
+/// its own fonts keeps them.
 fn install_overlay_font(mut contexts: Query<&mut EguiContext, Added<EguiContext>>) {
     for mut context in &mut contexts {
-        context.get_mut().set_fonts(overlay_fonts());
+        context.get_mut().add_font(overlay_font());
     }
 }
 
@@ -53,42 +52,67 @@ mod tests {
     use std::collections::BTreeMap;
     use std::path::{Path, PathBuf};
 
-    use bevy::ecs::system::RunSystemOnce;
-
     use super::*;
 
-    /// A context that has run one pass, so its fonts are loaded.
-    fn context_after_one_pass(context: &egui::Context) {
+    /// Runs one pass of `context`, which loads its fonts.
+    fn run_one_pass(context: &egui::Context) {
         let mut output = context.run_ui(egui::RawInput::default(), |_| {});
         // No renderer takes the font atlas: drop it deliberately.
         output.textures_delta.clear();
     }
 
-    #[test]
-    fn a_new_egui_context_gets_the_overlay_font_before_its_first_pass() {
-        let mut world = World::new();
-        let entity = world.spawn(EguiContext::default()).id();
-        world.run_system_once(install_overlay_font).unwrap();
-        let context = world
+    /// The fonts `context` uses after one update of an app with this module's plugin and
+    /// one egui pass.
+    fn fonts_after_install(context: egui::Context) -> egui::FontDefinitions {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins).add_plugins(plugin);
+        let mut component = EguiContext::default();
+        *component.get_mut() = context;
+        let entity = app.world_mut().spawn(component).id();
+        app.update();
+        let context = app
+            .world_mut()
             .get_mut::<EguiContext>(entity)
             .unwrap()
             .get_mut()
             .clone();
-        context_after_one_pass(&context);
-        context.fonts(|fonts| {
-            let definitions = fonts.definitions();
+        run_one_pass(&context);
+        context.fonts(|fonts| fonts.definitions().clone())
+    }
+
+    #[test]
+    fn a_new_egui_context_gets_the_overlay_font_before_its_first_pass() {
+        let definitions = fonts_after_install(egui::Context::default());
+        assert_eq!(
+            definitions.font_data.keys().collect::<Vec<_>>(),
+            [OVERLAY_FONT_NAME]
+        );
+        for family in [egui::FontFamily::Proportional, egui::FontFamily::Monospace] {
             assert_eq!(
-                definitions.font_data.keys().collect::<Vec<_>>(),
-                [OVERLAY_FONT_NAME]
+                definitions.families[&family],
+                [OVERLAY_FONT_NAME],
+                "{family:?}"
             );
-            for family in [egui::FontFamily::Proportional, egui::FontFamily::Monospace] {
-                assert_eq!(
-                    definitions.families[&family],
-                    [OVERLAY_FONT_NAME],
-                    "{family:?}"
-                );
-            }
-        });
+        }
+    }
+
+    #[test]
+    fn a_hosts_own_fonts_come_first_and_stay() {
+        let host = egui::Context::default();
+        let mut fonts = egui::FontDefinitions::empty();
+        fonts.font_data.insert(
+            "host".to_owned(),
+            std::sync::Arc::new(egui::FontData::from_static(OVERLAY_FONT)),
+        );
+        fonts
+            .families
+            .insert(egui::FontFamily::Proportional, vec!["host".to_owned()]);
+        host.set_fonts(fonts);
+        let definitions = fonts_after_install(host);
+        assert_eq!(
+            definitions.families[&egui::FontFamily::Proportional],
+            ["host", OVERLAY_FONT_NAME]
+        );
     }
 
     /// Every `.rs` file under `dir`.

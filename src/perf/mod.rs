@@ -10,7 +10,7 @@ mod startup;
 
 pub use memory_stats::{LIVE_HISTORY, MemoryStats};
 pub use phases::{Phase, PhaseSpan, PhaseTimes, RenderMeasurements};
-pub use startup::{STARTUP_MARKS, StartupTimes};
+pub use startup::StartupTimes;
 
 /// The simulation as sparkbench runs and measures it: 60 fixed steps a second, the kernels
 /// on every core, and their helper threads' allocations counted with the phase that

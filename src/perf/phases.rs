@@ -216,6 +216,12 @@ impl RenderMeasurements {
         }
     }
 
+    /// Whether a frame has drawn particles yet.
+    #[must_use]
+    pub fn drawn(&self) -> bool {
+        self.0.drawn.load(Ordering::Relaxed)
+    }
+
     /// Allocations the uploads made outside wgpu's calls since start-up: sparkbench's own.
     #[must_use]
     pub fn own_upload_allocations(&self) -> u64 {

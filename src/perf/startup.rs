@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// The marks, in the order a page start passes them; each step of [`StartupTimes::steps`]
 /// ends at one.
-pub const STARTUP_MARKS: [&str; 6] = [
+const STARTUP_MARKS: [&str; 6] = [
     "sparkbench:download-start",
     "sparkbench:downloaded",
     "sparkbench:compiled",
@@ -18,9 +18,12 @@ pub const STARTUP_MARKS: [&str; 6] = [
     "sparkbench:first-frame",
 ];
 
-/// When the page reached each of [`STARTUP_MARKS`], in milliseconds since navigation
+/// When the page reached each of its start-up marks (`sparkbench:download-start`,
+/// `sparkbench:downloaded`, `sparkbench:compiled`, `sparkbench:instantiated`,
+/// `sparkbench:app-started`, `sparkbench:first-frame`), in milliseconds since navigation
 /// started. Only in the browser, from the first frame drawn on.
 #[derive(Resource, Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StartupTimes {
     /// The wasm's download started (the page and loader were fetched and the browser checked).
     pub download_start_ms: f64,
@@ -37,8 +40,8 @@ pub struct StartupTimes {
 }
 
 impl StartupTimes {
-    /// The times of [`STARTUP_MARKS`] in order, or `None` when one comes before the mark it
-    /// follows (or is not a finite, non-negative time).
+    /// The marks' times in their order, or `None` when one comes before the mark it follows
+    /// (or is not a finite, non-negative time).
     #[must_use]
     pub fn from_marks(ms: [f64; STARTUP_MARKS.len()]) -> Option<Self> {
         let ordered = ms[0].is_finite()
@@ -89,7 +92,11 @@ impl StartupTimes {
 pub(super) fn plugin(app: &mut App) {
     app.add_systems(
         Last,
-        read_startup_marks.run_if(not(resource_exists::<StartupTimes>)),
+        read_startup_marks.run_if(
+            |drawn: Res<super::RenderMeasurements>, mut read: Local<bool>| {
+                drawn.drawn() && !std::mem::replace(&mut *read, true)
+            },
+        ),
     );
 }
 
@@ -109,8 +116,9 @@ fn performance() -> Option<web_sys::Performance> {
     web_sys::window().and_then(|window| window.performance())
 }
 
-/// Once every mark exists: keeps the times as [`StartupTimes`] and adds a
+/// Once, after the first frame drew: keeps the marks' times as [`StartupTimes`] and adds a
 /// `performance.measure` per step, named `sparkbench: <step>`, for the browser's profiler.
+/// A page started without the loader (no marks) has no start-up times.
 #[cfg(target_arch = "wasm32")]
 fn read_startup_marks(mut commands: Commands) {
     let Some(performance) = performance() else {

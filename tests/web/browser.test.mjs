@@ -16,8 +16,9 @@ const SHOTS = resolve(process.env.SPARKBENCH_SHOTS ?? 'target/screenshots');
 const NATIVE_BIN = process.env.SPARKBENCH_BIN;
 // Software WebGL2 and a cold wasm compile on a 2-core machine: allow minutes, not seconds.
 const RUN_TIMEOUT_MS = 240_000;
-// How long a page runs before the next visit: V8 writes a module's compiled code to the
-// cache once enough of it is optimised (here within a few seconds).
+// How long a traced page runs before its trace is read: V8 writes a module's compiled code
+// to the cache once enough of it is optimised and no more has been for a while (here
+// within a few seconds of the first frame).
 const CODE_CACHE_WAIT_MS = 10_000;
 
 let session;
@@ -158,64 +159,79 @@ test('the server answers a request for an unchanged file with 304, by either val
   await gzip.arrayBuffer();
 });
 
-test('a second visit compiles the wasm from the browser cache', { timeout: 2 * RUN_TIMEOUT_MS + 60_000 }, async () => {
+test('a second visit compiles the wasm from the browser cache', { timeout: 2 * RUN_TIMEOUT_MS + 3 * CODE_CACHE_WAIT_MS }, async () => {
   // One browser profile on disk for both visits, as a returning player has.
   const profile = mkdtempSync(join(tmpdir(), 'sparkbench-profile-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 720 },
-  });
+  let context;
   try {
-    const first = await visitTraced(context);
-    const second = await visitTraced(context);
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 720 },
+    });
+    // Chrome's own trace events: the first visit writes the compiled code to the cache once
+    // V8 has optimised enough of it; the second reads it back.
+    const first = await visitTraced(context, 'v8.wasm.cachedModule');
+    const second = await visitTraced(context, 'v8.wasm.moduleCacheHit');
     for (const [name, visit] of [['first', first], ['second', second]]) {
-      console.log(`${name} visit: ${describeStartup(visit.startup)}; compiling on first call `
-        + `${visit.lazyCompileMs.toFixed(0)} ms (${visit.lazyCompiles} functions)`);
+      assert.deepEqual(visit.problems, [], `${name} visit`);
+      assert.ok(visit.startup, `${name} visit: stats().startup once the first frame is drawn`);
+      console.log(`${name} visit: ${describeStartup(visit.startup)}; compiled on first call: `
+        + `${visit.lazyCompiles} functions in ${visit.lazyCompileMs.toFixed(0)} ms`);
     }
-    assert.deepEqual([...first.problems, ...second.problems], []);
-    // Chrome's own trace events: the first visit wrote the compiled code to the cache, the
-    // second read it back, and so compiled far fewer functions on the page's thread.
-    assert.ok(first.events.has('v8.wasm.cachedModule'), 'the first visit cached the compiled module');
-    assert.ok(second.events.has('v8.wasm.moduleCacheHit'), 'the second visit found it in the cache');
-    assert.ok(second.lazyCompileMs < first.lazyCompileMs,
-      `compiling took ${second.lazyCompileMs} ms on the second visit, ${first.lazyCompileMs} ms on the first`);
+    assert.ok(first.sawAwaited, 'the first visit cached the compiled module');
+    assert.ok(second.sawAwaited, 'the second visit found the compiled module in the cache');
+    // With the cached code, far fewer functions wait to be compiled on their first call.
+    assert.ok(second.lazyCompiles < first.lazyCompiles / 2,
+      `${second.lazyCompiles} functions compiled on first call on the second visit, ${first.lazyCompiles} on the first`);
   } finally {
-    await context.close();
+    await context?.close();
     rmSync(profile, { recursive: true, force: true });
   }
 });
 
 /**
- * Loads the page in `context` while recording Chrome's trace (its wasm compile and cache
- * events) until the app has drawn and run CODE_CACHE_WAIT_MS more: returns the page's
- * start-up times, the trace's event names, and the functions compiled on their first call
- * (V8 compiles lazily) with the milliseconds that took.
+ * Loads the page in `context` while recording Chrome's trace of its wasm compiling and
+ * caching, until the app has drawn and the trace holds the event `awaited` (looked for
+ * every CODE_CACHE_WAIT_MS, three times at most). Returns the page's start-up times and
+ * problems, whether `awaited` was seen, and the functions V8 compiled on their first call
+ * (it compiles lazily) with the milliseconds that took.
  */
-async function visitTraced(context) {
+async function visitTraced(context, awaited) {
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
   const cdp = await context.newCDPSession(page);
   const events = [];
   cdp.on('Tracing.dataCollected', ({ value }) => events.push(...value));
-  const traced = new Promise((done) => cdp.once('Tracing.tracingComplete', done));
-  await cdp.send('Tracing.start', {
-    traceConfig: { includedCategories: ['v8.wasm', 'disabled-by-default-devtools.timeline'] },
-    transferMode: 'ReportEvents',
+  const trace = async (during) => {
+    const complete = new Promise((done) => cdp.once('Tracing.tracingComplete', done));
+    await cdp.send('Tracing.start', {
+      traceConfig: { includedCategories: ['v8.wasm', 'disabled-by-default-devtools.timeline'] },
+      transferMode: 'ReportEvents',
+    });
+    await during();
+    await cdp.send('Tracing.end');
+    await complete;
+  };
+  const seen = () => events.some(({ name }) => name === awaited);
+  await trace(async () => {
+    await page.goto(`${origin}/?particles=2000`);
+    await page.waitForFunction(() => window.sparkbench?.stats?.().startup
+      || !document.getElementById('sparkbench-error').hidden, null, { timeout: RUN_TIMEOUT_MS, polling: 250 });
+    await page.waitForTimeout(CODE_CACHE_WAIT_MS);
   });
-  await page.goto(`${origin}/?particles=2000`);
-  await page.waitForFunction(() => window.sparkbench?.stats?.().startup
-    || !document.getElementById('sparkbench-error').hidden, null, { timeout: RUN_TIMEOUT_MS, polling: 250 });
-  // Time for V8 to optimise the hot functions and write the compiled code to the cache.
-  await page.waitForTimeout(CODE_CACHE_WAIT_MS);
-  const { startup } = await page.evaluate(() => window.sparkbench.stats());
-  await cdp.send('Tracing.end');
-  await traced;
+  for (let more = 0; more < 2 && !seen(); more += 1) {
+    await trace(() => page.waitForTimeout(CODE_CACHE_WAIT_MS));
+  }
+  const { startup } = await page.evaluate(() => window.sparkbench?.stats?.() ?? {});
   await page.close();
   const lazy = events.filter(({ name, ph }) => name === 'wasm.CompileLazy' && ph === 'X');
   return {
     startup,
     problems,
-    events: new Set(events.map(({ name }) => name)),
+    sawAwaited: seen(),
     lazyCompiles: lazy.length,
     lazyCompileMs: lazy.reduce((sum, { dur }) => sum + dur, 0) / 1000,
   };

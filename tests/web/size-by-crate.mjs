@@ -4,8 +4,8 @@
 //
 // An item is counted to the crate its name begins with; generic code from core, alloc or std
 // (a `drop_in_place` or an iterator, say) goes to the first other crate its type arguments
-// name, since that crate's types are why it is there. Custom sections (the names, wasm-bindgen's
-// descriptors) are left out: they are not served.
+// name, since that crate's types are why it is there. Custom sections (the names,
+// wasm-bindgen's own section) are left out: they are not served.
 //
 // usage: twiggy top --format json rustc.wasm | node size-by-crate.mjs [ROWS]
 
@@ -21,7 +21,7 @@ function owner(name) {
   const crates = [...name.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\[[0-9a-f]+\]::/g)].map((m) => m[1]);
   if (crates.length > 0) return crates.find((crate) => !STD_CRATES.has(crate)) ?? crates[0];
   if (name.startsWith('data segment')) return '(data: strings, tables, shaders, fonts)';
-  // The names section and wasm-bindgen's own custom section: neither is served.
+  // The names and wasm-bindgen's own custom section: wasm-opt and wasm-bindgen remove them.
   if (name.includes(' subsection') || name.startsWith('custom section')) return null;
   return '(no crate: runtime, intrinsics, tables, types)';
 }
