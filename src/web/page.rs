@@ -345,19 +345,15 @@ fn startup_object(startup: Option<StartupTimes>) -> JsValue {
     let Some(times) = startup else {
         return JsValue::NULL;
     };
-    let object = js_sys::Object::new();
-    let marks = [
-        ("download_start_ms", times.download_start_ms),
-        ("downloaded_ms", times.downloaded_ms),
-        ("compiled_ms", times.compiled_ms),
-        ("instantiated_ms", times.instantiated_ms),
-        ("app_started_ms", times.app_started_ms),
-        ("first_frame_ms", times.first_frame_ms),
-        ("total_ms", times.total_ms()),
-    ];
-    for (name, ms) in marks {
-        set(&object, name, &ms.into());
-    }
+    // The marks under their field names, as captures write them.
+    let Ok(object) = serde_json::to_string(&times)
+        .map_err(|error| JsValue::from_str(&error.to_string()))
+        .and_then(|json| js_sys::JSON::parse(&json))
+    else {
+        return JsValue::NULL;
+    };
+    let object: js_sys::Object = object.unchecked_into();
+    set(&object, "total_ms", &times.total_ms().into());
     let steps = js_sys::Object::new();
     for (step, ms) in times.steps() {
         set(&steps, step, &ms.into());
