@@ -3,8 +3,9 @@
 #
 # Tools it installs when missing: the Rust toolchain pinned in rust-toolchain.toml (with the
 # wasm32 target), the wasm-bindgen CLI at the version Cargo.lock records (into a cache it
-# reuses), and Debian packages: binaryen (wasm-opt), brotli, and for tests chromium, xvfb and
-# mesa-vulkan-drivers; playwright-core from npm for the browser test.
+# reuses), and Debian packages: binaryen (wasm-opt), brotli, and for tests chromium,
+# firefox-esr, xvfb and mesa-vulkan-drivers; playwright-core (Chromium) and puppeteer-core
+# (Firefox, over WebDriver BiDi) from npm for the browser tests.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -106,15 +107,16 @@ ensure_web_tools() {
 
 ensure_test_tools() {
   ensure_web_tools
-  ensure_apt chromium:chromium xvfb-run:xvfb xauth:xauth valgrind:valgrind \
+  ensure_apt chromium:chromium firefox-esr:firefox-esr xvfb-run:xvfb xauth:xauth valgrind:valgrind \
     /usr/share/vulkan/icd.d/lvp_icd.x86_64.json:mesa-vulkan-drivers \
     /usr/lib/x86_64-linux-gnu/libvulkan.so.1:libvulkan1 \
     /usr/lib/x86_64-linux-gnu/libxkbcommon-x11.so.0:libxkbcommon-x11-0 \
     /usr/lib/x86_64-linux-gnu/libXcursor.so.1:libxcursor1 \
     /usr/lib/x86_64-linux-gnu/libXrandr.so.2:libxrandr2 \
     /usr/lib/x86_64-linux-gnu/libXi.so.6:libxi6
-  if [ ! -d tests/web/node_modules/playwright-core ]; then
-    log "installing playwright-core (npm)"
+  # The drivers: Playwright for Chromium, Puppeteer (WebDriver BiDi) for Firefox.
+  if [ ! -d tests/web/node_modules/playwright-core ] || [ ! -d tests/web/node_modules/puppeteer-core ]; then
+    log "installing playwright-core and puppeteer-core (npm)"
     (cd tests/web && npm ci --no-audit --no-fund --silent)
   fi
 }
@@ -369,6 +371,15 @@ test_browser() {
     SPARKBENCH_ISOLATE="$([ "$1" = threaded ] && echo 1 || echo 0)" node --test tests/web/
 }
 
+# The Firefox suite on one bundle (arg as for test_browser). Headed on Xvfb: headless Firefox
+# has no WebGL2 here, while on an X display Mesa's llvmpipe gives it one.
+test_firefox() {
+  mkdir -p "$SHOTS/$1"
+  SPARKBENCH_DIST="$DIST" SPARKBENCH_SHOTS="$SHOTS/$1" SPARKBENCH_BIN="$CARGO_TARGET_DIR/ci/sparkbench" \
+    SPARKBENCH_ISOLATE="$([ "$1" = threaded ] && echo 1 || echo 0)" \
+    xvfb-run -a -s "-screen 0 1280x1024x24" node --test tests/web/firefox-suite.mjs
+}
+
 cmd_test() {
   step "install tools" ensure_test_tools
   step "cargo fmt --check" cargo fmt --all --check
@@ -384,6 +395,8 @@ cmd_test() {
   step "kernel instruction counts (callgrind)" callgrind_check "$CARGO_TARGET_DIR/ci/sparkbench"
   step "browser test (chromium, single-threaded)" test_browser single
   step "browser test (chromium, threaded)" test_browser threaded
+  step "browser test (firefox, single-threaded)" test_firefox single
+  step "browser test (firefox, threaded)" test_firefox threaded
   printf '\nscreenshots: %s\n' "${SHOTS#"$ROOT"/}"
 }
 
@@ -573,8 +586,9 @@ usage: ./build.sh COMMAND
   size    build the bundles, print where the default one's bytes go by crate (twiggy; SIZE_ROWS
           rows) and both bundles' raw and brotli sizes against web/size-budget.json
   test    everything CI runs: fmt, clippy (native + wasm32), cargo doc, cargo test (with the desktop
-          window test), both web bundles and their size budget, and the browser tests in
-          headless Chromium on each
+          window test), both web bundles and their size budget, and the browser tests on
+          each: the full suite in headless Chromium, then a shorter one in Firefox ESR (on
+          Xvfb) with screenshots beside Chromium's
   bench   kernel benchmarks: criterion, then ns-per-particle tables natively and in
           headless Chromium (wasm), each with the SIMD/scalar ratio; BENCH_SECONDS per cell;
           then the threaded bundle's step and pack with 0..all workers and its dispatch

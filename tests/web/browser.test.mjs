@@ -9,13 +9,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, ISOLATED, openBrowser } from './chromium.mjs';
+import {
+  MISSING_FEATURES, NATIVE_BIN, RUN_TIMEOUT_MS, assertMissingFeaturePage, assertRunningStats,
+  assertStartup, assertThreading, describeStartup, drawnOrStopped, missingFeatureShot,
+  nativeChecksum, readMeasures, recordProblems,
+} from './browser-common.mjs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, openBrowser } from './chromium.mjs';
 
 const SHOTS = resolve(process.env.SPARKBENCH_SHOTS ?? 'target/screenshots');
-// The native binary, to compare the wasm simulation's checksum with.
-const NATIVE_BIN = process.env.SPARKBENCH_BIN;
-// Software WebGL2 and a cold wasm compile on a 2-core machine: allow minutes, not seconds.
-const RUN_TIMEOUT_MS = 240_000;
 // How long a traced page runs before its trace is read: V8 writes a module's compiled code
 // to the cache once enough of it is optimised and no more has been for a while (here
 // within a few seconds of the first frame).
@@ -38,11 +39,7 @@ after(async () => {
 /** Opens a page that records every page error and console error. */
 async function openPage(setup, options = {}) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 720 }, ...options });
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
+  const problems = recordProblems(page);
   if (setup) await page.addInitScript(setup);
   return { page, problems };
 }
@@ -54,18 +51,10 @@ test('the app runs in the page and reports its frame stats', { timeout: RUN_TIME
     if (response.url().endsWith('.wasm')) wasmResponses.push(response);
   });
   await page.goto(`${origin}/?particles=20000`);
-  await page.waitForFunction(
-    // Stop early on the error panel or the unsupported page: the asserts below say why.
-    () => (window.sparkbench?.stats?.().frames ?? 0) > 60
-      || !document.getElementById('sparkbench-error').hidden
-      || document.body.dataset.state === 'unsupported',
-    null, { timeout: RUN_TIMEOUT_MS, polling: 500 },
-  );
+  await page.waitForFunction(drawnOrStopped, 60, { timeout: RUN_TIMEOUT_MS, polling: 500 });
   await page.screenshot({ path: join(SHOTS, 'web.png') });
   const stats = await page.evaluate(() => window.sparkbench?.stats?.() ?? {});
-  const measures = await page.evaluate(() => performance.getEntriesByType('measure')
-    .filter(({ name }) => name.startsWith('sparkbench: '))
-    .map(({ name, startTime, duration }) => ({ name, startTime, duration })));
+  const measures = await readMeasures(page);
   const threading = await page.evaluate(() => window.sparkbench?.threading);
   const loading = await page.locator('#loading').isVisible();
   const errorText = await page.locator('#sparkbench-error').textContent();
@@ -75,27 +64,8 @@ test('the app runs in the page and reports its frame stats', { timeout: RUN_TIME
   assert.equal(errorText, '', 'the error panel stays empty');
   assert.deepEqual(problems, []);
   assert.equal(loading, false, 'the progress panel is gone once the app runs');
-  assert.ok(stats.frames > 60, `frames ${stats.frames}`);
-  // Isolated, the page runs the threaded bundle with a worker per core but one (at least
-  // one on this 2-core machine); otherwise the single-threaded one, and says why.
-  if (ISOLATED) {
-    assert.equal(threading.bundle, 'threaded', JSON.stringify(threading));
-    assert.ok(threading.workers >= 1, JSON.stringify(threading));
-  } else {
-    assert.equal(threading.bundle, 'single-threaded', JSON.stringify(threading));
-    assert.equal(threading.workers, 0);
-    assert.match(threading.why, /not cross-origin isolated/);
-  }
-  assert.ok(stats.fps > 0 && Number.isFinite(stats.fps), `fps ${stats.fps}`);
-  assert.ok(stats.frame_ms > 0 && Number.isFinite(stats.frame_ms), `frame_ms ${stats.frame_ms}`);
-  // Memory as the counting allocator and the pools measured it in this page.
-  const memory = stats.memory;
-  assert.ok(memory.live_bytes > 0 && memory.peak_live_bytes >= memory.live_bytes, JSON.stringify(memory));
-  assert.ok(memory.linear_memory_bytes >= memory.peak_live_bytes, 'linear memory holds the heap');
-  assert.ok(memory.linear_memory_bytes % 65536 === 0, 'linear memory is whole 64 KiB pages');
-  assert.ok(memory.memory_grows > 0, 'talc grew linear memory as the app started');
-  assert.ok(memory.pool_hit_rate > 0.5 && memory.pool_hit_rate <= 1, `pool hit rate ${memory.pool_hit_rate}`);
-  assert.ok(memory.instance_buffer_bytes >= 20 * stats.particles, 'the GPU buffer holds every particle');
+  assertThreading(threading);
+  assertRunningStats(stats);
   // Served with the wasm MIME type (needed for streaming compilation), precompressed, and
   // with validators, so a later visit revalidates instead of downloading it again.
   assert.equal(wasmHeaders.length, 1);
@@ -107,34 +77,6 @@ test('the app runs in the page and reports its frame stats', { timeout: RUN_TIME
   assertStartup(stats.startup, measures);
   console.log(`start-up (${threading.bundle}): ${describeStartup(stats.startup)}`);
 });
-
-/** The start-up steps as the overlay lists them, in milliseconds. */
-function describeStartup(startup) {
-  const steps = Object.entries(startup.steps).map(([step, ms]) => `${step} ${ms.toFixed(0)}`);
-  return `first frame ${startup.total_ms.toFixed(0)} ms after navigation (${steps.join(', ')} ms)`;
-}
-
-/** `stats().startup` holds the page's marks in order, and the profiler has a measure per step. */
-function assertStartup(startup, measures) {
-  assert.ok(startup, 'stats().startup once the first frame is drawn');
-  const marks = ['download_start_ms', 'downloaded_ms', 'compiled_ms', 'instantiated_ms', 'app_started_ms', 'first_frame_ms']
-    .map((name) => startup[name]);
-  assert.ok(marks[0] > 0, `the download starts after navigation: ${JSON.stringify(startup)}`);
-  for (let index = 1; index < marks.length; index += 1) {
-    assert.ok(marks[index] >= marks[index - 1], `marks in order: ${JSON.stringify(startup)}`);
-  }
-  assert.equal(startup.total_ms, startup.first_frame_ms);
-  assert.deepEqual(Object.keys(startup.steps), ['page', 'download', 'compile', 'instantiate', 'app start', 'first frame']);
-  assert.equal(startup.steps.download, startup.downloaded_ms - startup.download_start_ms);
-  assert.equal(startup.steps['first frame'], startup.first_frame_ms - startup.app_started_ms);
-  assert.deepEqual(measures.map(({ name }) => name),
-    ['sparkbench: download', 'sparkbench: compile', 'sparkbench: instantiate', 'sparkbench: app start', 'sparkbench: first frame']);
-  for (const { name, startTime, duration } of measures) {
-    const step = name.slice('sparkbench: '.length);
-    assert.ok(Math.abs(duration - startup.steps[step]) < 1e-6, `${name} lasts ${duration} ms, the step ${startup.steps[step]} ms`);
-    assert.ok(startTime >= startup.download_start_ms && startTime + duration <= startup.first_frame_ms + 1e-6, name);
-  }
-}
 
 test('the server answers a request for an unchanged file with 304, by either validator', async () => {
   const url = `${origin}/sparkbench_bg.wasm`;
@@ -197,11 +139,7 @@ test('a second visit compiles the wasm from the browser cache', { timeout: 2 * R
  */
 async function visitTraced(context, awaited) {
   const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
+  const problems = recordProblems(page);
   const cdp = await context.newCDPSession(page);
   const events = [];
   cdp.on('Tracing.dataCollected', ({ value }) => events.push(...value));
@@ -237,19 +175,7 @@ async function visitTraced(context, awaited) {
   };
 }
 
-for (const [feature, setup] of [
-  ['WebGL2', () => {
-    const getContext = HTMLCanvasElement.prototype.getContext;
-    HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
-      return kind === 'webgl2' ? null : getContext.call(this, kind, ...rest);
-    };
-  }],
-  ['WebAssembly SIMD', () => {
-    const validate = WebAssembly.validate;
-    // Reject any module that uses a SIMD instruction (prefix 0xfd), as a browser without SIMD would.
-    WebAssembly.validate = (bytes) => !new Uint8Array(bytes).includes(0xfd) && validate(bytes);
-  }],
-]) {
+for (const [feature, setup] of MISSING_FEATURES) {
   test(`a browser without ${feature} gets a page that names it`, async () => {
     const { page, problems } = await openPage(setup);
     const requested = [];
@@ -257,25 +183,17 @@ for (const [feature, setup] of [
     await page.goto(`${origin}/`);
     await page.waitForFunction(() => document.body.dataset.state === 'unsupported', null, { timeout: 30_000 });
     const missing = await page.locator('#missing-list').innerText();
-    await page.screenshot({ path: join(SHOTS, `web-without-${feature.replace(/\W+/g, '-').toLowerCase()}.png`) });
+    await page.screenshot({ path: join(SHOTS, missingFeatureShot(feature)) });
     await page.close();
 
     assert.deepEqual(problems, []);
-    assert.match(missing, new RegExp(feature));
-    const other = feature === 'WebGL2' ? 'WebAssembly SIMD' : 'WebGL2';
-    assert.doesNotMatch(missing, new RegExp(other), 'only the missing feature is named');
-    assert.ok(!requested.some((path) => path.endsWith('.wasm')), 'the wasm is not downloaded');
+    assertMissingFeaturePage(feature, missing, requested);
   });
 }
 
 test('the wasm simulation gives the native checksum after 600 steps, scalar and simd128', { timeout: 180_000 }, async (t) => {
-  if (!NATIVE_BIN) {
-    assert.fail('SPARKBENCH_BIN must name the native sparkbench binary (./build.sh test sets it)');
-  }
-  const native = execFileSync(NATIVE_BIN, ['checksum', '--steps', '600', '--seed', '7'], { encoding: 'utf8' }).trim();
-  const nativeScalar = execFileSync(NATIVE_BIN, ['checksum', '--steps', '600', '--seed', '7', '--backend', 'scalar'], { encoding: 'utf8' }).trim();
-  assert.match(native, /^[0-9a-f]{16}$/);
-  assert.equal(nativeScalar, native, 'native SIMD and scalar agree');
+  const native = nativeChecksum(600);
+  assert.equal(nativeChecksum(600, 'scalar'), native, 'native SIMD and scalar agree');
 
   const { page, problems } = await openPage();
   await page.goto(`${origin}/`);

@@ -1,9 +1,10 @@
 // Debian's Chromium, headless with SwiftShader WebGL2, and the dist/ server: shared by the
 // browser test and the scripts that drive the page (bench).
 
-import { resolve } from 'node:path';
 import { chromium } from 'playwright-core';
-import { serve } from '../../web/serve.mjs';
+import { ISOLATED, browserSession, serveDist } from './browser-common.mjs';
+
+export { ISOLATED };
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -12,23 +13,9 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
-/**
- * Whether the server makes the page cross-origin isolated, so that it runs the threaded
- * bundle: yes unless SPARKBENCH_ISOLATE=0 (then the single-threaded one runs).
- */
-export const ISOLATED = process.env.SPARKBENCH_ISOLATE !== '0';
-
-/** Serves `dist` on a free loopback port and starts Chromium; `close()` stops both. */
-export async function openBrowser(dist = process.env.SPARKBENCH_DIST ?? 'dist', { isolate = ISOLATED } = {}) {
-  const server = await serve(resolve(dist), 0, '127.0.0.1', { isolate });
-  const origin = `http://127.0.0.1:${server.address().port}`;
+/** Serves `dist` (see `serveDist`) and starts Chromium; `close()` stops both. */
+export async function openBrowser(dist, options) {
+  const served = await serveDist(dist, options);
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-  return {
-    browser,
-    origin,
-    async close() {
-      await browser.close();
-      server.close();
-    },
-  };
+  return browserSession(browser, served);
 }

@@ -4,11 +4,8 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { ISOLATED, openBrowser } from './chromium.mjs';
-
-const NATIVE_BIN = process.env.SPARKBENCH_BIN;
-const RUN_TIMEOUT_MS = 240_000;
+import { ISOLATED, RUN_TIMEOUT_MS, nativeChecksum, recordProblems } from './browser-common.mjs';
+import { openBrowser } from './chromium.mjs';
 
 let session;
 
@@ -23,11 +20,7 @@ after(async () => {
 /** Opens `query` and waits until the app has drawn `frames` frames; records page errors. */
 async function openRunning(query, frames = 5) {
   const page = await session.browser.newPage({ viewport: { width: 1280, height: 720 } });
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
+  const problems = recordProblems(page);
   await page.goto(`${session.origin}/${query}`);
   await page.waitForFunction(
     (wanted) => (window.sparkbench?.stats?.().frames ?? 0) >= wanted
@@ -35,12 +28,6 @@ async function openRunning(query, frames = 5) {
     frames, { timeout: RUN_TIMEOUT_MS, polling: 250 },
   );
   return { page, problems };
-}
-
-/** The native checksum after `steps` steps of seed 7 (every backend gives the same bits). */
-function nativeChecksum(steps) {
-  assert.ok(NATIVE_BIN, 'SPARKBENCH_BIN must name the native sparkbench binary (./build.sh test sets it)');
-  return execFileSync(NATIVE_BIN, ['checksum', '--steps', `${steps}`, '--seed', '7'], { encoding: 'utf8' }).trim();
 }
 
 test('with 0, 1, 2 and 4 workers the checksum after 600 steps is the native one, and so are the records', { skip: !ISOLATED, timeout: RUN_TIMEOUT_MS + 120_000 }, async (t) => {
@@ -125,12 +112,8 @@ test('served without COOP/COEP the page runs single-threaded with the native che
 
 test('a worker that fails to start leaves the app running on one thread with a notice', { skip: !ISOLATED, timeout: RUN_TIMEOUT_MS }, async () => {
   const page = await session.browser.newPage({ viewport: { width: 1280, height: 720 } });
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    // The browser reports the refused worker script itself: that one is expected.
-    if (message.type() === 'error' && !/404/.test(message.text())) problems.push(`console error: ${message.text()}`);
-  });
+  // The browser reports the refused worker script itself: that one is expected.
+  const problems = recordProblems(page, (text) => /404/.test(text));
   await page.route('**/mt/worker.js', (route) => route.fulfill({ status: 404, body: 'gone' }));
   await page.goto(`${session.origin}/?workers=2`);
   await page.waitForFunction(() => (window.sparkbench?.stats?.().frames ?? 0) > 30, null,

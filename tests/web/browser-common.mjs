@@ -1,0 +1,173 @@
+// What the browser suites share across browsers: the dist/ server, the page's problems, the
+// native checksum to compare the wasm's with, the features a browser may lack, and the
+// checks of a running page and its start-up record. Used by the Chromium (Playwright) and
+// Firefox (Puppeteer) suites: it needs only `page.on` and `page.evaluate`, which both
+// drivers have.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { serve } from '../../web/serve.mjs';
+
+/** Whether the server makes the page cross-origin isolated (so it runs the threaded bundle). */
+export const ISOLATED = process.env.SPARKBENCH_ISOLATE !== '0';
+
+/**
+ * Serves `dist` on a free loopback port, cross-origin isolated (so the page runs the
+ * threaded bundle) when `isolate`; returns the server and its origin.
+ */
+export async function serveDist(dist = process.env.SPARKBENCH_DIST ?? 'dist', { isolate = ISOLATED } = {}) {
+  const server = await serve(resolve(dist), 0, '127.0.0.1', { isolate });
+  return { server, origin: `http://127.0.0.1:${server.address().port}` };
+}
+
+/** A started browser with the server it loads from: `close()` stops both. */
+export function browserSession(browser, { server, origin }) {
+  return {
+    browser,
+    origin,
+    async close() {
+      await browser.close();
+      server.close();
+    },
+  };
+}
+
+/** Software WebGL2 and a cold wasm compile on a 2-core machine: minutes, not seconds. */
+export const RUN_TIMEOUT_MS = 240_000;
+
+/**
+ * Collects the page's uncaught errors and console errors into the returned array; a console
+ * error for which `expected(text)` is true is left out.
+ */
+export function recordProblems(page, expected = () => false) {
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !expected(message.text())) problems.push(`console error: ${message.text()}`);
+  });
+  return problems;
+}
+
+/** The native sparkbench binary, to compare the page's results with (`./build.sh test` sets it). */
+export const NATIVE_BIN = process.env.SPARKBENCH_BIN;
+
+/** The native binary's checksum after `steps` steps of seed 7 with `backend` (every backend
+ * gives the same bits). */
+export function nativeChecksum(steps, backend = 'simd128') {
+  assert.ok(NATIVE_BIN, 'SPARKBENCH_BIN must name the native sparkbench binary (./build.sh test sets it)');
+  const args = ['checksum', '--steps', `${steps}`, '--seed', '7', ...(backend === 'scalar' ? ['--backend', 'scalar'] : [])];
+  const checksum = execFileSync(NATIVE_BIN, args, { encoding: 'utf8' }).trim();
+  assert.match(checksum, /^[0-9a-f]{16}$/, `native checksum: ${checksum}`);
+  return checksum;
+}
+
+/**
+ * The browser features the page checks before it downloads the wasm, each with a script
+ * that, run before the page's own, makes the browser lack it.
+ */
+export const MISSING_FEATURES = [
+  ['WebGL2', () => {
+    const getContext = HTMLCanvasElement.prototype.getContext;
+    HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
+      return kind === 'webgl2' ? null : getContext.call(this, kind, ...rest);
+    };
+  }],
+  ['WebAssembly SIMD', () => {
+    const validate = WebAssembly.validate;
+    // Reject any module that uses a SIMD instruction (prefix 0xfd), as a browser without SIMD would.
+    WebAssembly.validate = (bytes) => !new Uint8Array(bytes).includes(0xfd) && validate(bytes);
+  }],
+];
+
+/** The screenshot file name for the page shown when `feature` is missing. */
+export function missingFeatureShot(feature, suffix = '') {
+  return `web-without-${feature.replace(/\W+/g, '-').toLowerCase()}${suffix}.png`;
+}
+
+/**
+ * The unsupported page names `feature` and nothing else, and the browser did not download
+ * the wasm (`requested` holds the paths it asked for).
+ */
+export function assertMissingFeaturePage(feature, missing, requested) {
+  assert.match(missing, new RegExp(feature));
+  for (const [other] of MISSING_FEATURES.filter(([name]) => name !== feature)) {
+    assert.doesNotMatch(missing, new RegExp(other), 'only the missing feature is named');
+  }
+  assert.ok(!requested.some((path) => path.endsWith('.wasm')), `the wasm is not downloaded: ${requested}`);
+}
+
+/**
+ * `window.sparkbench.threading` fits the bundle the server chose: isolated, the threaded
+ * one with at least one worker; otherwise the single-threaded one, saying why.
+ */
+export function assertThreading(threading, isolated = ISOLATED) {
+  if (isolated) {
+    assert.equal(threading.bundle, 'threaded', JSON.stringify(threading));
+    assert.ok(threading.workers >= 1, JSON.stringify(threading));
+  } else {
+    assert.equal(threading.bundle, 'single-threaded', JSON.stringify(threading));
+    assert.equal(threading.workers, 0);
+    assert.match(threading.why, /not cross-origin isolated/);
+  }
+}
+
+/** The page's `performance.measure` entries that sparkbench made, oldest first. */
+export function readMeasures(page) {
+  return page.evaluate(() => performance.getEntriesByType('measure')
+    .filter(({ name }) => name.startsWith('sparkbench: '))
+    .map(({ name, startTime, duration }) => ({ name, startTime, duration })));
+}
+
+/** The start-up steps as the overlay lists them, in milliseconds. */
+export function describeStartup(startup) {
+  const steps = Object.entries(startup.steps).map(([step, ms]) => `${step} ${ms.toFixed(0)}`);
+  return `first frame ${startup.total_ms.toFixed(0)} ms after navigation (${steps.join(', ')} ms)`;
+}
+
+/** `stats().startup` holds the page's marks in order, and the profiler has a measure per step. */
+export function assertStartup(startup, measures) {
+  assert.ok(startup, 'stats().startup once the first frame is drawn');
+  const marks = ['download_start_ms', 'downloaded_ms', 'compiled_ms', 'instantiated_ms', 'app_started_ms', 'first_frame_ms']
+    .map((name) => startup[name]);
+  assert.ok(marks[0] > 0, `the download starts after navigation: ${JSON.stringify(startup)}`);
+  for (let index = 1; index < marks.length; index += 1) {
+    assert.ok(marks[index] >= marks[index - 1], `marks in order: ${JSON.stringify(startup)}`);
+  }
+  assert.equal(startup.total_ms, startup.first_frame_ms);
+  assert.deepEqual(Object.keys(startup.steps), ['page', 'download', 'compile', 'instantiate', 'app start', 'first frame']);
+  assert.equal(startup.steps.download, startup.downloaded_ms - startup.download_start_ms);
+  assert.equal(startup.steps['first frame'], startup.first_frame_ms - startup.app_started_ms);
+  assert.deepEqual(measures.map(({ name }) => name),
+    ['sparkbench: download', 'sparkbench: compile', 'sparkbench: instantiate', 'sparkbench: app start', 'sparkbench: first frame']);
+  for (const { name, startTime, duration } of measures) {
+    const step = name.slice('sparkbench: '.length);
+    assert.ok(Math.abs(duration - startup.steps[step]) < 1e-6, `${name} lasts ${duration} ms, the step ${startup.steps[step]} ms`);
+    assert.ok(startTime >= startup.download_start_ms && startTime + duration <= startup.first_frame_ms + 1e-6, name);
+  }
+}
+
+/**
+ * Runs in the page: true once the app has drawn more than `frames` frames, or has stopped on
+ * its error panel or the unsupported page (the caller's asserts then say why).
+ */
+export function drawnOrStopped(frames) {
+  return (window.sparkbench?.stats?.().frames ?? 0) > frames
+    || !document.getElementById('sparkbench-error').hidden
+    || document.body.dataset.state === 'unsupported';
+}
+
+/** The stats every running page reports: frames, a finite frame rate and its memory. */
+export function assertRunningStats(stats) {
+  assert.ok(stats.frames > 60, `frames ${stats.frames}`);
+  assert.ok(stats.fps > 0 && Number.isFinite(stats.fps), `fps ${stats.fps}`);
+  assert.ok(stats.frame_ms > 0 && Number.isFinite(stats.frame_ms), `frame_ms ${stats.frame_ms}`);
+  // Memory as the counting allocator and the pools measured it in this page.
+  const memory = stats.memory;
+  assert.ok(memory.live_bytes > 0 && memory.peak_live_bytes >= memory.live_bytes, JSON.stringify(memory));
+  assert.ok(memory.linear_memory_bytes >= memory.peak_live_bytes, 'linear memory holds the heap');
+  assert.ok(memory.linear_memory_bytes % 65536 === 0, 'linear memory is whole 64 KiB pages');
+  assert.ok(memory.memory_grows > 0, 'talc grew linear memory as the app started');
+  assert.ok(memory.pool_hit_rate > 0.5 && memory.pool_hit_rate <= 1, `pool hit rate ${memory.pool_hit_rate}`);
+  assert.ok(memory.instance_buffer_bytes >= 20 * stats.particles, 'the GPU buffer holds every particle');
+}

@@ -1,0 +1,144 @@
+// The page in a second engine: Debian's Firefox ESR (driven over WebDriver BiDi) runs the
+// app to 60 frames without errors, reports stats and its start-up, gives the native
+// checksum (on the workers too, in the threaded bundle), downloads a capture, and names a
+// missing feature.
+// `./build.sh test` runs it on each bundle under xvfb-run, after the Chromium suite; its
+// screenshots land beside Chromium's with a `-firefox` suffix.
+//
+// usage: SPARKBENCH_DIST=dist SPARKBENCH_BIN=… SPARKBENCH_ISOLATE=0|1 \
+//          xvfb-run -a -s "-screen 0 1280x1024x24" node --test tests/web/firefox-suite.mjs
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ISOLATED, MISSING_FEATURES, RUN_TIMEOUT_MS, assertMissingFeaturePage, assertRunningStats,
+  assertStartup, assertThreading, describeStartup, drawnOrStopped, missingFeatureShot,
+  nativeChecksum, readMeasures, recordProblems,
+} from './browser-common.mjs';
+import { openFirefox } from './firefox.mjs';
+
+const SHOTS = resolve(process.env.SPARKBENCH_SHOTS ?? 'target/screenshots');
+
+// Where Firefox saves what the page downloads.
+const DOWNLOADS = mkdtempSync(join(tmpdir(), 'sparkbench-firefox-downloads-'));
+
+let session;
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  session = await openFirefox(undefined, { downloads: DOWNLOADS });
+});
+
+after(async () => {
+  await session?.close();
+  rmSync(DOWNLOADS, { recursive: true, force: true });
+});
+
+/** Opens a page (after `setup` runs in it, if given) and records its problems. */
+async function openPage(setup) {
+  const page = await session.browser.newPage();
+  const problems = recordProblems(page);
+  if (setup) await page.evaluateOnNewDocument(setup);
+  return { page, problems };
+}
+
+/** Goes to `query` and waits until the app has drawn more than `frames` frames (or stopped). */
+async function run(page, query, frames) {
+  await page.goto(`${session.origin}/${query}`);
+  await page.waitForFunction(drawnOrStopped, { timeout: RUN_TIMEOUT_MS, polling: 500 }, frames);
+}
+
+test('Firefox: the app runs in the page and reports its frame stats', { timeout: RUN_TIMEOUT_MS + 30_000 }, async () => {
+  const { page, problems } = await openPage();
+  await run(page, '?particles=20000', 60);
+  await page.screenshot({ path: join(SHOTS, 'web-firefox.png') });
+  const seen = await page.evaluate(() => ({
+    stats: window.sparkbench?.stats?.() ?? {},
+    threading: window.sparkbench?.threading,
+    loading: document.getElementById('loading').checkVisibility(),
+    errorText: document.getElementById('sparkbench-error').textContent,
+    browser: navigator.userAgent,
+  }));
+  const measures = await readMeasures(page);
+  await page.close();
+
+  assert.equal(seen.errorText, '', 'the error panel stays empty');
+  assert.deepEqual(problems, []);
+  assert.match(seen.browser, /Firefox\//);
+  assert.equal(seen.loading, false, 'the progress panel is gone once the app runs');
+  assertThreading(seen.threading);
+  assertRunningStats(seen.stats);
+  assertStartup(seen.stats.startup, measures);
+  console.log(`start-up in Firefox (${seen.threading.bundle}): ${describeStartup(seen.stats.startup)}`);
+});
+
+test('Firefox: the wasm simulation gives the native checksum after 600 steps, scalar and simd128', { timeout: RUN_TIMEOUT_MS }, async (t) => {
+  const { page, problems } = await openPage();
+  // One frame is enough: the checksum runs its own simulation beside the app's.
+  await run(page, '?workers=2', 1);
+  const seen = await page.evaluate(() => ({
+    threading: window.sparkbench.threading,
+    simd128: window.sparkbench.checksum(600, 7, 'simd128'),
+    scalar: window.sparkbench.checksum(600, 7, 'scalar'),
+  }));
+  // The threaded bundle also splits the kernels across its two workers, 1,024 particles a chunk.
+  const onWorkers = seen.threading.workers > 0 ? await page.evaluate(() => ['simd128', 'scalar']
+    .map((backend) => ({ backend, ...window.sparkbench.checksumOnWorkers(600, 7, backend, 2, 1024) }))) : [];
+  await page.close();
+
+  const native = nativeChecksum(600);
+  t.diagnostic(`native ${native}; Firefox simd128 ${seen.simd128}, scalar ${seen.scalar}; `
+    + `on workers ${onWorkers.map((run) => `${run.backend} ${run.checksum} (${run.worker_chunks} chunks)`).join(', ')}`);
+  assert.deepEqual(problems, []);
+  assert.equal(nativeChecksum(600, 'scalar'), native, 'native SIMD and scalar agree');
+  assert.equal(seen.simd128, native);
+  assert.equal(seen.scalar, native);
+  if (ISOLATED) {
+    assert.equal(seen.threading.workers, 2, JSON.stringify(seen.threading));
+    assert.deepEqual(onWorkers.map(({ backend }) => backend), ['simd128', 'scalar']);
+    for (const run of onWorkers) {
+      assert.equal(run.checksum, native, `${run.backend} on 2 workers`);
+      assert.equal(run.workers, 2);
+      assert.ok(run.worker_chunks > 0, `${run.backend}: the workers ran no chunk`);
+    }
+  } else {
+    assertThreading(seen.threading, false);
+  }
+});
+
+for (const [feature, setup] of MISSING_FEATURES) {
+  test(`Firefox: a browser without ${feature} gets a page that names it`, { timeout: 60_000 }, async () => {
+    const { page, problems } = await openPage(setup);
+    const requested = [];
+    page.on('request', (request) => requested.push(new URL(request.url()).pathname));
+    await page.goto(`${session.origin}/`);
+    await page.waitForFunction(() => document.body.dataset.state === 'unsupported', { timeout: 30_000, polling: 250 });
+    const missing = await page.evaluate(() => document.getElementById('missing-list').innerText);
+    await page.screenshot({ path: join(SHOTS, missingFeatureShot(feature, '-firefox')) });
+    await page.close();
+
+    assert.deepEqual(problems, []);
+    assertMissingFeaturePage(feature, missing, requested);
+  });
+}
+
+test('Firefox: ?capture=N downloads the capture after a warm-up', { timeout: RUN_TIMEOUT_MS + 60_000 }, async () => {
+  const { page, problems } = await openPage();
+  const file = join(DOWNLOADS, 'sparkbench-capture.json');
+  await page.goto(`${session.origin}/?scenario=stress&particles=5000&seed=3&capture=20`);
+  // Firefox writes to a `.part` file and renames it to the page's file name when done.
+  for (let waited = 0; !existsSync(file) && waited < RUN_TIMEOUT_MS; waited += 500) await sleep(500);
+  await page.close();
+
+  assert.deepEqual(problems, []);
+  assert.ok(existsSync(file), `no ${file} within ${RUN_TIMEOUT_MS} ms`);
+  const capture = JSON.parse(readFileSync(file, 'utf8'));
+  assert.equal(capture.samples.length, 20);
+  assert.equal(capture.settings.seed, 3);
+  assert.equal(capture.settings.warmup, 60);
+  assert.match(capture.environment.user_agent ?? '', /Firefox\//, JSON.stringify(capture.environment));
+});
