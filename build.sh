@@ -102,7 +102,7 @@ ensure_wasm_bindgen() {
 ensure_web_tools() {
   ensure_rust
   ensure_wasm_bindgen
-  ensure_apt wasm-opt:binaryen brotli:brotli gzip:gzip node:nodejs
+  ensure_apt wasm-opt:binaryen brotli:brotli gzip:gzip node:nodejs patch:patch
 }
 
 ensure_test_tools() {
@@ -230,7 +230,8 @@ compress() {
 # Builds the browser bundle into dist/ (dist/mt/, the threaded one, is left alone).
 build_web() {
   ensure_web_tools
-  cargo build --lib --profile web-release --target "$WASM_TARGET"
+  web_patch_config "$CARGO_TARGET_DIR/web-patches" "${WEB_PATCHED[@]}"
+  cargo build --lib --profile web-release --target "$WASM_TARGET" "${PATCH_CONFIG[@]}"
   local built="$CARGO_TARGET_DIR/$WASM_TARGET/web-release/sparkbench.wasm"
   build_unless_current "$DIST" "$(bundle_stamp "$built")" bundle_web "$built"
   copy_static "$DIST" web/index.html web/loader.js
@@ -261,35 +262,53 @@ bundle_web() {
 ensure_threads_toolchain() {
   rustup component list --toolchain "$THREADS_TOOLCHAIN" --installed 2>/dev/null | grep -q '^rust-src' ||
     rustup toolchain install "$THREADS_TOOLCHAIN" --profile minimal -c rust-src
-  ensure_apt patch:patch
 }
 
-# A copy of the locked egui with web/patches/egui-send-dropped-file.patch applied (see the
-# patch for why), made again only when egui's version or the patch changes. Prints its path.
-patched_egui() {
-  local version source dir="$1/egui" patch=web/patches/egui-send-dropped-file.patch stamp
-  version="$(awk '/^name = "egui"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+# A copy of the locked crate $2 under $1 with the patch $3 applied, made again only when the
+# crate's version or the patch changes. Prints its path.
+patched_crate() {
+  local dir="$1/$2" name="$2" patch="$3" version source stamp
+  version="$(awk -v want="name = \"$name\"" '$0 == want { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+  [ -n "$version" ] || die "$name is not in Cargo.lock"
   stamp="$version $(cksum <"$patch")"
   if [ "$(cat "$dir.stamp" 2>/dev/null)" != "$stamp" ]; then
     cargo fetch --quiet --target "$WASM_TARGET"
-    source="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"egui-$version" | head -n 1)"
-    [ -d "$source" ] || die "egui $version is not in the cargo registry"
+    source="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"$name-$version" | head -n 1)"
+    [ -d "$source" ] || die "$name $version is not in the cargo registry"
     rm -rf "$dir" && cp -r "$source" "$dir"
-    patch --quiet -d "$dir" -p1 <"$patch" || die "$patch does not apply to egui $version"
+    patch --quiet -d "$dir" -p1 <"$patch" || die "$patch does not apply to $name $version"
     echo "$stamp" >"$dir.stamp"
   fi
   echo "$dir"
 }
 
+# The browser bundles build against patched copies of some locked crates: each crate $2...
+# gets web/patches/CRATE-*.patch (the patch says why) in a copy under $1. Sets PATCH_CONFIG
+# to cargo's arguments for them, with a copy of Cargo.lock under $1 that records the copies,
+# so Cargo.lock itself never changes.
+web_patch_config() {
+  local dir="$1" name patch copy
+  shift
+  mkdir -p "$dir"
+  cp Cargo.lock "$dir/Cargo.lock"
+  PATCH_CONFIG=(--config "resolver.lockfile-path=\"$dir/Cargo.lock\"")
+  for name in "$@"; do
+    patch="$(ls web/patches/"$name"-*.patch)"
+    copy="$(patched_crate "$dir" "$name" "$patch")"
+    PATCH_CONFIG+=(--config "patch.crates-io.$name.path=\"$copy\"")
+  done
+}
+
+# The crates both browser bundles patch (see web/patches/).
+WEB_PATCHED=(bevy_reflect bevy_egui)
+
 # Builds the threaded bundle into dist/mt/: the same crate with atomics and shared memory,
-# for the page's kernel workers (web/worker.js). Its lock file is a copy of Cargo.lock that
-# also records the patched egui, so Cargo.lock itself never changes.
+# for the page's kernel workers (web/worker.js). It also patches egui (see
+# web/patches/egui-send-dropped-file.patch).
 build_web_threaded() {
   ensure_threads_toolchain
-  local dir="$CARGO_TARGET_DIR/threads" egui
-  mkdir -p "$dir"
-  egui="$(patched_egui "$dir")"
-  cp Cargo.lock "$dir/Cargo.lock"
+  local dir="$CARGO_TARGET_DIR/threads"
+  web_patch_config "$dir" "${WEB_PATCHED[@]}" egui
   # Every crate gets the target features; only sparkbench's link gets the memory's shape:
   # shared, imported (each worker instantiates the module on the page's memory), with a
   # maximum, and the thread-local storage and heap-base symbols wasm-bindgen's thread
@@ -299,8 +318,7 @@ build_web_threaded() {
     --export=__heap_base)
   RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+simd128" \
     CARGO_TARGET_DIR="$dir" cargo "+$THREADS_TOOLCHAIN" rustc --lib --profile web-release \
-    --target "$WASM_TARGET" -Zbuild-std=std,panic_abort \
-    --config "resolver.lockfile-path=\"$dir/Cargo.lock\"" --config "patch.crates-io.egui.path=\"$egui\"" \
+    --target "$WASM_TARGET" -Zbuild-std=std,panic_abort "${PATCH_CONFIG[@]}" \
     -- "${link[@]/#/-Clink-arg=}"
   local built="$dir/$WASM_TARGET/web-release/sparkbench.wasm"
   build_unless_current "$DIST/mt" "$(bundle_stamp "$built")" bundle_web_threaded "$built"

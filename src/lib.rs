@@ -46,19 +46,22 @@ pub enum AppMode {
 /// Builds the sparkbench app for `mode`: window, renderer, measurements and overlay.
 pub fn app(mode: AppMode) -> App {
     let mut app = App::new();
-    app.add_plugins(
-        DefaultPlugins
-            .set(WindowPlugin {
-                primary_window: Some(primary_window()),
-                ..default()
-            })
-            .set(AssetPlugin {
-                // Assets are embedded or bundled without `.meta` files; asking for them
-                // would only produce 404s in the browser.
-                meta_check: AssetMetaCheck::Never,
-                ..default()
-            }),
-    );
+    let plugins = DefaultPlugins
+        .set(WindowPlugin {
+            primary_window: Some(primary_window()),
+            ..default()
+        })
+        .set(AssetPlugin {
+            // Assets are embedded or bundled without `.meta` files; asking for them
+            // would only produce 404s in the browser.
+            meta_check: AssetMetaCheck::Never,
+            ..default()
+        });
+    // The page installs its own panic hook (the console's, then the page's error panel and
+    // the waiting captures); Bevy's would replace it with the console's alone.
+    #[cfg(target_arch = "wasm32")]
+    let plugins = plugins.disable::<bevy::app::PanicHandlerPlugin>();
+    app.add_plugins(plugins);
     app.add_plugins((
         perf::measured_sim_plugin(),
         sim::PackPlugin::default(),

@@ -3,14 +3,15 @@
 //! The loader (`web/loader.js`) compiles the module and calls wasm-bindgen's init, which
 //! runs [`start`]; the functions exported here become `window.sparkbench.*`.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 
 use bevy::prelude::*;
 use bevy_egui::egui;
 use wasm_bindgen::prelude::*;
 
-use super::options::{MAX_CAPTURE_FRAMES, PlayOptions};
-use crate::capture::{CaptureRecorder, FinishedCapture};
+use super::captures;
+use super::options::PlayOptions;
+use crate::capture::CaptureRecorder;
 use crate::input::OrbitCamera;
 use crate::overlay::OverlayRects;
 use crate::perf::{FrameBudget, FrameStats, MemoryStats, Phase, PhaseTimes, StartupTimes};
@@ -91,84 +92,11 @@ thread_local! {
     // The browser runs the app on the page's only thread; JS calls read this copy
     // because the `World` itself is owned by the running event loop.
     static LATEST: Cell<StatsSnapshot> = Cell::new(StatsSnapshot::default());
-    // A capture asked for by `capture(n)`: frames to record, until the app starts it.
-    static CAPTURE_REQUEST: Cell<Option<u32>> = const { Cell::new(None) };
-    // The promise `capture(n)` returned, resolved with the capture when it finishes.
-    static CAPTURE_PROMISE: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
 }
 
 pub(crate) fn plugin(app: &mut App) {
-    app.add_systems(Update, start_requested_capture)
-        .add_systems(Last, (publish_stats, deliver_capture));
-}
-
-fn start_requested_capture(mut commands: Commands, running: Option<Res<CaptureRecorder>>) {
-    if running.is_none()
-        && let Some(frames) = CAPTURE_REQUEST.take()
-    {
-        commands.insert_resource(CaptureRecorder::new(frames, 0, false));
-    }
-}
-
-/// Hands a finished capture to the `capture(n)` promise waiting for it, or else (the
-/// overlay's button, `?capture=N`) downloads it as a JSON file.
-fn deliver_capture(mut commands: Commands, finished: Option<Res<FinishedCapture>>) {
-    let Some(finished) = finished else {
-        return;
-    };
-    commands.remove_resource::<FinishedCapture>();
-    let json = finished.0.to_json();
-    let delivered = match CAPTURE_PROMISE.take() {
-        Some(resolve) => js_sys::JSON::parse(&json)
-            .and_then(|capture| resolve.call1(&JsValue::NULL, &capture))
-            .map(drop),
-        None => download("sparkbench-capture.json", &json),
-    };
-    if let Err(error) = delivered {
-        web_sys::console::error_2(
-            &"sparkbench: the capture could not be delivered".into(),
-            &error,
-        );
-    }
-}
-
-/// Offers `text` to the person as a downloaded file called `name`.
-fn download(name: &str, text: &str) -> Result<(), JsValue> {
-    let parts = js_sys::Array::of1(&JsValue::from_str(text));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/json");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
-    let document = web_sys::window()
-        .and_then(|window| window.document())
-        .ok_or_else(|| JsValue::from_str("no document"))?;
-    let link: web_sys::HtmlAnchorElement = document.create_element("a")?.dyn_into()?;
-    link.set_href(&url);
-    link.set_download(name);
-    link.click();
-    web_sys::Url::revoke_object_url(&url)
-}
-
-/// `window.sparkbench.capture(n)`: records `n` frames (1 to 100000) of the running app, one
-/// fixed step a frame, and returns a promise of the capture (the same JSON as the
-/// desktop's `sparkbench capture`). One capture at a time.
-#[wasm_bindgen]
-pub fn capture(frames: u32) -> Result<js_sys::Promise, JsError> {
-    if !(1..=MAX_CAPTURE_FRAMES).contains(&frames) {
-        return Err(JsError::new(&format!(
-            "capture({frames}): the frame count must be in 1..={MAX_CAPTURE_FRAMES}"
-        )));
-    }
-    if CAPTURE_PROMISE.with_borrow(Option::is_some) {
-        return Err(JsError::new(
-            "a capture is already running; wait for its promise",
-        ));
-    }
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        CAPTURE_PROMISE.set(Some(resolve));
-    });
-    CAPTURE_REQUEST.set(Some(frames));
-    Ok(promise)
+    app.add_plugins(captures::plugin)
+        .add_systems(Last, publish_stats);
 }
 
 fn publish_stats(
@@ -237,6 +165,7 @@ pub fn start(one_thread_because: Option<String>) {
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
         show_panic_on_page(&info.to_string());
+        captures::reject_all(&format!("sparkbench stopped: {info}"));
     }));
     let search = web_sys::window()
         .and_then(|window| window.location().search().ok())

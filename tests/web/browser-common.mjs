@@ -80,6 +80,44 @@ export const MISSING_FEATURES = [
   }],
 ];
 
+/**
+ * Run before the page's own scripts: the app's canvas gets no WebGL2 context, as when one
+ * cannot be created after the page's feature check passed, so the renderer panics.
+ */
+export function failAppCanvasContext() {
+  const getContext = HTMLCanvasElement.prototype.getContext;
+  HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
+    return this.id === 'sparkbench-canvas' ? null : getContext.call(this, kind, ...rest);
+  };
+}
+
+/** Runs in the page: true once its error panel is shown. */
+export function errorPanelShown() {
+  return !document.getElementById('sparkbench-error').hidden;
+}
+
+/**
+ * What the page shows after a panic: its error panel's text, and what a capture asked for
+ * then answers (its rejection's message).
+ */
+export function readStoppedPage(page) {
+  return page.evaluate(async () => ({
+    panel: document.getElementById('sparkbench-error').textContent,
+    capture: await window.sparkbench.capture(5).then(() => 'resolved', (error) => `rejected: ${error.message}`),
+  }));
+}
+
+/**
+ * The panel names the panic (the renderer's, from `failAppCanvasContext`) rather than the
+ * trap that follows it, and the capture is refused with it; the console has the panic too.
+ */
+export function assertStoppedPage({ panel, capture }, problems) {
+  const panic = /^sparkbench stopped: panicked at .*\nFailed to create wgpu surface/;
+  assert.match(panel, panic);
+  assert.match(capture, /^rejected: capture\(5\): sparkbench stopped: panicked at .*Failed to create wgpu surface/s);
+  assert.ok(problems.some((problem) => problem.includes('Failed to create wgpu surface')), problems.join('\n'));
+}
+
 /** The screenshot file name for the page shown when `feature` is missing. */
 export function missingFeatureShot(feature, suffix = '') {
   return `web-without-${feature.replace(/\W+/g, '-').toLowerCase()}${suffix}.png`;

@@ -11,8 +11,9 @@ import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
   MISSING_FEATURES, NATIVE_BIN, RUN_TIMEOUT_MS, assertMissingFeaturePage, assertRunningStats,
-  assertStartup, assertThreading, describeStartup, drawnOrStopped, missingFeatureShot,
-  nativeChecksum, readMeasures, recordProblems,
+  assertStartup, assertStoppedPage, assertThreading, describeStartup, drawnOrStopped,
+  errorPanelShown, failAppCanvasContext, missingFeatureShot, nativeChecksum, readMeasures,
+  readStoppedPage, recordProblems,
 } from './browser-common.mjs';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, openBrowser } from './chromium.mjs';
 
@@ -190,6 +191,16 @@ for (const [feature, setup] of MISSING_FEATURES) {
     assertMissingFeaturePage(feature, missing, requested);
   });
 }
+
+test('a panic is shown in the page\'s error panel and refuses captures', { timeout: RUN_TIMEOUT_MS }, async () => {
+  const { page, problems } = await openPage(failAppCanvasContext);
+  await page.goto(`${origin}/`);
+  await page.waitForFunction(errorPanelShown, null, { timeout: RUN_TIMEOUT_MS, polling: 250 });
+  const stopped = await readStoppedPage(page);
+  await page.screenshot({ path: join(SHOTS, 'web-panic.png') });
+  await page.close();
+  assertStoppedPage(stopped, problems);
+});
 
 test('the wasm simulation gives the native checksum after 600 steps, scalar and simd128', { timeout: 180_000 }, async (t) => {
   const native = nativeChecksum(600);
@@ -456,9 +467,8 @@ test('window.sparkbench.capture(n) records frames that the native compare reads'
   await page.waitForFunction(() => (window.sparkbench?.stats?.().frames ?? 0) > 30, null,
     { timeout: RUN_TIMEOUT_MS, polling: 250 });
   const capture = await page.evaluate(() => window.sparkbench.capture(40));
-  const refused = await page.evaluate(() => {
-    try { window.sparkbench.capture(0); return 'accepted'; } catch (error) { return String(error.message ?? error); }
-  });
+  const refused = await page.evaluate(() => window.sparkbench.capture(0)
+    .then(() => 'accepted', (error) => String(error.message ?? error)));
   // The overlay, with its graph and figures, as a person sees it.
   await page.screenshot({ path: join(SHOTS, 'web-overlay.png') });
   const stats = await page.evaluate(() => window.sparkbench.stats());

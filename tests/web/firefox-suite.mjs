@@ -1,7 +1,7 @@
 // The page in a second engine: Debian's Firefox ESR (driven over WebDriver BiDi) runs the
 // app to 60 frames without errors, reports stats and its start-up, gives the native
-// checksum (on the workers too, in the threaded bundle), downloads a capture, and names a
-// missing feature.
+// checksum (on the workers too, in the threaded bundle), shows a panic, downloads a
+// capture, and names a missing feature.
 // `./build.sh test` runs it on each bundle under xvfb-run, after the Chromium suite; its
 // screenshots land beside Chromium's with a `-firefox` suffix.
 //
@@ -16,8 +16,9 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ISOLATED, MISSING_FEATURES, RUN_TIMEOUT_MS, assertMissingFeaturePage, assertRunningStats,
-  assertStartup, assertThreading, describeStartup, drawnOrStopped, missingFeatureShot,
-  nativeChecksum, readMeasures, recordProblems,
+  assertStartup, assertStoppedPage, assertThreading, describeStartup, drawnOrStopped,
+  errorPanelShown, failAppCanvasContext, missingFeatureShot, nativeChecksum, readMeasures,
+  readStoppedPage, recordProblems,
 } from './browser-common.mjs';
 import { openFirefox } from './firefox.mjs';
 
@@ -125,6 +126,16 @@ for (const [feature, setup] of MISSING_FEATURES) {
     assertMissingFeaturePage(feature, missing, requested);
   });
 }
+
+test('Firefox: a panic is shown in the page\'s error panel and refuses captures', { timeout: RUN_TIMEOUT_MS }, async () => {
+  const { page, problems } = await openPage(failAppCanvasContext);
+  await page.goto(`${session.origin}/`);
+  await page.waitForFunction(errorPanelShown, { timeout: RUN_TIMEOUT_MS, polling: 250 });
+  const stopped = await readStoppedPage(page);
+  await page.screenshot({ path: join(SHOTS, 'web-panic-firefox.png') });
+  await page.close();
+  assertStoppedPage(stopped, problems);
+});
 
 test('Firefox: ?capture=N downloads the capture after a warm-up', { timeout: RUN_TIMEOUT_MS + 60_000 }, async () => {
   const { page, problems } = await openPage();

@@ -1,0 +1,166 @@
+//! The page's captures: `window.sparkbench.capture(n)` requests, each answered with its own
+//! capture (one records at a time, in the order asked), and the captures nobody asked
+//! for by call (the overlay's button, `?capture=N`), downloaded as a file.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+
+use bevy::prelude::*;
+use wasm_bindgen::prelude::*;
+
+use super::options::MAX_CAPTURE_FRAMES;
+use crate::capture::{CaptureRecorder, FinishedCapture};
+
+/// `capture(n)` calls that may wait for their turn at once; more are refused.
+pub const MAX_WAITING_CAPTURES: usize = 8;
+
+/// How long a downloaded capture's object URL stays valid, in milliseconds. The browser
+/// reads the file after `click()` returns, and some browsers treat a URL revoked straight
+/// away as a cancelled download.
+const DOWNLOAD_URL_LIFETIME_MS: i32 = 60_000;
+
+/// A `capture(n)` call waiting for its capture: the frames it asked for and its promise.
+struct Request {
+    frames: u32,
+    resolve: js_sys::Function,
+    reject: js_sys::Function,
+}
+
+thread_local! {
+    // The browser runs the app on the page's only thread, where JS calls `capture(n)` too.
+    // Calls whose capture has not started yet, oldest first.
+    static WAITING: RefCell<VecDeque<Request>> = const { RefCell::new(VecDeque::new()) };
+    // The call whose capture is recording, until its promise is settled.
+    static RECORDING: RefCell<Option<Request>> = const { RefCell::new(None) };
+    // Why the app stopped (a panic), once it has: later calls are refused with it.
+    static STOPPED: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(Update, start_next_request)
+        .add_systems(Last, deliver_capture);
+}
+
+/// Starts the oldest waiting call's capture once no capture is recording and the last
+/// call's has been delivered.
+fn start_next_request(mut commands: Commands, recorder: Option<Res<CaptureRecorder>>) {
+    if recorder.is_some() || RECORDING.with_borrow(Option::is_some) {
+        return;
+    }
+    if let Some(request) = WAITING.with_borrow_mut(VecDeque::pop_front) {
+        commands.insert_resource(CaptureRecorder::new(request.frames, 0, false));
+        RECORDING.set(Some(request));
+    }
+}
+
+/// Hands a finished capture to the call that asked for it, or else (the overlay's button,
+/// `?capture=N`) downloads it as a JSON file.
+fn deliver_capture(mut commands: Commands, finished: Option<Res<FinishedCapture>>) {
+    let Some(finished) = finished else {
+        return;
+    };
+    commands.remove_resource::<FinishedCapture>();
+    let json = finished.0.to_json();
+    let delivered = match RECORDING.take() {
+        Some(request) => match js_sys::JSON::parse(&json) {
+            Ok(capture) => request.resolve.call1(&JsValue::NULL, &capture),
+            Err(error) => request.reject.call1(&JsValue::NULL, &error),
+        }
+        .map(drop),
+        None => download("sparkbench-capture.json", &json),
+    };
+    if let Err(error) = delivered {
+        web_sys::console::error_2(
+            &"sparkbench: the capture could not be delivered".into(),
+            &error,
+        );
+    }
+}
+
+/// Rejects every call still waiting or recording with `why`, and refuses later ones with
+/// it. The panic hook calls it: the app has stopped, so no capture would ever finish.
+pub(super) fn reject_all(why: &str) {
+    let _ = STOPPED.try_with(|cell| {
+        cell.try_borrow_mut()
+            .map(|mut slot| *slot = Some(why.into()))
+    });
+    let error = js_sys::Error::new(why);
+    // A panic inside a borrow below would find the cell borrowed: reject what can be taken.
+    let recording = RECORDING
+        .try_with(|cell| cell.try_borrow_mut().ok().and_then(|mut slot| slot.take()))
+        .ok()
+        .flatten();
+    let waiting = WAITING
+        .try_with(|cell| {
+            cell.try_borrow_mut()
+                .map(|mut queue| std::mem::take(&mut *queue))
+        })
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    for request in recording.into_iter().chain(waiting) {
+        let _ = request.reject.call1(&JsValue::NULL, &error);
+    }
+}
+
+/// Offers `text` to the person as a downloaded file called `name`.
+fn download(name: &str, text: &str) -> Result<(), JsValue> {
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+    let document = window
+        .document()
+        .ok_or_else(|| JsValue::from_str("no document"))?;
+    let link: web_sys::HtmlAnchorElement = document.create_element("a")?.dyn_into()?;
+    link.set_href(&url);
+    link.set_download(name);
+    link.click();
+    let revoke = Closure::once_into_js(move || web_sys::Url::revoke_object_url(&url));
+    window.set_timeout_with_callback_and_timeout_and_arguments_0(
+        revoke.unchecked_ref(),
+        DOWNLOAD_URL_LIFETIME_MS,
+    )?;
+    Ok(())
+}
+
+/// `window.sparkbench.capture(n)`: records `n` frames (1 to 100000) of the running app, one
+/// fixed step a frame, and returns a promise of the capture (the same JSON as the
+/// desktop's `sparkbench capture`). Each call gets its own capture: while another capture
+/// records (another call's, the overlay's button or `?capture=N`), it waits its turn.
+/// The promise is rejected, with the reason, for a frame count out of range, when
+/// [`MAX_WAITING_CAPTURES`] calls are already waiting, and when the app has stopped or
+/// stops before the capture is done.
+#[wasm_bindgen]
+pub fn capture(frames: u32) -> js_sys::Promise {
+    if let Some(why) = STOPPED.with_borrow(Clone::clone) {
+        return refused(&format!("capture({frames}): {why}"));
+    }
+    if !(1..=MAX_CAPTURE_FRAMES).contains(&frames) {
+        return refused(&format!(
+            "capture({frames}): the frame count must be in 1..={MAX_CAPTURE_FRAMES}"
+        ));
+    }
+    if WAITING.with_borrow(VecDeque::len) >= MAX_WAITING_CAPTURES {
+        return refused(&format!(
+            "capture({frames}): {MAX_WAITING_CAPTURES} captures are already waiting; \
+             ask again when one has finished"
+        ));
+    }
+    js_sys::Promise::new(&mut |resolve, reject| {
+        WAITING.with_borrow_mut(|waiting| {
+            waiting.push_back(Request {
+                frames,
+                resolve,
+                reject,
+            });
+        });
+    })
+}
+
+/// A promise already rejected with an `Error` saying `why`.
+fn refused(why: &str) -> js_sys::Promise {
+    js_sys::Promise::reject(&js_sys::Error::new(why).into())
+}
