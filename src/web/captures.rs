@@ -37,14 +37,19 @@ thread_local! {
 }
 
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(Update, start_next_request)
-        .add_systems(Last, deliver_capture);
+    // In `Last`, where a capture the overlay's button started this frame already exists,
+    // so a call's capture never starts beside another one.
+    app.add_systems(Last, (deliver_capture, start_next_request).chain());
 }
 
 /// Starts the oldest waiting call's capture once no capture is recording and the last
-/// call's has been delivered.
-fn start_next_request(mut commands: Commands, recorder: Option<Res<CaptureRecorder>>) {
-    if recorder.is_some() || RECORDING.with_borrow(Option::is_some) {
+/// one that finished has been delivered (to its call, or downloaded).
+fn start_next_request(
+    mut commands: Commands,
+    recorder: Option<Res<CaptureRecorder>>,
+    finished: Option<Res<FinishedCapture>>,
+) {
+    if recorder.is_some() || finished.is_some() || RECORDING.with_borrow(Option::is_some) {
         return;
     }
     if let Some(request) = WAITING.with_borrow_mut(VecDeque::pop_front) {

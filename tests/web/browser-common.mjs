@@ -118,6 +118,22 @@ export function assertStoppedPage({ panel, capture }, problems) {
   assert.ok(problems.some((problem) => problem.includes('Failed to create wgpu surface')), problems.join('\n'));
 }
 
+/**
+ * Runs in the page while another capture records (`?capture=N` warming up): asks for
+ * captures of 5 and 7 frames and six of 1 frame at once, which fills the queue, then one
+ * more. Resolves with each call's sample count, or its rejection's message.
+ */
+export function requestCapturesAtOnce() {
+  return Promise.all([5, 7, 1, 1, 1, 1, 1, 1, 1].map((frames) => window.sparkbench.capture(frames)
+    .then((capture) => capture.samples.length, (error) => `rejected: ${error.message}`)));
+}
+
+/** Each call got its own capture, in full, and the one past the queue's 8 was refused. */
+export function assertCapturesAtOnce(answers) {
+  assert.deepEqual(answers.slice(0, 8), [5, 7, 1, 1, 1, 1, 1, 1]);
+  assert.match(answers[8], /^rejected: capture\(1\): 8 captures are already waiting/);
+}
+
 /** The screenshot file name for the page shown when `feature` is missing. */
 export function missingFeatureShot(feature, suffix = '') {
   return `web-without-${feature.replace(/\W+/g, '-').toLowerCase()}${suffix}.png`;

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
-  MISSING_FEATURES, NATIVE_BIN, RUN_TIMEOUT_MS, assertMissingFeaturePage, assertRunningStats,
-  assertStartup, assertStoppedPage, assertThreading, describeStartup, drawnOrStopped,
-  errorPanelShown, failAppCanvasContext, missingFeatureShot, nativeChecksum, readMeasures,
-  readStoppedPage, recordProblems,
+  MISSING_FEATURES, NATIVE_BIN, RUN_TIMEOUT_MS, assertCapturesAtOnce, assertMissingFeaturePage,
+  assertRunningStats, assertStartup, assertStoppedPage, assertThreading, describeStartup,
+  drawnOrStopped, errorPanelShown, failAppCanvasContext, missingFeatureShot, nativeChecksum,
+  readMeasures, readStoppedPage, recordProblems, requestCapturesAtOnce,
 } from './browser-common.mjs';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, openBrowser } from './chromium.mjs';
 
@@ -504,14 +504,18 @@ test('window.sparkbench.capture(n) records frames that the native compare reads'
   assert.equal(JSON.parse(readFileSync(nativeFile, 'utf8')).settings.particles, 20000);
 });
 
-test('?capture=N downloads the capture after a warm-up', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
+test('?capture=N downloads the capture after a warm-up; capture(n) calls meanwhile each get their own', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
   const { page, problems } = await openPage(undefined, { acceptDownloads: true });
   const download = page.waitForEvent('download', { timeout: RUN_TIMEOUT_MS + 60_000 });
   await page.goto(`${origin}/?scenario=stress&particles=5000&seed=3&capture=20`);
+  await page.waitForFunction(() => (window.sparkbench?.stats?.().frames ?? 0) > 0, null,
+    { timeout: RUN_TIMEOUT_MS, polling: 100 });
+  const answers = await page.evaluate(requestCapturesAtOnce);
   const file = await download;
   const capture = JSON.parse(readFileSync(await file.path(), 'utf8'));
   await page.close();
   assert.deepEqual(problems, []);
+  assertCapturesAtOnce(answers);
   assert.equal(file.suggestedFilename(), 'sparkbench-capture.json');
   assert.equal(capture.samples.length, 20);
   assert.equal(capture.settings.warmup, 60);

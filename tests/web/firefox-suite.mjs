@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  ISOLATED, MISSING_FEATURES, RUN_TIMEOUT_MS, assertMissingFeaturePage, assertRunningStats,
-  assertStartup, assertStoppedPage, assertThreading, describeStartup, drawnOrStopped,
-  errorPanelShown, failAppCanvasContext, missingFeatureShot, nativeChecksum, readMeasures,
-  readStoppedPage, recordProblems,
+  ISOLATED, MISSING_FEATURES, RUN_TIMEOUT_MS, assertCapturesAtOnce, assertMissingFeaturePage,
+  assertRunningStats, assertStartup, assertStoppedPage, assertThreading, describeStartup,
+  drawnOrStopped, errorPanelShown, failAppCanvasContext, missingFeatureShot, nativeChecksum,
+  readMeasures, readStoppedPage, recordProblems, requestCapturesAtOnce,
 } from './browser-common.mjs';
 import { openFirefox } from './firefox.mjs';
 
@@ -137,15 +137,18 @@ test('Firefox: a panic is shown in the page\'s error panel and refuses captures'
   assertStoppedPage(stopped, problems);
 });
 
-test('Firefox: ?capture=N downloads the capture after a warm-up', { timeout: RUN_TIMEOUT_MS + 60_000 }, async () => {
+test('Firefox: ?capture=N downloads the capture after a warm-up; capture(n) calls meanwhile each get their own', { timeout: RUN_TIMEOUT_MS + 60_000 }, async () => {
   const { page, problems } = await openPage();
   const file = join(DOWNLOADS, 'sparkbench-capture.json');
   await page.goto(`${session.origin}/?scenario=stress&particles=5000&seed=3&capture=20`);
+  await page.waitForFunction(() => (window.sparkbench?.stats?.().frames ?? 0) > 0, { timeout: RUN_TIMEOUT_MS, polling: 100 });
+  const answers = await page.evaluate(requestCapturesAtOnce);
   // Firefox writes to a `.part` file and renames it to the page's file name when done.
   for (let waited = 0; !existsSync(file) && waited < RUN_TIMEOUT_MS; waited += 500) await sleep(500);
   await page.close();
 
   assert.deepEqual(problems, []);
+  assertCapturesAtOnce(answers);
   assert.ok(existsSync(file), `no ${file} within ${RUN_TIMEOUT_MS} ms`);
   const capture = JSON.parse(readFileSync(file, 'utf8'));
   assert.equal(capture.samples.length, 20);
