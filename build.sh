@@ -264,38 +264,38 @@ ensure_threads_toolchain() {
     rustup toolchain install "$THREADS_TOOLCHAIN" --profile minimal -c rust-src
 }
 
-# A copy of the locked crate $2 under $1 with the patch $3 applied, made again only when the
-# crate's version or the patch changes. Prints its path.
+# Makes $1/$2, a copy of the locked crate $2 with web/patches/$2.patch applied (the patch
+# says why), again unless the copy is there and its stamp says the same crate version and
+# patch. Sets PATCHED_DIR to its path.
 patched_crate() {
-  local dir="$1/$2" name="$2" patch="$3" version source stamp
+  local name="$2" patch="web/patches/$2.patch" version source stamp
+  PATCHED_DIR="$1/$2"
+  [ -f "$patch" ] || die "no $patch"
   version="$(awk -v want="name = \"$name\"" '$0 == want { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
   [ -n "$version" ] || die "$name is not in Cargo.lock"
   stamp="$version $(cksum <"$patch")"
-  if [ "$(cat "$dir.stamp" 2>/dev/null)" != "$stamp" ]; then
-    cargo fetch --quiet --target "$WASM_TARGET"
-    source="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"$name-$version" | head -n 1)"
-    [ -d "$source" ] || die "$name $version is not in the cargo registry"
-    rm -rf "$dir" && cp -r "$source" "$dir"
-    patch --quiet -d "$dir" -p1 <"$patch" || die "$patch does not apply to $name $version"
-    echo "$stamp" >"$dir.stamp"
-  fi
-  echo "$dir"
+  [ -d "$PATCHED_DIR" ] && [ "$(cat "$PATCHED_DIR.stamp" 2>/dev/null)" = "$stamp" ] && return
+  cargo fetch --quiet --target "$WASM_TARGET"
+  source="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"$name-$version" | head -n 1)"
+  [ -d "$source" ] || die "$name $version is not in the cargo registry"
+  rm -rf "$PATCHED_DIR" "$PATCHED_DIR.stamp" && cp -r "$source" "$PATCHED_DIR"
+  patch --quiet --fuzz=0 -d "$PATCHED_DIR" -p1 <"$patch" || die "$patch does not apply to $name $version"
+  echo "$stamp" >"$PATCHED_DIR.stamp"
 }
 
 # The browser bundles build against patched copies of some locked crates: each crate $2...
-# gets web/patches/CRATE-*.patch (the patch says why) in a copy under $1. Sets PATCH_CONFIG
-# to cargo's arguments for them, with a copy of Cargo.lock under $1 that records the copies,
-# so Cargo.lock itself never changes.
+# gets web/patches/CRATE.patch in a copy under $1 (see patched_crate). Sets PATCH_CONFIG to
+# cargo's arguments for them, with a copy of Cargo.lock under $1 that records the copies, so
+# Cargo.lock itself never changes.
 web_patch_config() {
-  local dir="$1" name patch copy
+  local dir="$1" name
   shift
   mkdir -p "$dir"
   cp Cargo.lock "$dir/Cargo.lock"
   PATCH_CONFIG=(--config "resolver.lockfile-path=\"$dir/Cargo.lock\"")
   for name in "$@"; do
-    patch="$(ls web/patches/"$name"-*.patch)"
-    copy="$(patched_crate "$dir" "$name" "$patch")"
-    PATCH_CONFIG+=(--config "patch.crates-io.$name.path=\"$copy\"")
+    patched_crate "$dir" "$name"
+    PATCH_CONFIG+=(--config "patch.crates-io.$name.path=\"$PATCHED_DIR\"")
   done
 }
 
@@ -304,7 +304,7 @@ WEB_PATCHED=(bevy_reflect bevy_egui)
 
 # Builds the threaded bundle into dist/mt/: the same crate with atomics and shared memory,
 # for the page's kernel workers (web/worker.js). It also patches egui (see
-# web/patches/egui-send-dropped-file.patch).
+# web/patches/egui.patch).
 build_web_threaded() {
   ensure_threads_toolchain
   local dir="$CARGO_TARGET_DIR/threads"

@@ -14,6 +14,10 @@ use crate::capture::{CaptureRecorder, FinishedCapture};
 /// `capture(n)` calls that may wait for their turn at once; more are refused.
 pub const MAX_WAITING_CAPTURES: usize = 8;
 
+/// Frames a call's capture runs before it records: the frame it starts in also delivers
+/// the capture before it (and may still run on the wall clock that one restored).
+const CALL_WARMUP: u32 = 2;
+
 /// How long a downloaded capture's object URL stays valid, in milliseconds. The browser
 /// reads the file after `click()` returns, and some browsers treat a URL revoked straight
 /// away as a cancelled download.
@@ -38,22 +42,19 @@ thread_local! {
 
 pub(super) fn plugin(app: &mut App) {
     // In `Last`, where a capture the overlay's button started this frame already exists,
-    // so a call's capture never starts beside another one.
+    // so a call's capture never starts beside another one; after the delivery of the
+    // capture that finished this frame (chained: its commands are applied first), so that
+    // one goes to whoever asked for it.
     app.add_systems(Last, (deliver_capture, start_next_request).chain());
 }
 
-/// Starts the oldest waiting call's capture once no capture is recording and the last
-/// one that finished has been delivered (to its call, or downloaded).
-fn start_next_request(
-    mut commands: Commands,
-    recorder: Option<Res<CaptureRecorder>>,
-    finished: Option<Res<FinishedCapture>>,
-) {
-    if recorder.is_some() || finished.is_some() || RECORDING.with_borrow(Option::is_some) {
+/// Starts the oldest waiting call's capture once no capture is recording.
+fn start_next_request(mut commands: Commands, recorder: Option<Res<CaptureRecorder>>) {
+    if recorder.is_some() {
         return;
     }
     if let Some(request) = WAITING.with_borrow_mut(VecDeque::pop_front) {
-        commands.insert_resource(CaptureRecorder::new(request.frames, 0, false));
+        commands.insert_resource(CaptureRecorder::new(request.frames, CALL_WARMUP, false));
         RECORDING.set(Some(request));
     }
 }
@@ -132,7 +133,7 @@ fn download(name: &str, text: &str) -> Result<(), JsValue> {
 }
 
 /// `window.sparkbench.capture(n)`: records `n` frames (1 to 100000) of the running app, one
-/// fixed step a frame, and returns a promise of the capture (the same JSON as the
+/// fixed step a frame, after [`CALL_WARMUP`] frames, and returns a promise of the capture (the same JSON as the
 /// desktop's `sparkbench capture`). Each call gets its own capture: while another capture
 /// records (another call's, the overlay's button or `?capture=N`), it waits its turn.
 /// The promise is rejected, with the reason, for a frame count out of range, when

@@ -164,8 +164,9 @@ fn publish_stats(
 pub fn start(one_thread_because: Option<String>) {
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
-        show_panic_on_page(&info.to_string());
-        captures::reject_all(&format!("sparkbench stopped: {info}"));
+        let stopped = format!("sparkbench stopped: {info}");
+        show_panic_on_page(&stopped);
+        captures::reject_all(&stopped);
     }));
     let search = web_sys::window()
         .and_then(|window| window.location().search().ok())
@@ -417,7 +418,8 @@ fn show_notice_on_page(problems: &[String]) {
     }
 }
 
-/// Puts the panic message into the page's error panel so a person sees it without a console.
+/// Puts `message` (the panic's) into the page's error panel so a person sees it without a
+/// console.
 fn show_panic_on_page(message: &str) {
     let Some(document) = web_sys::window().and_then(|window| window.document()) else {
         return;
@@ -425,6 +427,6 @@ fn show_panic_on_page(message: &str) {
     let Some(panel) = document.get_element_by_id("sparkbench-error") else {
         return;
     };
-    panel.set_text_content(Some(&format!("sparkbench stopped: {message}")));
+    panel.set_text_content(Some(message));
     let _ = panel.remove_attribute("hidden");
 }

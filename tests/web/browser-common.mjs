@@ -121,15 +121,22 @@ export function assertStoppedPage({ panel, capture }, problems) {
 /**
  * Runs in the page while another capture records (`?capture=N` warming up): asks for
  * captures of 5 and 7 frames and six of 1 frame at once, which fills the queue, then one
- * more. Resolves with each call's sample count, or its rejection's message.
+ * more. Resolves with the frames drawn when it asked and each call's sample count, or its
+ * rejection's message.
  */
-export function requestCapturesAtOnce() {
-  return Promise.all([5, 7, 1, 1, 1, 1, 1, 1, 1].map((frames) => window.sparkbench.capture(frames)
+export async function requestCapturesAtOnce() {
+  const { frames } = window.sparkbench.stats();
+  const answers = await Promise.all([5, 7, 1, 1, 1, 1, 1, 1, 1].map((count) => window.sparkbench.capture(count)
     .then((capture) => capture.samples.length, (error) => `rejected: ${error.message}`)));
+  return { frames, answers };
 }
 
-/** Each call got its own capture, in full, and the one past the queue's 8 was refused. */
-export function assertCapturesAtOnce(answers) {
+/**
+ * The calls were made while `?capture=N`'s 60-frame warm-up still ran; each got its own
+ * capture, in full, and the one past the queue's 8 was refused.
+ */
+export function assertCapturesAtOnce({ frames, answers }) {
+  assert.ok(frames < 60, `the calls were made at frame ${frames}, after ?capture=N's warm-up`);
   assert.deepEqual(answers.slice(0, 8), [5, 7, 1, 1, 1, 1, 1, 1]);
   assert.match(answers[8], /^rejected: capture\(1\): 8 captures are already waiting/);
 }

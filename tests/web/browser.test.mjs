@@ -504,7 +504,7 @@ test('window.sparkbench.capture(n) records frames that the native compare reads'
   assert.equal(JSON.parse(readFileSync(nativeFile, 'utf8')).settings.particles, 20000);
 });
 
-test('?capture=N downloads the capture after a warm-up; capture(n) calls meanwhile each get their own', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
+test('?capture=N downloads the capture after a warm-up; capture(n) calls meanwhile each get their own', { timeout: 2 * RUN_TIMEOUT_MS + 120_000 }, async () => {
   const { page, problems } = await openPage(undefined, { acceptDownloads: true });
   const download = page.waitForEvent('download', { timeout: RUN_TIMEOUT_MS + 60_000 });
   await page.goto(`${origin}/?scenario=stress&particles=5000&seed=3&capture=20`);

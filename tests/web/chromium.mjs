@@ -2,9 +2,7 @@
 // browser test and the scripts that drive the page (bench).
 
 import { chromium } from 'playwright-core';
-import { ISOLATED, browserSession, serveDist } from './browser-common.mjs';
-
-export { ISOLATED };
+import { browserSession, serveDist } from './browser-common.mjs';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [

@@ -3,14 +3,15 @@
 // checksum (on the workers too, in the threaded bundle), shows a panic, downloads a
 // capture, and names a missing feature.
 // `./build.sh test` runs it on each bundle under xvfb-run, after the Chromium suite; its
-// screenshots land beside Chromium's with a `-firefox` suffix.
+// screenshots land beside Chromium's with a `-firefox` suffix. Not named `*.test.mjs`, so
+// the Chromium runs (`node --test tests/web/`) leave it out: it needs an X display.
 //
 // usage: SPARKBENCH_DIST=dist SPARKBENCH_BIN=… SPARKBENCH_ISOLATE=0|1 \
 //          xvfb-run -a -s "-screen 0 1280x1024x24" node --test tests/web/firefox-suite.mjs
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -77,7 +78,7 @@ test('Firefox: the app runs in the page and reports its frame stats', { timeout:
   console.log(`start-up in Firefox (${seen.threading.bundle}): ${describeStartup(seen.stats.startup)}`);
 });
 
-test('Firefox: the wasm simulation gives the native checksum after 600 steps, scalar and simd128', { timeout: RUN_TIMEOUT_MS }, async (t) => {
+test('Firefox: the wasm simulation gives the native checksum after 600 steps, scalar and simd128', { timeout: RUN_TIMEOUT_MS + 60_000 }, async (t) => {
   const { page, problems } = await openPage();
   // One frame is enough: the checksum runs its own simulation beside the app's.
   await run(page, '?workers=2', 1);
@@ -137,22 +138,35 @@ test('Firefox: a panic is shown in the page\'s error panel and refuses captures'
   assertStoppedPage(stopped, problems);
 });
 
-test('Firefox: ?capture=N downloads the capture after a warm-up; capture(n) calls meanwhile each get their own', { timeout: RUN_TIMEOUT_MS + 60_000 }, async () => {
+test('Firefox: ?capture=N downloads the capture after a warm-up; capture(n) calls meanwhile each get their own', { timeout: 2 * RUN_TIMEOUT_MS + 60_000 }, async () => {
   const { page, problems } = await openPage();
   const file = join(DOWNLOADS, 'sparkbench-capture.json');
   await page.goto(`${session.origin}/?scenario=stress&particles=5000&seed=3&capture=20`);
   await page.waitForFunction(() => (window.sparkbench?.stats?.().frames ?? 0) > 0, { timeout: RUN_TIMEOUT_MS, polling: 100 });
   const answers = await page.evaluate(requestCapturesAtOnce);
-  // Firefox writes to a `.part` file and renames it to the page's file name when done.
-  for (let waited = 0; !existsSync(file) && waited < RUN_TIMEOUT_MS; waited += 500) await sleep(500);
+  const capture = await downloaded(file);
   await page.close();
 
   assert.deepEqual(problems, []);
   assertCapturesAtOnce(answers);
-  assert.ok(existsSync(file), `no ${file} within ${RUN_TIMEOUT_MS} ms`);
-  const capture = JSON.parse(readFileSync(file, 'utf8'));
+  assert.ok(capture, `no complete ${file} within ${RUN_TIMEOUT_MS} ms`);
   assert.equal(capture.samples.length, 20);
   assert.equal(capture.settings.seed, 3);
   assert.equal(capture.settings.warmup, 60);
   assert.match(capture.environment.user_agent ?? '', /Firefox\//, JSON.stringify(capture.environment));
 });
+
+/**
+ * The JSON file Firefox saves at `file`, once it is complete (Firefox may create the file
+ * empty and fill it from a `.part` file), or null after RUN_TIMEOUT_MS.
+ */
+async function downloaded(file) {
+  for (let waited = 0; waited < RUN_TIMEOUT_MS; waited += 500) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      await sleep(500);
+    }
+  }
+  return null;
+}
