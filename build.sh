@@ -381,21 +381,24 @@ cmd_serve() {
   exec node web/serve.mjs "$DIST" "${PORT:-8080}"
 }
 
-# The browser suite on one bundle. Arg: threaded (served cross-origin isolated, so the page
-# runs dist/mt/ with workers) or single (served without COOP/COEP: the default bundle).
-test_browser() {
-  mkdir -p "$SHOTS/$1"
-  SPARKBENCH_DIST="$DIST" SPARKBENCH_SHOTS="$SHOTS/$1" SPARKBENCH_BIN="$CARGO_TARGET_DIR/ci/sparkbench" \
-    SPARKBENCH_ISOLATE="$([ "$1" = threaded ] && echo 1 || echo 0)" node --test tests/web/
+# A browser suite on one bundle: $1 is threaded (served cross-origin isolated, so the page
+# runs dist/mt/ with workers) or single (served without COOP/COEP: the default bundle);
+# the rest is the command that runs the suite. Screenshots go to target/screenshots/$1/.
+browser_suite() {
+  local bundle="$1"
+  shift
+  mkdir -p "$SHOTS/$bundle"
+  SPARKBENCH_DIST="$DIST" SPARKBENCH_SHOTS="$SHOTS/$bundle" SPARKBENCH_BIN="$CARGO_TARGET_DIR/ci/sparkbench" \
+    SPARKBENCH_ISOLATE="$([ "$bundle" = threaded ] && echo 1 || echo 0)" "$@"
 }
 
-# The Firefox suite on one bundle (arg as for test_browser). Headed on Xvfb: headless Firefox
-# has no WebGL2 here, while on an X display Mesa's llvmpipe gives it one.
+# The Chromium suite (every tests/web/*.test.mjs) on one bundle (arg as for browser_suite).
+test_browser() { browser_suite "$1" node --test tests/web/; }
+
+# The Firefox suite on one bundle. Headed on Xvfb: headless Firefox has no WebGL2 here,
+# while on an X display Mesa's llvmpipe gives it one.
 test_firefox() {
-  mkdir -p "$SHOTS/$1"
-  SPARKBENCH_DIST="$DIST" SPARKBENCH_SHOTS="$SHOTS/$1" SPARKBENCH_BIN="$CARGO_TARGET_DIR/ci/sparkbench" \
-    SPARKBENCH_ISOLATE="$([ "$1" = threaded ] && echo 1 || echo 0)" \
-    xvfb-run -a -s "-screen 0 1280x1024x24" node --test tests/web/firefox-suite.mjs
+  browser_suite "$1" xvfb-run -a -s "-screen 0 1280x1024x24" node --test tests/web/firefox-suite.mjs
 }
 
 cmd_test() {

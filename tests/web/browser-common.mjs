@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { serve } from '../../web/serve.mjs';
 
 /** Whether the server makes the page cross-origin isolated (so it runs the threaded bundle). */
@@ -91,20 +92,47 @@ export function failAppCanvasContext() {
   };
 }
 
-/** Runs in the page: true once its error panel is shown. */
-export function errorPanelShown() {
-  return !document.getElementById('sparkbench-error').hidden;
+/**
+ * Waits until `test(arg)`, run in the page, is true, asking every 250 ms (by `evaluate`,
+ * which Playwright and Puppeteer pages share); fails after `timeoutMs`.
+ */
+export async function waitInPage(page, test, arg, timeoutMs = RUN_TIMEOUT_MS) {
+  const end = Date.now() + timeoutMs;
+  while (!(await page.evaluate(test, arg))) {
+    if (Date.now() > end) throw new Error(`waited ${timeoutMs} ms in the page for ${test}`);
+    await sleep(250);
+  }
 }
 
 /**
- * What the page shows after a panic: its error panel's text, and what a capture asked for
- * then answers (its rejection's message).
+ * Opens `origin` in `page` (set up to lack a feature), waits for the unsupported page and
+ * screenshots it to `shot`. Returns the missing-feature list's text and the paths the page
+ * requested.
  */
-export function readStoppedPage(page) {
-  return page.evaluate(async () => ({
+export async function visitUnsupported(page, origin, shot) {
+  const requested = [];
+  page.on('request', (request) => requested.push(new URL(request.url()).pathname));
+  await page.goto(`${origin}/`);
+  await waitInPage(page, () => document.body.dataset.state === 'unsupported', undefined, 30_000);
+  const missing = await page.evaluate(() => document.getElementById('missing-list').innerText);
+  await page.screenshot({ path: shot });
+  return { missing, requested };
+}
+
+/**
+ * Opens `origin` in `page` (set up with `failAppCanvasContext`), waits for the error panel
+ * and screenshots it to `shot`. Returns the panel's text and what a capture asked for then
+ * answers (its rejection's message).
+ */
+export async function visitPanicking(page, origin, shot) {
+  await page.goto(`${origin}/`);
+  await waitInPage(page, () => !document.getElementById('sparkbench-error').hidden);
+  const stopped = await page.evaluate(async () => ({
     panel: document.getElementById('sparkbench-error').textContent,
     capture: await window.sparkbench.capture(5).then(() => 'resolved', (error) => `rejected: ${error.message}`),
   }));
+  await page.screenshot({ path: shot });
+  return stopped;
 }
 
 /**

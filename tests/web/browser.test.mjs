@@ -12,8 +12,8 @@ import { chromium } from 'playwright-core';
 import {
   MISSING_FEATURES, NATIVE_BIN, RUN_TIMEOUT_MS, assertCapturesAtOnce, assertMissingFeaturePage,
   assertRunningStats, assertStartup, assertStoppedPage, assertThreading, describeStartup,
-  drawnOrStopped, errorPanelShown, failAppCanvasContext, missingFeatureShot, nativeChecksum,
-  readMeasures, readStoppedPage, recordProblems, requestCapturesAtOnce,
+  drawnOrStopped, failAppCanvasContext, missingFeatureShot, nativeChecksum, readMeasures,
+  recordProblems, requestCapturesAtOnce, visitPanicking, visitUnsupported,
 } from './browser-common.mjs';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, openBrowser } from './chromium.mjs';
 
@@ -179,12 +179,7 @@ async function visitTraced(context, awaited) {
 for (const [feature, setup] of MISSING_FEATURES) {
   test(`a browser without ${feature} gets a page that names it`, async () => {
     const { page, problems } = await openPage(setup);
-    const requested = [];
-    page.on('request', (request) => requested.push(new URL(request.url()).pathname));
-    await page.goto(`${origin}/`);
-    await page.waitForFunction(() => document.body.dataset.state === 'unsupported', null, { timeout: 30_000 });
-    const missing = await page.locator('#missing-list').innerText();
-    await page.screenshot({ path: join(SHOTS, missingFeatureShot(feature)) });
+    const { missing, requested } = await visitUnsupported(page, origin, join(SHOTS, missingFeatureShot(feature)));
     await page.close();
 
     assert.deepEqual(problems, []);
@@ -194,10 +189,7 @@ for (const [feature, setup] of MISSING_FEATURES) {
 
 test('a panic is shown in the page\'s error panel and refuses captures', { timeout: RUN_TIMEOUT_MS }, async () => {
   const { page, problems } = await openPage(failAppCanvasContext);
-  await page.goto(`${origin}/`);
-  await page.waitForFunction(errorPanelShown, null, { timeout: RUN_TIMEOUT_MS, polling: 250 });
-  const stopped = await readStoppedPage(page);
-  await page.screenshot({ path: join(SHOTS, 'web-panic.png') });
+  const stopped = await visitPanicking(page, origin, join(SHOTS, 'web-panic.png'));
   await page.close();
   assertStoppedPage(stopped, problems);
 });

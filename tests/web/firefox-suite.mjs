@@ -18,8 +18,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ISOLATED, MISSING_FEATURES, RUN_TIMEOUT_MS, assertCapturesAtOnce, assertMissingFeaturePage,
   assertRunningStats, assertStartup, assertStoppedPage, assertThreading, describeStartup,
-  drawnOrStopped, errorPanelShown, failAppCanvasContext, missingFeatureShot, nativeChecksum,
-  readMeasures, readStoppedPage, recordProblems, requestCapturesAtOnce,
+  drawnOrStopped, failAppCanvasContext, missingFeatureShot, nativeChecksum, readMeasures,
+  recordProblems, requestCapturesAtOnce, visitPanicking, visitUnsupported,
 } from './browser-common.mjs';
 import { openFirefox } from './firefox.mjs';
 
@@ -115,12 +115,8 @@ test('Firefox: the wasm simulation gives the native checksum after 600 steps, sc
 for (const [feature, setup] of MISSING_FEATURES) {
   test(`Firefox: a browser without ${feature} gets a page that names it`, { timeout: 60_000 }, async () => {
     const { page, problems } = await openPage(setup);
-    const requested = [];
-    page.on('request', (request) => requested.push(new URL(request.url()).pathname));
-    await page.goto(`${session.origin}/`);
-    await page.waitForFunction(() => document.body.dataset.state === 'unsupported', { timeout: 30_000, polling: 250 });
-    const missing = await page.evaluate(() => document.getElementById('missing-list').innerText);
-    await page.screenshot({ path: join(SHOTS, missingFeatureShot(feature, '-firefox')) });
+    const shot = join(SHOTS, missingFeatureShot(feature, '-firefox'));
+    const { missing, requested } = await visitUnsupported(page, session.origin, shot);
     await page.close();
 
     assert.deepEqual(problems, []);
@@ -130,10 +126,7 @@ for (const [feature, setup] of MISSING_FEATURES) {
 
 test('Firefox: a panic is shown in the page\'s error panel and refuses captures', { timeout: RUN_TIMEOUT_MS }, async () => {
   const { page, problems } = await openPage(failAppCanvasContext);
-  await page.goto(`${session.origin}/`);
-  await page.waitForFunction(errorPanelShown, { timeout: RUN_TIMEOUT_MS, polling: 250 });
-  const stopped = await readStoppedPage(page);
-  await page.screenshot({ path: join(SHOTS, 'web-panic-firefox.png') });
+  const stopped = await visitPanicking(page, session.origin, join(SHOTS, 'web-panic-firefox.png'));
   await page.close();
   assertStoppedPage(stopped, problems);
 });
