@@ -1,6 +1,7 @@
 //! Build script: tells the crate what captures record about the build, as compile-time
 //! environment variables: the Cargo profile, the Bevy version in Cargo.lock, and the git
-//! revision (with `-dirty` when tracked files have uncommitted changes), where git knows it.
+//! revision (with `-dirty` when tracked files have uncommitted changes) and its commit
+//! time, where git knows them.
 
 use std::path::Path;
 use std::process::Command;
@@ -22,6 +23,19 @@ fn main() {
     if let Some(revision) = git_revision() {
         println!("cargo:rustc-env=SPARKBENCH_GIT_REVISION={revision}");
     }
+    if let Some(seconds) = commit_time() {
+        println!("cargo:rustc-env=SPARKBENCH_COMMIT_TIME={seconds}");
+    }
+}
+
+/// HEAD's commit time in Unix seconds: the order of revisions in a capture history.
+fn commit_time() -> Option<u64> {
+    let output = Command::new("git")
+        .args(["log", "-1", "--format=%ct", "HEAD"])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())?;
+    String::from_utf8(output.stdout).ok()?.trim().parse().ok()
 }
 
 /// The profile's folder name in the target directory (`debug` for dev, `release`, `ci`,

@@ -51,11 +51,62 @@ mod cli {
         KernelRuns(KernelRunsArgs),
         /// Record frame and phase times, memory and the state checksum to a file.
         Capture(CaptureArgs),
-        /// Compare two captures: exit 0 when nothing regressed, 1 when something did,
-        /// 2 on bad input, 3 when the simulation's state differs after the same steps.
+        /// Compare captures: exit 0 when nothing regressed, 1 when something did, 2 on bad
+        /// input or captures made differently, 3 when the simulation's state differs after
+        /// the same steps, 4 when the machine was too noisy to tell.
         Compare(CompareArgs),
         /// Write one self-contained HTML page showing captures side by side.
         Report(ReportArgs),
+        /// Find how many particles fit the frame budget: ramp the count, bisect, then
+        /// confirm with repeated windows (at most 8,280 frames with the defaults).
+        Capacity(CapacityArgs),
+        /// Draw the trend of every capture in a folder across git revisions and machines,
+        /// marking points outside the trailing window's spread, as one HTML page.
+        History(HistoryArgs),
+    }
+
+    #[derive(clap::Args, Debug)]
+    struct HistoryArgs {
+        /// The folder of captures (every .json in it and its subfolders).
+        folder: PathBuf,
+        /// The HTML file to write.
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+    }
+
+    /// How a measured run (a capture or a capacity search) runs.
+    #[derive(clap::Args, Debug)]
+    struct MeasuredRun {
+        /// Seed for the simulation's random numbers.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Update kernels: the best SIMD here, or the scalar twin.
+        #[arg(long, value_enum, default_value_t = BackendChoice::Simd)]
+        backend: BackendChoice,
+        /// Without window or GPU: simulation, pack and memory only.
+        #[arg(long)]
+        headless: bool,
+    }
+
+    #[derive(clap::Args, Debug)]
+    struct CapacityArgs {
+        /// Preset: fountain, galaxy, fireworks, snow or stress.
+        #[arg(long, default_value = "stress", value_parser = scenario_name)]
+        scenario: Scenario,
+        #[command(flatten)]
+        run: MeasuredRun,
+        /// The frame budget the p95 must stay within, in milliseconds (0.5 to 1000).
+        #[arg(long, default_value_t = 1000.0 / 60.0, value_parser = budget_ms)]
+        budget: f64,
+        /// The first particle count probed (1000 to 4000000).
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(i64::from(MIN_PARTICLES)..=i64::from(MAX_PARTICLES)))]
+        start: u32,
+        /// Where to write the capture holding the score and its curve.
+        #[arg(long)]
+        out: PathBuf,
+        /// What `--out` holds: the capture (json) or Bencher Metric Format (bmf).
+        #[arg(long, value_enum, default_value_t = CaptureFormat::Json)]
+        format: CaptureFormat,
     }
 
     #[derive(clap::Args, Debug)]
@@ -88,15 +139,8 @@ mod cli {
         /// Frames to run before recording (0 to 100000).
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=100_000))]
         warmup: u32,
-        /// Seed for the simulation's random numbers.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Update kernels: the best SIMD here, or the scalar twin.
-        #[arg(long, value_enum, default_value_t = BackendChoice::Simd)]
-        backend: BackendChoice,
-        /// Without window or GPU: simulation, pack and memory only.
-        #[arg(long)]
-        headless: bool,
+        #[command(flatten)]
+        run: MeasuredRun,
         /// Where to write the capture.
         #[arg(long)]
         out: PathBuf,
@@ -119,13 +163,19 @@ mod cli {
 
     #[derive(clap::Args, Debug)]
     struct CompareArgs {
-        /// The capture to compare against.
+        /// The capture to compare against, or a folder of runs of it (every .json inside).
         base: PathBuf,
-        /// The capture to judge.
+        /// The capture to judge, or a folder of runs of it. Times get a verdict only with
+        /// three or more runs a side, best recorded interleaved with the base's.
         new: PathBuf,
         /// How much worse a metric may get before it counts, e.g. 10% (1% to 1000%).
         #[arg(long, default_value = "10%", value_parser = percentage)]
         threshold: f64,
+        /// Compare captures made differently (headless and rendered, other backend,
+        /// build profile, architecture, browser or kernel threads): show the differences
+        /// and judge nothing.
+        #[arg(long)]
+        across: bool,
     }
 
     #[derive(clap::Args, Debug)]
@@ -256,6 +306,15 @@ mod cli {
         }
     }
 
+    fn budget_ms(value: &str) -> Result<f64, String> {
+        match value.parse::<f64>() {
+            Ok(ms) if (0.5..=1000.0).contains(&ms) => Ok(ms),
+            _ => Err(format!(
+                "'{value}' is not a budget in milliseconds in 0.5..=1000"
+            )),
+        }
+    }
+
     fn seconds(value: &str) -> Result<f64, String> {
         match value.parse::<f64>() {
             Ok(s) if (0.05..=60.0).contains(&s) => Ok(s),
@@ -297,6 +356,8 @@ mod cli {
             Some(Command::Capture(args)) => capture_command::record(&args),
             Some(Command::Compare(args)) => capture_command::compare(&args),
             Some(Command::Report(args)) => capture_command::report(&args),
+            Some(Command::Capacity(args)) => capture_command::capacity(&args),
+            Some(Command::History(args)) => capture_command::history(&args),
             Some(Command::Bench(args)) => {
                 let timings = bench::time_kernels(&args.sizes, args.seconds);
                 let title = format!("native {} ({})", std::env::consts::ARCH, build_profile());
@@ -365,18 +426,26 @@ mod cli {
     mod capture_command {
         //! `capture`, `compare` and `report`: the command-line side of `sparkbench::capture`.
 
+        use std::path::{Path, PathBuf};
         use std::process::ExitCode;
 
         use bevy::prelude::*;
         use indicatif::{ProgressBar, ProgressStyle};
         use sparkbench::capture::{
-            self, CaptureFile, CaptureRecorder, FinishedCapture, compare::compare as judge,
-            formats, report::html,
+            self, CapacityConfig, CapacityRun, CaptureFile, CaptureRecorder, FinishedCapture,
+            compare::{CompareOptions, compare as judge},
+            formats,
+            history::History,
+            report::html,
         };
+        use sparkbench::perf::FrameBudget;
         use sparkbench::scenario::ScenarioChoice;
         use sparkbench::{AppMode, app};
 
-        use super::{BackendChoice, CaptureArgs, CaptureFormat, CompareArgs, ReportArgs};
+        use super::{
+            BackendChoice, CapacityArgs, CaptureArgs, CaptureFormat, CompareArgs, HistoryArgs,
+            ReportArgs,
+        };
 
         pub(super) fn record(args: &CaptureArgs) -> ExitCode {
             let choice = ScenarioChoice {
@@ -384,25 +453,33 @@ mod cli {
                 particles: args
                     .particles
                     .unwrap_or_else(|| args.scenario.default_particles()),
-                seed: args.seed,
+                seed: args.run.seed,
             };
-            let use_simd = args.backend == BackendChoice::Simd;
-            let recorder = CaptureRecorder::new(args.frames, args.warmup, args.headless);
-            let bar = progress_bar(u64::from(args.frames + args.warmup));
-            let capture = if args.headless {
+            let use_simd = args.run.backend == BackendChoice::Simd;
+            let recorder = CaptureRecorder::new(args.frames, args.warmup, args.run.headless);
+            let bar = progress_bar(
+                u64::from(args.frames + args.warmup),
+                "capturing {bar:40} {pos}/{len} frames ({eta} left)",
+            );
+            let capture = if args.run.headless {
                 let mut app = capture::headless_app(choice, use_simd);
                 Some(capture::run_headless(&mut app, recorder, |seen, _| {
                     bar.set_position(u64::from(seen));
                 }))
             } else {
-                rendered(choice, use_simd, recorder, &bar)
+                let bar = bar.clone();
+                rendered(choice, use_simd, recorder, move |world| {
+                    if let Some(recorder) = world.get_resource::<CaptureRecorder>() {
+                        bar.set_position(u64::from(recorder.progress().0));
+                    }
+                })
             };
             bar.finish_and_clear();
             let Some(capture) = capture else {
                 eprintln!("error: the app stopped before the capture finished");
                 return ExitCode::FAILURE;
             };
-            match write(args, &capture) {
+            match write(&args.out, args.format, args.trace.as_deref(), &capture) {
                 Ok(()) => {
                     let s = &capture.summary;
                     println!(
@@ -426,58 +503,119 @@ mod cli {
             }
         }
 
-        fn progress_bar(frames: u64) -> ProgressBar {
+        /// A progress bar over `frames` frames, drawn with `template` (indicatif's).
+        fn progress_bar(frames: u64, template: &str) -> ProgressBar {
             let bar = ProgressBar::new(frames);
-            if let Ok(style) =
-                ProgressStyle::with_template("capturing {bar:40} {pos}/{len} frames ({eta} left)")
-            {
+            if let Ok(style) = ProgressStyle::with_template(template) {
                 bar.set_style(style);
             }
             bar
         }
 
-        /// The full app in a window, one step a frame, until the capture is in.
+        /// The full app in a window, one step a frame, with `measure` (a capture recorder
+        /// or a capacity search) inserted, until its capture is in; `on_frame` sees the
+        /// world after every frame.
         fn rendered(
             choice: ScenarioChoice,
             use_simd: bool,
-            recorder: CaptureRecorder,
-            bar: &ProgressBar,
+            measure: impl Resource,
+            on_frame: impl Fn(&World) + Send + Sync + 'static,
         ) -> Option<CaptureFile> {
             let (sender, receiver) = std::sync::mpsc::channel();
             let mut app = app(AppMode::FixedStep);
-            app.insert_resource(choice).insert_resource(recorder);
+            app.insert_resource(choice).insert_resource(measure);
             app.world_mut()
                 .resource_mut::<sparkbench::sim::SimSettings>()
                 .use_simd = use_simd;
-            let bar = bar.clone();
-            app.add_systems(
-                Last,
-                move |mut commands: Commands,
-                      recorder: Option<Res<CaptureRecorder>>,
-                      finished: Option<Res<FinishedCapture>>,
-                      mut exit: MessageWriter<AppExit>| {
-                    if let Some(recorder) = recorder {
-                        bar.set_position(u64::from(recorder.progress().0));
-                    }
-                    if let Some(finished) = finished {
-                        let _ = sender.send(finished.0.clone());
-                        commands.remove_resource::<FinishedCapture>();
-                        exit.write(AppExit::Success);
-                    }
-                },
-            );
+            app.add_systems(Last, move |world: &mut World| {
+                on_frame(world);
+                if let Some(finished) = world.remove_resource::<FinishedCapture>() {
+                    let _ = sender.send(finished.0);
+                    world.write_message(AppExit::Success);
+                }
+            });
             app.run();
             receiver.try_recv().ok()
         }
 
-        fn write(args: &CaptureArgs, capture: &CaptureFile) -> Result<(), String> {
-            let text = match args.format {
+        /// `capacity`: the search, headless or rendered, written as a capture.
+        pub(super) fn capacity(args: &CapacityArgs) -> ExitCode {
+            let choice = ScenarioChoice {
+                scenario: args.scenario,
+                particles: args.start,
+                seed: args.run.seed,
+            };
+            let use_simd = args.run.backend == BackendChoice::Simd;
+            let config = CapacityConfig {
+                start: args.start,
+                ..CapacityConfig::new(args.budget)
+            };
+            let bar = progress_bar(
+                u64::from(config.max_frames()),
+                "searching {bar:40} {pos} frames of at most {len}, {msg}",
+            );
+            let on_frame = {
+                let bar = bar.clone();
+                move |frames: u32, _most: u32, count: u32| {
+                    bar.set_position(u64::from(frames));
+                    bar.set_message(format!("probing {count} particles"));
+                }
+            };
+            let run = CapacityRun::new(config, args.run.headless);
+            let capture = if args.run.headless {
+                let mut app = capture::headless_app(choice, use_simd);
+                app.insert_resource(FrameBudget { ms: args.budget });
+                Some(capture::run_capacity_headless(&mut app, run, on_frame))
+            } else {
+                rendered(choice, use_simd, run, move |world| {
+                    if let Some(run) = world.get_resource::<CapacityRun>() {
+                        let (frames, most, count) = run.progress();
+                        on_frame(frames, most, count);
+                    }
+                })
+            };
+            bar.finish_and_clear();
+            let Some(capture) = capture else {
+                eprintln!("error: the app stopped before the search finished");
+                return ExitCode::FAILURE;
+            };
+            let Some(capacity) = &capture.capacity else {
+                eprintln!("error: the search finished without a score");
+                return ExitCode::FAILURE;
+            };
+            match write(&args.out, args.format, None, &capture) {
+                Ok(()) => {
+                    println!(
+                        "{} {} ({} frames measured, {} run) -> {}",
+                        capture.settings.scenario,
+                        capacity.describe(),
+                        capacity.frames_measured,
+                        capacity.frames_run,
+                        args.out.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+
+        /// Writes `capture` to `out` in `format`, and its trace events to `trace` if given.
+        fn write(
+            out: &Path,
+            format: CaptureFormat,
+            trace: Option<&Path>,
+            capture: &CaptureFile,
+        ) -> Result<(), String> {
+            let text = match format {
                 CaptureFormat::Json => capture.to_json(),
                 CaptureFormat::Bmf => formats::bencher_metric_format(capture),
             };
-            std::fs::write(&args.out, text)
-                .map_err(|error| format!("cannot write {}: {error}", args.out.display()))?;
-            if let Some(trace) = &args.trace {
+            std::fs::write(out, text)
+                .map_err(|error| format!("cannot write {}: {error}", out.display()))?;
+            if let Some(trace) = trace {
                 std::fs::write(trace, formats::chrome_trace(capture))
                     .map_err(|error| format!("cannot write {}: {error}", trace.display()))?;
             }
@@ -485,9 +623,12 @@ mod cli {
         }
 
         pub(super) fn compare(args: &CompareArgs) -> ExitCode {
-            let captures = CaptureFile::read(&args.base)
-                .and_then(|base| Ok((base, CaptureFile::read(&args.new)?)));
-            let comparison = captures.and_then(|(base, new)| judge(&base, &new, args.threshold));
+            let options = CompareOptions {
+                threshold: args.threshold,
+                across: args.across,
+            };
+            let captures = read_side(&args.base).and_then(|base| Ok((base, read_side(&args.new)?)));
+            let comparison = captures.and_then(|(base, new)| judge(&base, &new, options));
             match comparison {
                 Ok(comparison) => {
                     print!("{}", comparison.to_table());
@@ -495,10 +636,18 @@ mod cli {
                         ExitCode::from(3)
                     } else if comparison.regressed() {
                         println!(
-                            "regressed: beyond {:.0}% and the frame-to-frame spread",
+                            "regressed: beyond {:.0}%, the frame-to-frame spread and the runs' \
+                             own disagreement",
                             args.threshold * 100.0
                         );
                         ExitCode::from(1)
+                    } else if comparison.inconclusive() {
+                        println!(
+                            "inconclusive: the machine was too noisy, or the runs too few, to \
+                             tell a change beyond {:.0}% from a slower minute",
+                            args.threshold * 100.0
+                        );
+                        ExitCode::from(4)
                     } else {
                         ExitCode::SUCCESS
                     }
@@ -506,6 +655,101 @@ mod cli {
                 Err(error) => {
                     eprintln!("error: {error}");
                     ExitCode::from(2)
+                }
+            }
+        }
+
+        /// One side of a comparison: the capture at `path`, or every `.json` capture in the
+        /// folder at `path`, in name order.
+        fn read_side(path: &Path) -> Result<Vec<CaptureFile>, String> {
+            if !path.is_dir() {
+                return Ok(vec![CaptureFile::read(path)?]);
+            }
+            let entries =
+                std::fs::read_dir(path).map_err(|error| format!("{}: {error}", path.display()))?;
+            let mut files: Vec<_> = entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|file| file.extension().is_some_and(|ext| ext == "json"))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err(format!(
+                    "{}: the folder holds no .json captures",
+                    path.display()
+                ));
+            }
+            files.iter().map(|file| CaptureFile::read(file)).collect()
+        }
+
+        /// Every `.json` file under `folder`, in path order.
+        fn json_files_under(folder: &Path) -> Result<Vec<PathBuf>, String> {
+            let mut files = Vec::new();
+            let mut folders = vec![folder.to_path_buf()];
+            while let Some(folder) = folders.pop() {
+                let entries = std::fs::read_dir(&folder)
+                    .map_err(|error| format!("{}: {error}", folder.display()))?;
+                for path in entries.filter_map(Result::ok).map(|entry| entry.path()) {
+                    if path.is_dir() {
+                        folders.push(path);
+                    } else if path.extension().is_some_and(|ext| ext == "json") {
+                        files.push(path);
+                    }
+                }
+            }
+            files.sort();
+            Ok(files)
+        }
+
+        /// `history`: every capture under the folder, as a trend page. Files that are not
+        /// captures this build reads are skipped, named on the page and here.
+        pub(super) fn history(args: &HistoryArgs) -> ExitCode {
+            let files = match json_files_under(&args.folder) {
+                Ok(files) => files,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::from(2);
+                }
+            };
+            let mut captures = Vec::new();
+            let mut skipped = Vec::new();
+            for file in &files {
+                match CaptureFile::read(file) {
+                    Ok(capture) => captures.push(capture),
+                    Err(error) => {
+                        eprintln!("skipped {error}");
+                        skipped.push(error);
+                    }
+                }
+            }
+            if captures.is_empty() {
+                eprintln!(
+                    "error: {}: no captures this build reads ({} .json files)",
+                    args.folder.display(),
+                    files.len()
+                );
+                return ExitCode::from(2);
+            }
+            let history = History::of(&captures);
+            for (run, machine, metric, revision, value, median) in history.marked() {
+                println!(
+                    "outside the trailing spread: {metric} of {run} on {machine} at {revision}: \
+                     {value:.3} (trailing median {median:.3})"
+                );
+            }
+            match std::fs::write(&args.out, history.to_html(&skipped)) {
+                Ok(()) => {
+                    println!(
+                        "history of {} captures in {} series -> {}",
+                        captures.len(),
+                        history.series.len(),
+                        args.out.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: cannot write {}: {error}", args.out.display());
+                    ExitCode::FAILURE
                 }
             }
         }

@@ -160,8 +160,8 @@ async function main() {
   const module = await compileWithProgress(`${bundle.dir}/${build.wasm}`, build.wasm_bytes);
   setProgress(1, 'Starting…');
   const bindings = await import(`${bundle.dir}/${build.js}`);
-  const { stats, checksum, bench, memory_check, alloc_bench, capture } = bindings;
-  window.sparkbench = { stats, checksum, bench, memory_check, alloc_bench, capture };
+  const { stats, checksum, bench, memory_check, alloc_bench, capture, capacity } = bindings;
+  window.sparkbench = { stats, checksum, bench, memory_check, alloc_bench, capture, capacity };
   if (build.threads) {
     Object.assign(window.sparkbench, {
       checksumOnWorkers: bindings.checksumOnWorkers,

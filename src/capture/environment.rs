@@ -30,6 +30,7 @@ pub fn here(
         build_profile: env!("SPARKBENCH_PROFILE").to_owned(),
         sparkbench_version: env!("CARGO_PKG_VERSION").to_owned(),
         git_revision: option_env!("SPARKBENCH_GIT_REVISION").map(str::to_owned),
+        commit_time: option_env!("SPARKBENCH_COMMIT_TIME").and_then(|time| time.parse().ok()),
         bevy_version: env!("SPARKBENCH_BEVY_VERSION").to_owned(),
         user_agent: user_agent(),
         gpu_adapter,

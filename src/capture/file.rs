@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::capacity::Capacity;
 use crate::perf::{FrameSummary, Phase, StartupTimes};
 
 /// The schema this build writes and reads. Bump it when a field changes meaning or goes.
@@ -25,6 +26,10 @@ pub struct CaptureFile {
     /// The particle pool's checksum after the last frame (16 hex digits), the same function
     /// as the determinism checksum.
     pub checksum: String,
+    /// The capacity score, in a capture of a capacity search (whose samples are the frames
+    /// measured at its lower confirming count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<Capacity>,
 }
 
 /// Where a capture ran.
@@ -55,6 +60,10 @@ pub struct Environment {
     pub sparkbench_version: String,
     /// The git commit built (with `-dirty` for uncommitted changes), where known.
     pub git_revision: Option<String>,
+    /// That commit's time in Unix seconds, where known (not in captures from before it
+    /// was recorded): the order of revisions in a history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_time: Option<u64>,
     /// The Bevy version built against.
     pub bevy_version: String,
     /// The browser's user agent (web captures only).
@@ -212,7 +221,61 @@ impl CaptureFile {
         if capture.samples.is_empty() {
             return Err("the capture has no frames".to_owned());
         }
+        capture.check_summary()?;
         Ok(capture)
+    }
+
+    /// Checks the file's summary against one computed from its samples, so figures edited
+    /// by hand (or written by a broken build) are not trusted.
+    ///
+    /// # Errors
+    ///
+    /// Names each figure that disagrees, with both values.
+    pub fn check_summary(&self) -> Result<(), String> {
+        let from_samples = CaptureSummary::of(&self.samples, self.settings.budget_ms);
+        let (file, samples) = (&self.summary, &from_samples);
+        let mut figures = vec![
+            ("mean_ms", file.mean_ms, samples.mean_ms),
+            ("p50_ms", file.p50_ms, samples.p50_ms),
+            ("p95_ms", file.p95_ms, samples.p95_ms),
+            ("p99_ms", file.p99_ms, samples.p99_ms),
+            ("max_ms", file.max_ms, samples.max_ms),
+            ("hitches", file.hitches as f64, samples.hitches as f64),
+            (
+                "allocations_per_frame",
+                file.allocations_per_frame,
+                samples.allocations_per_frame,
+            ),
+            (
+                "peak_live_bytes",
+                file.peak_live_bytes as f64,
+                samples.peak_live_bytes as f64,
+            ),
+        ];
+        for (phase, (in_file, computed)) in Phase::ALL
+            .iter()
+            .zip(file.phase_p50_ms.iter().zip(samples.phase_p50_ms))
+        {
+            figures.push((phase.name(), *in_file, computed));
+        }
+        let wrong: Vec<String> = figures
+            .into_iter()
+            .filter(|&(_, in_file, computed)| {
+                (in_file - computed).abs() > 1e-9 * computed.abs().max(1.0)
+            })
+            .map(|(name, in_file, computed)| {
+                format!("{name} is {in_file} in the file but {computed} from the samples")
+            })
+            .collect();
+        if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the summary disagrees with the samples ({}); the file was edited or written \
+                 by a broken build",
+                wrong.join("; ")
+            ))
+        }
     }
 
     /// Reads a capture from the file at `path`.
@@ -257,6 +320,7 @@ pub(crate) mod tests {
                 build_profile: "release".into(),
                 sparkbench_version: "0.1.0".into(),
                 git_revision: None,
+                commit_time: None,
                 bevy_version: "0.20.0".into(),
                 user_agent: None,
                 gpu_adapter: None,
@@ -276,6 +340,7 @@ pub(crate) mod tests {
             summary: CaptureSummary::of(&samples, 1000.0 / 60.0),
             samples,
             checksum: "0123456789abcdef".into(),
+            capacity: None,
         }
     }
 
@@ -358,6 +423,25 @@ pub(crate) mod tests {
             ),
             (1, 0)
         );
+    }
+
+    #[test]
+    fn a_summary_that_disagrees_with_the_samples_is_refused_by_figure() {
+        let mut capture = sample_capture(&[1.0, 2.0, 3.0]);
+        capture.summary.p95_ms = 2.5;
+        capture.summary.phase_p50_ms[0] = 9.0;
+        let error = CaptureFile::from_json(&capture.to_json()).unwrap_err();
+        assert!(
+            error.contains("p95_ms is 2.5 in the file but 3 from the samples"),
+            "{error}"
+        );
+        assert!(
+            error.contains("simulate is 9 in the file but 1 from the samples"),
+            "{error}"
+        );
+        assert!(!error.contains("p50_ms"), "{error}");
+        capture.summary = CaptureSummary::of(&capture.samples, capture.settings.budget_ms);
+        assert!(CaptureFile::from_json(&capture.to_json()).is_ok());
     }
 
     #[test]

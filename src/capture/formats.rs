@@ -9,14 +9,19 @@ use crate::perf::{Phase, percentile};
 /// The capture's figures in Bencher Metric Format: one benchmark named
 /// `sparkbench/<scenario>/<particles>/<backend>/<headless|rendered>`, with measures in
 /// milliseconds (median as the value, 5th and 95th percentiles as the bounds), allocations
-/// per frame and peak live heap bytes.
+/// per frame and peak live heap bytes. A capacity search's capture is named with
+/// `capacity` in place of the particle count (which the search chose) and adds
+/// `particles_at_budget`, its confidence interval as the bounds.
 #[must_use]
 pub fn bencher_metric_format(capture: &CaptureFile) -> String {
     let settings = &capture.settings;
+    let particles = match capture.capacity {
+        Some(_) => "capacity".to_owned(),
+        None => settings.particles.to_string(),
+    };
     let name = format!(
-        "sparkbench/{}/{}/{}/{}",
+        "sparkbench/{}/{particles}/{}/{}",
         settings.scenario,
-        settings.particles,
         settings.backend,
         if settings.headless {
             "headless"
@@ -41,6 +46,16 @@ pub fn bencher_metric_format(capture: &CaptureFile) -> String {
         "peak_live_bytes".to_owned(),
         json!({ "value": capture.summary.peak_live_bytes }),
     );
+    if let Some(capacity) = &capture.capacity {
+        measures.insert(
+            "particles_at_budget".to_owned(),
+            json!({
+                "value": capacity.particles,
+                "lower_value": capacity.low,
+                "upper_value": capacity.high,
+            }),
+        );
+    }
     let mut document = Map::new();
     document.insert(name, Value::Object(measures));
     serde_json::to_string_pretty(&Value::Object(document)).unwrap_or_default()
@@ -116,6 +131,24 @@ mod tests {
             "a phase that never ran is left out"
         );
         assert_eq!(run["allocations_per_frame"]["value"], 0.0);
+        assert!(run.get("particles_at_budget").is_none(), "not a search");
+    }
+
+    #[test]
+    fn a_capacity_capture_gives_particles_at_budget_with_its_interval() {
+        let mut capture = sample_capture(&[10.0, 12.0]);
+        capture.capacity = Some(super::super::capacity::tests::sample_capacity());
+        let bmf: Value = serde_json::from_str(&bencher_metric_format(&capture)).unwrap();
+        let run = &bmf["sparkbench/stress/capacity/simd/headless"];
+        assert_eq!(
+            (
+                &run["particles_at_budget"]["value"],
+                &run["particles_at_budget"]["lower_value"],
+                &run["particles_at_budget"]["upper_value"]
+            ),
+            (&json!(640_000), &json!(620_800), &json!(659_200))
+        );
+        assert_eq!(run["frame_ms"]["value"], 10.0);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Performance captures: record a run's frames into a [`CaptureFile`], compare two, report
 //! any number. The recorder reads the same `perf/` resources the overlay shows.
 //!
+//! `history` follows captures across commits.
+//!
 //! A capture starts when a [`CaptureRecorder`] resource is inserted (by the command line,
 //! the overlay's Capture button, `?capture=N` or `window.sparkbench.capture(n)`). After
 //! its warm-up frames it takes one [`FrameSample`] per frame; when it has them all it
@@ -16,12 +18,15 @@ use crate::perf::{
 use crate::scenario::ScenarioChoice;
 use crate::sim::{self, Dispatcher, ParticlePool, SimBackend, SimClock, SimSettings};
 
+pub mod capacity;
 pub mod compare;
 mod environment;
 pub mod file;
 pub mod formats;
+pub mod history;
 pub mod report;
 
+pub use capacity::{Capacity, CapacityConfig, CapacityRun};
 pub use file::{CaptureFile, CaptureSettings, CaptureSummary, Environment, FrameSample};
 
 /// A capture in progress: frames still to skip, and the samples so far.
@@ -77,7 +82,8 @@ pub(super) fn plugin(app: &mut App) {
         )
             .chain()
             .after(PerfSystems),
-    );
+    )
+    .add_plugins(capacity::plugin);
 }
 
 /// A capture started in a running app (the overlay's button, the page's API) runs one
@@ -122,15 +128,39 @@ pub fn run_headless(
     mut on_frame: impl FnMut(u32, u32),
 ) -> CaptureFile {
     app.insert_resource(recorder);
+    run_until_finished(app, |world| {
+        if let Some(recorder) = world.get_resource::<CaptureRecorder>() {
+            let (seen, total) = recorder.progress();
+            on_frame(seen, total);
+        }
+    })
+}
+
+/// Runs `app` (from [`headless_app`]) until the capacity search `run` is done, calling
+/// `on_frame` with its progress (frames run, most frames, count probed) after every
+/// frame; returns the capture, with the score in [`CaptureFile::capacity`].
+pub fn run_capacity_headless(
+    app: &mut App,
+    run: CapacityRun,
+    mut on_frame: impl FnMut(u32, u32, u32),
+) -> CaptureFile {
+    app.insert_resource(run);
+    run_until_finished(app, |world| {
+        if let Some(run) = world.get_resource::<CapacityRun>() {
+            let (frames, most, count) = run.progress();
+            on_frame(frames, most, count);
+        }
+    })
+}
+
+/// Updates `app` until a capture is finished, calling `on_frame` after every other frame.
+fn run_until_finished(app: &mut App, mut on_frame: impl FnMut(&World)) -> CaptureFile {
     loop {
         app.update();
         if let Some(finished) = app.world_mut().remove_resource::<FinishedCapture>() {
             return finished.0;
         }
-        if let Some(recorder) = app.world().get_resource::<CaptureRecorder>() {
-            let (seen, total) = recorder.progress();
-            on_frame(seen, total);
-        }
+        on_frame(app.world());
     }
 }
 
@@ -157,7 +187,7 @@ pub fn save_in_working_directory(mut commands: Commands, finished: Option<Res<Fi
 
 /// What the recorder reads each frame.
 #[derive(bevy::ecs::system::SystemParam)]
-struct Measured<'w> {
+pub(crate) struct Measured<'w> {
     stats: Res<'w, FrameStats>,
     phases: Res<'w, PhaseTimes>,
     memory: Res<'w, MemoryStats>,
@@ -165,9 +195,33 @@ struct Measured<'w> {
     budget: Res<'w, FrameBudget>,
 }
 
+impl Measured<'_> {
+    /// Whether a frame has finished since `last_frame` (`FrameStats::frames` when the
+    /// last was taken; the first update measures no frame), noting it as taken.
+    fn take_new_frame(&self, last_frame: &mut Option<u64>) -> bool {
+        let frames = self.stats.frames;
+        if frames == 0 || *last_frame == Some(frames) {
+            return false;
+        }
+        *last_frame = Some(frames);
+        true
+    }
+
+    /// The frame just finished, as a capture records it.
+    fn sample(&self) -> FrameSample {
+        FrameSample {
+            frame_ms: self.stats.frame_ms,
+            phase_ms: Phase::ALL.map(|phase| self.phases.last_ms(phase)),
+            allocations: self.memory.allocations_per_frame,
+            live_bytes: self.memory.live_bytes as u64,
+            particles: self.pool.len() as u64,
+        }
+    }
+}
+
 /// What the finished file says about the run.
 #[derive(bevy::ecs::system::SystemParam)]
-struct RunFacts<'w> {
+pub(crate) struct RunFacts<'w> {
     choice: Res<'w, ScenarioChoice>,
     settings: Res<'w, SimSettings>,
     backend: Res<'w, SimBackend>,
@@ -186,26 +240,25 @@ fn record_frame(
     facts: RunFacts,
     mut strategy: ResMut<TimeUpdateStrategy>,
 ) {
-    if measured.stats.frames == 0 || recorder.last_frame == Some(measured.stats.frames) {
+    if !measured.take_new_frame(&mut recorder.last_frame) {
         return;
     }
-    recorder.last_frame = Some(measured.stats.frames);
     recorder.seen += 1;
     if recorder.seen <= recorder.warmup {
         return;
     }
-    let sample = FrameSample {
-        frame_ms: measured.stats.frame_ms,
-        phase_ms: Phase::ALL.map(|phase| measured.phases.last_ms(phase)),
-        allocations: measured.memory.allocations_per_frame,
-        live_bytes: measured.memory.live_bytes as u64,
-        particles: measured.pool.len() as u64,
-    };
+    let sample = measured.sample();
     recorder.samples.push(sample);
     if recorder.samples.len() < recorder.frames as usize {
         return;
     }
-    let file = finish(&recorder, &measured, &facts);
+    let run = Recorded {
+        frames: recorder.frames,
+        warmup: recorder.warmup,
+        headless: recorder.headless,
+        samples: &recorder.samples,
+    };
+    let file = capture_file(&run, &measured, &facts);
     if recorder.restore_wall_clock {
         *strategy = TimeUpdateStrategy::Automatic;
     }
@@ -213,7 +266,16 @@ fn record_frame(
     commands.insert_resource(FinishedCapture(file));
 }
 
-fn finish(recorder: &CaptureRecorder, measured: &Measured, facts: &RunFacts) -> CaptureFile {
+/// What a run recorded, for [`capture_file`].
+pub(crate) struct Recorded<'a> {
+    frames: u32,
+    warmup: u32,
+    headless: bool,
+    samples: &'a [FrameSample],
+}
+
+/// The capture file of `recorded`, with the run's facts and its state now.
+fn capture_file(recorder: &Recorded, measured: &Measured, facts: &RunFacts) -> CaptureFile {
     let budget_ms = measured.budget.ms;
     CaptureFile {
         schema_version: file::SCHEMA_VERSION,
@@ -244,8 +306,9 @@ fn finish(recorder: &CaptureRecorder, measured: &Measured, facts: &RunFacts) -> 
             budget_ms,
             steps: facts.clock.steps,
         },
-        summary: CaptureSummary::of(&recorder.samples, budget_ms),
-        samples: recorder.samples.clone(),
+        summary: CaptureSummary::of(recorder.samples, budget_ms),
+        samples: recorder.samples.to_vec(),
         checksum: format!("{:016x}", measured.pool.checksum()),
+        capacity: None,
     }
 }

@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use super::capacity::Capacity;
 use super::file::CaptureFile;
 use crate::perf::Phase;
 
@@ -12,6 +13,7 @@ const WIDTH: f64 = 460.0;
 const FRAME_HEIGHT: f64 = 160.0;
 const BAR_HEIGHT: f64 = 26.0;
 const MEMORY_HEIGHT: f64 = 90.0;
+const CAPACITY_HEIGHT: f64 = 150.0;
 const PHASE_COLOURS: [&str; 4] = ["#5096e6", "#aa6edc", "#3cbebe", "#dc78aa"];
 const REST_COLOUR: &str = "#6e6e6e";
 
@@ -71,6 +73,11 @@ pub fn html(captures: &[CaptureFile], names: &[String]) -> String {
         page += &phase_chart(capture, bar_top);
         page += "<h3>live heap over the frames</h3>";
         page += &memory_chart(capture, live_top);
+        if let Some(capacity) = &capture.capacity {
+            page += "<h3>capacity: p95 frame time (ms) against particles</h3>";
+            page += &capacity_chart(capacity);
+            let _ = write!(page, "<div>{}</div>", escape(&capacity.describe()));
+        }
         page += "<h3>summary</h3>";
         page += &summary_table(capture);
         page += "</section>\n";
@@ -79,7 +86,8 @@ pub fn html(captures: &[CaptureFile], names: &[String]) -> String {
     page
 }
 
-fn escape(text: &str) -> String {
+/// `text` with HTML's special characters escaped.
+pub(super) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -162,6 +170,68 @@ fn phase_chart(capture: &CaptureFile, top_ms: f64) -> String {
         BAR_HEIGHT + 15.0
     );
     svg + "<div style=\"font-size:12px\">" + &legend + "</div>"
+}
+
+/// Each window of a capacity search as a point (log particles across, p95 up), the budget
+/// as a dashed line, and the score with its interval as a band.
+fn capacity_chart(capacity: &Capacity) -> String {
+    let counts = || {
+        capacity
+            .curve
+            .iter()
+            .map(|probe| f64::from(probe.particles))
+    };
+    let least = counts().fold(f64::from(capacity.low), f64::min).max(1.0);
+    let most = counts().fold(f64::from(capacity.high), f64::max);
+    let (left, right) = (least.ln() - 0.1, most.ln() + 0.1);
+    let top_ms = capacity
+        .curve
+        .iter()
+        .map(|probe| probe.p95_ms)
+        .fold(capacity.budget_ms * 1.5, f64::max);
+    let x = |count: f64| (count.max(1.0).ln() - left) / (right - left) * (WIDTH - 8.0) + 4.0;
+    let y = |ms: f64| CAPACITY_HEIGHT - 14.0 - ms / top_ms * (CAPACITY_HEIGHT - 30.0);
+    let mut svg = format!("<svg width=\"{WIDTH}\" height=\"{CAPACITY_HEIGHT}\" role=\"img\">");
+    let (band_left, band_right) = (x(f64::from(capacity.low)), x(f64::from(capacity.high)));
+    let _ = write!(
+        svg,
+        "<rect x=\"{band_left:.2}\" y=\"0\" width=\"{0:.2}\" height=\"{CAPACITY_HEIGHT}\" fill=\"#5096e6\" opacity=\"0.3\"><title>95% interval {1}..{2}</title></rect>\
+         <line x1=\"{3:.2}\" x2=\"{3:.2}\" y1=\"0\" y2=\"{CAPACITY_HEIGHT}\" stroke=\"#5096e6\" stroke-width=\"2\"/>",
+        (band_right - band_left).max(1.0),
+        capacity.low,
+        capacity.high,
+        x(f64::from(capacity.particles)),
+    );
+    for probe in &capacity.curve {
+        let colour = if probe.p95_ms > capacity.budget_ms {
+            "#e65046"
+        } else {
+            "#5ac86e"
+        };
+        let _ = write!(
+            svg,
+            "<circle class=\"probe\" cx=\"{:.2}\" cy=\"{:.2}\" r=\"3\" fill=\"{colour}\"><title>{} particles: p95 {:.3} ms</title></circle>",
+            x(f64::from(probe.particles)),
+            y(probe.p95_ms),
+            probe.particles,
+            probe.p95_ms
+        );
+    }
+    let _ = write!(
+        svg,
+        "<line x1=\"0\" x2=\"{WIDTH}\" y1=\"{0:.2}\" y2=\"{0:.2}\" stroke=\"#eee\" stroke-dasharray=\"5 3\"/>\
+         <text x=\"4\" y=\"{1:.2}\" fill=\"#eee\" font-size=\"11\">budget {2:.2} ms</text>\
+         <text x=\"4\" y=\"{3}\" fill=\"#aaa\" font-size=\"11\">{4:.0}</text>\
+         <text x=\"{5}\" y=\"{3}\" fill=\"#aaa\" font-size=\"11\" text-anchor=\"end\">{6:.0} particles</text></svg>",
+        y(capacity.budget_ms),
+        y(capacity.budget_ms) - 3.0,
+        capacity.budget_ms,
+        CAPACITY_HEIGHT - 2.0,
+        least,
+        WIDTH - 4.0,
+        most,
+    );
+    svg
 }
 
 /// Live heap bytes at the end of each frame, as a line from zero to the largest of all.
@@ -250,5 +320,22 @@ mod tests {
             "the slow frames are red"
         );
         assert!(!page.contains("<script"), "self-contained, no scripts");
+        assert!(!page.contains("capacity:"), "no search, no capacity plot");
+    }
+
+    #[test]
+    fn a_capacity_capture_plots_its_curve_and_score() {
+        let mut capture = sample_capture(&[10.0; 30]);
+        let capacity = super::super::capacity::tests::sample_capacity();
+        capture.capacity = Some(capacity.clone());
+        let page = html(&[capture], &["capacity.json".into()]);
+        assert!(page.contains("capacity: p95 frame time"));
+        assert_eq!(
+            page.matches("class=\"probe\"").count(),
+            capacity.curve.len(),
+            "one point per window"
+        );
+        assert!(page.contains("95% interval 620800..659200"), "{page}");
+        assert!(page.contains("holds 640000 particles"));
     }
 }

@@ -5,6 +5,7 @@
 use bevy::prelude::*;
 use bevy_egui::egui;
 
+use crate::capture::Capacity;
 use crate::perf::FrameBudget;
 use crate::scenario::{MAX_PARTICLES, MIN_PARTICLES, Scenario, ScenarioChoice};
 use crate::sim::{Dispatcher, SimBackend, SimPause, SimSettings};
@@ -25,6 +26,11 @@ pub struct Controlled<'a> {
     pub dispatcher: &'a Dispatcher,
     /// Frames seen and frames in all of the capture in progress, if one is.
     pub capture_progress: Option<(u32, u32)>,
+    /// Frames run, the most it may take and the count probed, of the capacity search in
+    /// progress, if one is.
+    pub capacity_progress: Option<(u32, u32, u32)>,
+    /// The last capacity score found, if any.
+    pub last_capacity: Option<&'a Capacity>,
 }
 
 /// What the person asked for this frame: independent yes/no answers.
@@ -42,6 +48,8 @@ pub struct Edits {
     pub budget: bool,
     /// Start a capture of [`CAPTURE_FRAMES`] frames.
     pub capture: bool,
+    /// Start a capacity search against the budget.
+    pub capacity: bool,
 }
 
 /// Frames the Capture button records.
@@ -94,20 +102,41 @@ pub fn show(
                 .changed();
         }
     });
+    measuring_row(ui, controlled, &mut edits);
+    edits
+}
+
+/// The Capture and Find capacity buttons, or the progress of the one running, and the
+/// last capacity score.
+fn measuring_row(ui: &mut egui::Ui, controlled: &Controlled, edits: &mut Edits) {
     if let Some((seen, total)) = controlled.capture_progress {
         ui.label(format!("capturing: frame {seen} of {total}"));
+    } else if let Some((frames, most, count)) = controlled.capacity_progress {
+        ui.label(format!(
+            "finding capacity: {count} particles, frame {frames} of at most {most}"
+        ));
     } else {
         let where_to = if cfg!(target_arch = "wasm32") {
             "downloads the JSON"
         } else {
             "saves JSON in the working directory"
         };
-        edits.capture = ui
-            .button(format!("Capture {CAPTURE_FRAMES} frames"))
-            .on_hover_text(where_to)
-            .clicked();
+        ui.horizontal(|ui| {
+            edits.capture = ui
+                .button(format!("Capture {CAPTURE_FRAMES} frames"))
+                .on_hover_text(where_to)
+                .clicked();
+            edits.capacity = ui
+                .button("Find capacity")
+                .on_hover_text(format!(
+                    "how many particles the budget holds at p95; {where_to}"
+                ))
+                .clicked();
+        });
     }
-    edits
+    if let Some(capacity) = controlled.last_capacity {
+        ui.label(format!("capacity: {}", capacity.describe()));
+    }
 }
 
 fn scenario_row(ui: &mut egui::Ui, controlled: &mut Controlled, edits: &mut Edits) {

@@ -5,7 +5,8 @@ use bevy::prelude::*;
 use bevy_egui::input::egui_wants_any_keyboard_input;
 use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
 
-use crate::capture::CaptureRecorder;
+use crate::capture::capacity::LastCapacity;
+use crate::capture::{CapacityConfig, CapacityRun, CaptureRecorder};
 use crate::perf::{
     FPS_WINDOW, FrameBudget, FrameStats, HISTORY_FRAMES, LIVE_HISTORY, MemoryStats, Phase,
     PhaseSpan, PhaseTimes, RenderMeasurements, StartupTimes,
@@ -112,6 +113,8 @@ struct Writes<'w, 's> {
     budget: ResMut<'w, FrameBudget>,
     restart: MessageWriter<'w, RestartScenario>,
     capture: Option<Res<'w, CaptureRecorder>>,
+    capacity: Option<Res<'w, CapacityRun>>,
+    last_capacity: Res<'w, LastCapacity>,
     commands: Commands<'w, 's>,
 }
 
@@ -151,6 +154,8 @@ fn draw_overlay(
                 backend: *readings.backend,
                 dispatcher: &readings.dispatcher,
                 capture_progress: writes.capture.as_ref().map(|recorder| recorder.progress()),
+                capacity_progress: writes.capacity.as_ref().map(|run| run.progress()),
+                last_capacity: writes.last_capacity.0.as_ref(),
             };
             let edits = control_panel::show(ui, &mut controlled, &mut particle_draft);
             if edits.settings {
@@ -163,6 +168,12 @@ fn draw_overlay(
                 writes.commands.insert_resource(CaptureRecorder::new(
                     control_panel::CAPTURE_FRAMES,
                     0,
+                    false,
+                ));
+            }
+            if edits.capacity {
+                writes.commands.insert_resource(CapacityRun::new(
+                    CapacityConfig::new(writes.budget.ms),
                     false,
                 ));
             }

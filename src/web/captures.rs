@@ -1,6 +1,7 @@
-//! The page's captures: `window.sparkbench.capture(n)` requests, each answered with its own
-//! capture (one records at a time, in the order asked), and the captures nobody asked
-//! for by call (the overlay's button, `?capture=N`), downloaded as a file.
+//! The page's captures: `window.sparkbench.capture(n)` and `capacity()` requests, each
+//! answered with its own capture (one capture or capacity search runs at a time, in the
+//! order asked), and the captures nobody asked for by call (the overlay's buttons,
+//! `?capture=N`, `?capacity`), downloaded as a file.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -9,7 +10,8 @@ use bevy::prelude::*;
 use wasm_bindgen::prelude::*;
 
 use super::options::MAX_CAPTURE_FRAMES;
-use crate::capture::{CaptureRecorder, FinishedCapture};
+use crate::capture::{CapacityConfig, CapacityRun, CaptureRecorder, FinishedCapture};
+use crate::perf::FrameBudget;
 
 /// `capture(n)` calls that may wait for their turn at once; more are refused.
 pub const MAX_WAITING_CAPTURES: usize = 8;
@@ -23,9 +25,19 @@ const CALL_WARMUP: u32 = 2;
 /// away as a cancelled download.
 const DOWNLOAD_URL_LIFETIME_MS: i32 = 60_000;
 
-/// A `capture(n)` call waiting for its capture: the frames it asked for and its promise.
+/// What a call asked for.
+#[derive(Debug, Clone)]
+enum Asked {
+    /// `capture(n)`: this many frames.
+    Capture(u32),
+    /// `capacity(settings)`: a capacity search, its settings given or else the defaults
+    /// against the app's frame budget.
+    Capacity(Vec<(String, f64)>),
+}
+
+/// A call waiting for its capture: what it asked for and its promise.
 struct Request {
-    frames: u32,
+    asked: Asked,
     resolve: js_sys::Function,
     reject: js_sys::Function,
 }
@@ -48,13 +60,29 @@ pub(super) fn plugin(app: &mut App) {
     app.add_systems(Last, (deliver_capture, start_next_request).chain());
 }
 
-/// Starts the oldest waiting call's capture once no capture is recording.
-fn start_next_request(mut commands: Commands, recorder: Option<Res<CaptureRecorder>>) {
-    if recorder.is_some() {
+/// Starts the oldest waiting call's capture or search once none is running.
+fn start_next_request(
+    mut commands: Commands,
+    recorder: Option<Res<CaptureRecorder>>,
+    search: Option<Res<CapacityRun>>,
+    budget: Res<FrameBudget>,
+) {
+    if recorder.is_some() || search.is_some() {
         return;
     }
     if let Some(request) = WAITING.with_borrow_mut(VecDeque::pop_front) {
-        commands.insert_resource(CaptureRecorder::new(request.frames, CALL_WARMUP, false));
+        match &request.asked {
+            Asked::Capture(frames) => {
+                commands.insert_resource(CaptureRecorder::new(*frames, CALL_WARMUP, false));
+            }
+            Asked::Capacity(settings) => {
+                // Checked when the call was made.
+                let config = CapacityConfig::new(budget.ms)
+                    .with_settings(settings)
+                    .unwrap_or_else(|_| CapacityConfig::new(budget.ms));
+                commands.insert_resource(CapacityRun::new(config, false));
+            }
+        }
         RECORDING.set(Some(request));
     }
 }
@@ -73,6 +101,7 @@ fn deliver_capture(mut commands: Commands, finished: Option<Res<FinishedCapture>
             Err(error) => request.reject.call1(&JsValue::NULL, &error),
         }
         .map(drop),
+        None if finished.0.capacity.is_some() => download("sparkbench-capacity.json", &json),
         None => download("sparkbench-capture.json", &json),
     };
     if let Err(error) = delivered {
@@ -141,28 +170,80 @@ fn download(name: &str, text: &str) -> Result<(), JsValue> {
 /// stops before the capture is done.
 #[wasm_bindgen]
 pub fn capture(frames: u32) -> js_sys::Promise {
-    if let Some(why) = STOPPED.with_borrow(Clone::clone) {
-        return refused(&format!("capture({frames}): {why}"));
-    }
+    let call = format!("capture({frames})");
     if !(1..=MAX_CAPTURE_FRAMES).contains(&frames) {
         return refused(&format!(
-            "capture({frames}): the frame count must be in 1..={MAX_CAPTURE_FRAMES}"
+            "{call}: the frame count must be in 1..={MAX_CAPTURE_FRAMES}"
         ));
+    }
+    queue(&call, Asked::Capture(frames))
+}
+
+/// `window.sparkbench.capacity(settings?)`: finds how many particles the running app
+/// holds within its frame budget at p95 (see `capture::capacity`: at most 8,280 frames
+/// with the defaults), and returns a promise of the capture holding the score and its
+/// curve in `capacity`. `settings` may set `budget_ms`, `start`, `window` and `repeats`
+/// (`CapacityConfig::with_settings`). It waits its turn behind captures and searches
+/// already running or asked for, and is rejected like [`capture`]'s calls when a setting
+/// is wrong, too many wait or the app has stopped.
+#[wasm_bindgen]
+pub fn capacity(settings: JsValue) -> js_sys::Promise {
+    let call = "capacity()";
+    let settings = match numbers_in(&settings) {
+        Ok(settings) => settings,
+        Err(why) => return refused(&format!("{call}: {why}")),
+    };
+    if let Err(why) = CapacityConfig::new(1000.0 / 60.0).with_settings(&settings) {
+        return refused(&format!("{call}: {why}"));
+    }
+    queue(call, Asked::Capacity(settings))
+}
+
+/// The properties of a plain JS object of numbers (none for `undefined`).
+fn numbers_in(object: &JsValue) -> Result<Vec<(String, f64)>, String> {
+    if object.is_undefined() || object.is_null() {
+        return Ok(Vec::new());
+    }
+    let object: &js_sys::Object = object
+        .dyn_ref()
+        .ok_or("the settings must be an object like {budget_ms: 33.3}")?;
+    js_sys::Object::entries(object)
+        .iter()
+        .map(|entry| {
+            let pair: js_sys::Array = entry.unchecked_into();
+            let name = pair.get(0).as_string().unwrap_or_default();
+            let value = pair.get(1);
+            value
+                .as_f64()
+                .map(|number| (name.clone(), number))
+                .ok_or_else(|| format!("{name} is not a number"))
+        })
+        .collect()
+}
+
+/// The promise of `asked`, queued behind the calls already waiting, or refused.
+fn queue(call: &str, asked: Asked) -> js_sys::Promise {
+    if let Some(why) = STOPPED.with_borrow(Clone::clone) {
+        return refused(&format!("{call}: {why}"));
     }
     if WAITING.with_borrow(VecDeque::len) >= MAX_WAITING_CAPTURES {
         return refused(&format!(
-            "capture({frames}): {MAX_WAITING_CAPTURES} captures are already waiting; \
+            "{call}: {MAX_WAITING_CAPTURES} captures are already waiting; \
              ask again when one has finished"
         ));
     }
+    // `Promise::new` calls the closure once, at once.
+    let mut asked = Some(asked);
     js_sys::Promise::new(&mut |resolve, reject| {
-        WAITING.with_borrow_mut(|waiting| {
-            waiting.push_back(Request {
-                frames,
-                resolve,
-                reject,
+        if let Some(asked) = asked.take() {
+            WAITING.with_borrow_mut(|waiting| {
+                waiting.push_back(Request {
+                    asked,
+                    resolve,
+                    reject,
+                });
             });
-        });
+        }
     })
 }
 

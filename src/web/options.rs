@@ -14,6 +14,8 @@ pub struct PlayOptions {
     pub pause_at: Option<u64>,
     /// Capture this many frames after a warm-up, then hand the file over.
     pub capture: Option<u32>,
+    /// Find how many particles fit the frame budget, then hand the capture over.
+    pub capacity: bool,
 }
 
 /// Most frames one capture records.
@@ -24,8 +26,8 @@ pub const MAX_CAPTURE_FRAMES: u32 = 100_000;
 pub const MAX_WORKERS: u32 = 7;
 
 impl PlayOptions {
-    /// Reads `scenario`, `particles`, `seed`, `backend` (`simd` or `scalar`), `pause_at` and
-    /// `capture` from a URL query, and checks `workers` (which the loader reads) (with or without the leading `?`). Anything that cannot be used
+    /// Reads `scenario`, `particles`, `seed`, `backend` (`simd` or `scalar`), `pause_at`,
+    /// `capture` and `capacity` (alone, `=1` or `=true`) from a URL query, and checks `workers` (which the loader reads) (with or without the leading `?`). Anything that cannot be used
     /// is left at its default and described in the returned messages, which name the
     /// parameter and what it accepts.
     #[must_use]
@@ -38,6 +40,7 @@ impl PlayOptions {
             use_simd: true,
             pause_at: None,
             capture: None,
+            capacity: false,
         };
         let pairs = query
             .trim_start_matches('?')
@@ -77,14 +80,22 @@ impl PlayOptions {
                     Ok(frames) if (1..=MAX_CAPTURE_FRAMES).contains(&frames) => options.capture = Some(frames),
                     _ => problems.push(format!("capture '{value}' is not a frame count in 1..={MAX_CAPTURE_FRAMES}; not capturing")),
                 },
+                "capacity" => match value {
+                    "" | "1" | "true" => options.capacity = true,
+                    _ => problems.push(format!("capacity '{value}' is not empty, 1 or true; not searching")),
+                },
                 "workers" => match value.parse::<u32>() {
                     Ok(workers) if workers <= MAX_WORKERS => {}
                     _ => problems.push(format!("workers '{value}' is not a worker count in 0..={MAX_WORKERS}; using the default")),
                 },
                 _ => problems.push(format!(
-                    "unknown parameter '{name}' (known: scenario, particles, seed, backend, pause_at, capture, workers); ignored"
+                    "unknown parameter '{name}' (known: scenario, particles, seed, backend, pause_at, capture, capacity, workers); ignored"
                 )),
             }
+        }
+        if options.capacity && options.capture.is_some() {
+            options.capacity = false;
+            problems.push("capture and capacity both asked for; capturing only".to_owned());
         }
         options.choice.scenario = scenario;
         options.choice.particles = particles.unwrap_or_else(|| scenario.default_particles());
@@ -113,17 +124,28 @@ mod tests {
         assert!(!options.use_simd);
         assert_eq!(options.pause_at, Some(90));
         assert_eq!(options.capture, Some(300));
+        assert!(!options.capacity);
+        assert!(PlayOptions::from_query("capacity").0.capacity);
+        assert!(PlayOptions::from_query("capacity=1").0.capacity);
+        let (both, problems) = PlayOptions::from_query("capacity=true&capture=5");
+        assert_eq!((both.capture, both.capacity), (Some(5), false));
+        assert_eq!(
+            problems,
+            ["capture and capacity both asked for; capturing only"]
+        );
+        assert!(!PlayOptions::from_query("").0.capacity);
     }
 
     #[test]
     fn unusable_url_values_fall_back_and_name_the_parameter_and_range() {
         let (options, problems) = PlayOptions::from_query(
-            "scenario=nebula&particles=12&seed=-3&backend=gpu&colour=red&capture=0&workers=8",
+            "scenario=nebula&particles=12&seed=-3&backend=gpu&colour=red&capture=0&workers=8&capacity=yes",
         );
         assert_eq!(options.choice, ScenarioChoice::default());
         assert!(options.use_simd);
         assert_eq!(options.capture, None);
-        assert_eq!(problems.len(), 7, "{problems:?}");
+        assert!(!options.capacity);
+        assert_eq!(problems.len(), 8, "{problems:?}");
         assert!(
             problems[0].contains("scenario 'nebula'") && problems[0].contains("fountain, galaxy")
         );
@@ -133,5 +155,6 @@ mod tests {
         assert!(problems[4].contains("unknown parameter 'colour'"));
         assert!(problems[5].contains("capture '0'") && problems[5].contains("1..=100000"));
         assert!(problems[6].contains("workers '8'") && problems[6].contains("0..=7"));
+        assert!(problems[7].contains("capacity 'yes'") && problems[7].contains("not searching"));
     }
 }

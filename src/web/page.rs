@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use super::captures;
 use super::options::PlayOptions;
-use crate::capture::CaptureRecorder;
+use crate::capture::{CapacityConfig, CapacityRun, CaptureRecorder};
 use crate::input::OrbitCamera;
 use crate::overlay::OverlayRects;
 use crate::perf::{FrameBudget, FrameStats, MemoryStats, Phase, PhaseTimes, StartupTimes};
@@ -187,6 +187,9 @@ pub fn start(one_thread_because: Option<String>) {
     }
     if let Some(frames) = options.capture {
         app.insert_resource(CaptureRecorder::new(frames, CAPTURE_WARMUP, false));
+    } else if options.capacity {
+        let budget = app.world().resource::<FrameBudget>().ms;
+        app.insert_resource(CapacityRun::new(CapacityConfig::new(budget), false));
     }
     app.run();
 }

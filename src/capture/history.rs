@@ -1,0 +1,494 @@
+//! History across commits: every capture in a folder, grouped into series (the same run,
+//! made the same way, on the same machine), each metric's value per git revision in
+//! commit order, and the points outside the trailing window's spread marked.
+//!
+//! A revision's value is the median over its captures in the series. A point is marked
+//! when it lies more than [`BAND`] spreads from the median of the [`TRAILING`] revisions
+//! before it (at least [`MIN_TRAILING`] of them), the spread being the scaled median
+//! absolute deviation, and never less than [`MIN_SPREAD`] of that median: so a steady
+//! series still needs a change of about 9% to be marked.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::compare::median;
+use super::file::CaptureFile;
+use super::report::escape;
+use crate::perf::Phase;
+
+/// Revisions before a point that its spread is judged on.
+pub const TRAILING: usize = 5;
+/// Fewest earlier revisions a point needs before it can be marked.
+pub const MIN_TRAILING: usize = 3;
+/// How many spreads from the trailing median a point must lie to be marked.
+pub const BAND: f64 = 3.0;
+/// The least spread, as a share of the trailing median (timer and scheduling jitter).
+pub const MIN_SPREAD: f64 = 0.03;
+
+const WIDTH: f64 = 560.0;
+const HEIGHT: f64 = 150.0;
+
+/// A metric a history follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Median frame time, ms.
+    FrameP50,
+    /// 95th percentile frame time, ms.
+    FrameP95,
+    /// A phase's median, ms.
+    Phase(Phase),
+    /// Mean heap allocations per frame.
+    Allocations,
+    /// Peak live heap, MB.
+    PeakHeap,
+    /// The capacity score, particles.
+    Capacity,
+}
+
+impl Metric {
+    /// Every metric, in the page's order.
+    #[must_use]
+    pub fn all() -> Vec<Self> {
+        let mut all = vec![Self::FrameP50, Self::FrameP95];
+        all.extend(Phase::ALL.map(Self::Phase));
+        all.extend([Self::Allocations, Self::PeakHeap, Self::Capacity]);
+        all
+    }
+
+    /// The metric's name with its unit.
+    #[must_use]
+    pub fn name(self) -> String {
+        match self {
+            Self::FrameP50 => "frame p50 ms".to_owned(),
+            Self::FrameP95 => "frame p95 ms".to_owned(),
+            Self::Phase(phase) => format!("{} p50 ms", phase.name()),
+            Self::Allocations => "allocations per frame".to_owned(),
+            Self::PeakHeap => "peak live heap MB".to_owned(),
+            Self::Capacity => "particles at budget".to_owned(),
+        }
+    }
+
+    /// The metric in `capture`, if it was measured there.
+    fn of(self, capture: &CaptureFile) -> Option<f64> {
+        let summary = &capture.summary;
+        let value = match self {
+            Self::FrameP50 => summary.p50_ms,
+            Self::FrameP95 => summary.p95_ms,
+            Self::Phase(phase) => {
+                let index = Phase::ALL.iter().position(|&p| p == phase)?;
+                summary.phase_p50_ms[index]
+            }
+            Self::Allocations => summary.allocations_per_frame,
+            Self::PeakHeap => summary.peak_live_bytes as f64 / 1.0e6,
+            Self::Capacity => f64::from(capture.capacity.as_ref()?.particles),
+        };
+        // A phase that never ran there (upload and overlay, headless) has no trend.
+        (!matches!(self, Self::Phase(_)) || value > 0.0).then_some(value)
+    }
+}
+
+/// One revision's value of one metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// The git revision (as the capture recorded it).
+    pub revision: String,
+    /// The median over the revision's captures.
+    pub value: f64,
+    /// Captures at this revision.
+    pub captures: usize,
+    /// Set when the point lies outside the trailing window's spread: the trailing median
+    /// and the band's half-width.
+    pub outside: Option<(f64, f64)>,
+}
+
+/// The same run on the same machine, across revisions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// What ran: scenario, particles (or capacity), mode and backend.
+    pub run: String,
+    /// Where it ran: CPU, cores, OS and architecture, browser.
+    pub machine: String,
+    /// Each metric measured in the series and its points, oldest revision first.
+    pub metrics: Vec<(Metric, Vec<Point>)>,
+}
+
+/// Every series in a set of captures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct History {
+    /// The series, by run and machine.
+    pub series: Vec<Series>,
+}
+
+/// A capture's revision, its commit time (for the order) and the capture.
+type Dated<'a> = (String, Option<u64>, &'a CaptureFile);
+
+impl History {
+    /// The history of `captures`. Revisions are ordered by commit time, those without one
+    /// after the rest in the order first seen; captures without a revision count as
+    /// "unknown".
+    #[must_use]
+    pub fn of(captures: &[CaptureFile]) -> Self {
+        let mut groups: BTreeMap<(String, String), Vec<Dated>> = BTreeMap::new();
+        for capture in captures {
+            let revision = capture
+                .environment
+                .git_revision
+                .clone()
+                .unwrap_or_else(|| "unknown".to_owned());
+            groups
+                .entry((run_key(capture), machine_key(capture)))
+                .or_default()
+                .push((revision, capture.environment.commit_time, capture));
+        }
+        let series = groups
+            .into_iter()
+            .map(|((run, machine), dated)| Series {
+                run,
+                machine,
+                metrics: trends(&dated),
+            })
+            .collect();
+        Self { series }
+    }
+
+    /// Every marked point: series run, machine, metric, revision, value and trailing median.
+    #[must_use]
+    pub fn marked(&self) -> Vec<(String, String, String, String, f64, f64)> {
+        let mut marked = Vec::new();
+        for series in &self.series {
+            for (metric, points) in &series.metrics {
+                for point in points {
+                    if let Some((median, _)) = point.outside {
+                        marked.push((
+                            series.run.clone(),
+                            series.machine.clone(),
+                            metric.name(),
+                            point.revision.clone(),
+                            point.value,
+                            median,
+                        ));
+                    }
+                }
+            }
+        }
+        marked
+    }
+
+    /// The history as one self-contained HTML page (inline SVG, no scripts), listing
+    /// `skipped` files (with why) at the top.
+    #[must_use]
+    pub fn to_html(&self, skipped: &[String]) -> String {
+        let mut page = String::from(concat!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+            "<title>sparkbench history</title><style>",
+            "body{font:14px system-ui,sans-serif;background:#17171b;color:#ddd;margin:24px}",
+            "h1{font-size:20px}h2{font-size:16px;margin:18px 0 4px}h3{font-size:13px;color:#aaa;margin:12px 0 4px}",
+            "svg{background:#1e1e24;display:block}.skipped{color:#e6a046}.marked{color:#e65046}",
+            "</style></head><body><h1>sparkbench history</h1>\n"
+        ));
+        let _ = write!(
+            page,
+            "<p>A point is marked (red ring) when it lies more than {BAND} spreads from the \
+             median of the {TRAILING} revisions before it (at least {MIN_TRAILING}); the \
+             spread is the scaled median absolute deviation, at least {:.0}% of that median.</p>",
+            MIN_SPREAD * 100.0
+        );
+        for file in skipped {
+            let _ = write!(page, "<p class=\"skipped\">skipped {}</p>", escape(file));
+        }
+        for (run, machine, metric, revision, value, median) in self.marked() {
+            let _ = write!(
+                page,
+                "<p class=\"marked\">{}: {} on {}: {} at {} (trailing median {})</p>",
+                escape(&metric),
+                escape(&run),
+                escape(&machine),
+                format_value(value),
+                escape(&short(&revision)),
+                format_value(median),
+            );
+        }
+        for series in &self.series {
+            let _ = write!(
+                page,
+                "<section class=\"series\"><h2>{}</h2><div>{}</div>",
+                escape(&series.run),
+                escape(&series.machine)
+            );
+            for (metric, points) in &series.metrics {
+                let _ = write!(page, "<h3>{}</h3>", escape(&metric.name()));
+                page += &trend_chart(points);
+            }
+            page += "</section>\n";
+        }
+        page += "</body></html>\n";
+        page
+    }
+}
+
+/// What ran, made how: captures of one key are the same run.
+fn run_key(capture: &CaptureFile) -> String {
+    let s = &capture.settings;
+    let particles = if capture.capacity.is_some() {
+        "capacity".to_owned()
+    } else {
+        format!("{} particles", s.particles)
+    };
+    format!(
+        "{} · {particles} · seed {} · {} · {} · {}",
+        s.scenario,
+        s.seed,
+        if s.headless { "headless" } else { "rendered" },
+        s.backend,
+        capture.environment.build_profile,
+    )
+}
+
+/// Where it ran.
+fn machine_key(capture: &CaptureFile) -> String {
+    let e = &capture.environment;
+    let mut machine = format!(
+        "{} ({} cores, {} kernel threads) · {} {}",
+        e.cpu_model.as_deref().unwrap_or("unknown CPU"),
+        e.cpu_cores,
+        e.kernel_threads,
+        e.os,
+        e.arch
+    );
+    if let Some(agent) = &e.user_agent {
+        let _ = write!(machine, " · {agent}");
+    }
+    if let Some(adapter) = &e.gpu_adapter {
+        let _ = write!(machine, " · {adapter}");
+    }
+    machine
+}
+
+/// Each metric's points over the revisions of one series.
+fn trends(dated: &[Dated]) -> Vec<(Metric, Vec<Point>)> {
+    let mut revisions: Vec<(String, Option<u64>, usize)> = Vec::new();
+    for (index, (revision, time, _)) in dated.iter().enumerate() {
+        if !revisions.iter().any(|(seen, ..)| seen == revision) {
+            revisions.push((revision.clone(), *time, index));
+        }
+    }
+    revisions.sort_by_key(|&(_, time, first)| (time.is_none(), time, first));
+    Metric::all()
+        .into_iter()
+        .filter_map(|metric| {
+            let mut points: Vec<Point> = revisions
+                .iter()
+                .filter_map(|(revision, ..)| {
+                    let values: Vec<f64> = dated
+                        .iter()
+                        .filter(|(r, ..)| r == revision)
+                        .filter_map(|(_, _, capture)| metric.of(capture))
+                        .collect();
+                    (!values.is_empty()).then(|| Point {
+                        revision: revision.clone(),
+                        value: median(&values),
+                        captures: values.len(),
+                        outside: None,
+                    })
+                })
+                .collect();
+            mark_outside(&mut points);
+            (!points.is_empty()).then_some((metric, points))
+        })
+        .collect()
+}
+
+/// Marks each point outside its trailing window's band.
+fn mark_outside(points: &mut [Point]) {
+    for index in MIN_TRAILING..points.len() {
+        let window: Vec<f64> = points[index.saturating_sub(TRAILING)..index]
+            .iter()
+            .map(|point| point.value)
+            .collect();
+        let centre = median(&window);
+        let deviations: Vec<f64> = window.iter().map(|v| (v - centre).abs()).collect();
+        let spread = (1.4826 * median(&deviations)).max(MIN_SPREAD * centre.abs());
+        let half_width = BAND * spread;
+        if (points[index].value - centre).abs() > half_width {
+            points[index].outside = Some((centre, half_width));
+        }
+    }
+}
+
+fn short(revision: &str) -> String {
+    revision.chars().take(9).collect()
+}
+
+fn format_value(value: f64) -> String {
+    if value >= 1000.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.3}")
+    }
+}
+
+/// The points as a line from oldest to newest revision, each marked point ringed in red,
+/// the band it left drawn behind it.
+fn trend_chart(points: &[Point]) -> String {
+    let top = points
+        .iter()
+        .map(|p| p.value.max(p.outside.map_or(0.0, |(m, h)| m + h)))
+        .fold(0.0, f64::max)
+        * 1.1;
+    let top = if top > 0.0 { top } else { 1.0 };
+    let step = (WIDTH - 40.0) / points.len().saturating_sub(1).max(1) as f64;
+    let x = |index: usize| 20.0 + index as f64 * step;
+    let y = |value: f64| HEIGHT - 22.0 - value / top * (HEIGHT - 36.0);
+    let mut svg = format!("<svg width=\"{WIDTH}\" height=\"{HEIGHT}\" role=\"img\">");
+    let line: Vec<String> = points
+        .iter()
+        .enumerate()
+        .map(|(index, point)| format!("{:.2},{:.2}", x(index), y(point.value)))
+        .collect();
+    let _ = write!(
+        svg,
+        "<polyline fill=\"none\" stroke=\"#5096e6\" stroke-width=\"1.5\" points=\"{}\"/>",
+        line.join(" ")
+    );
+    for (index, point) in points.iter().enumerate() {
+        if let Some((centre, half_width)) = point.outside {
+            let _ = write!(
+                svg,
+                "<rect x=\"{:.2}\" y=\"{:.2}\" width=\"8\" height=\"{:.2}\" fill=\"#e65046\" opacity=\"0.25\"/>\
+                 <circle class=\"outside\" cx=\"{:.2}\" cy=\"{:.2}\" r=\"7\" fill=\"none\" stroke=\"#e65046\" stroke-width=\"2\"><title>{} outside the trailing spread: {} vs median {}</title></circle>",
+                x(index) - 4.0,
+                y(centre + half_width),
+                (y(centre - half_width) - y(centre + half_width)).max(1.0),
+                x(index),
+                y(point.value),
+                escape(&short(&point.revision)),
+                format_value(point.value),
+                format_value(centre),
+            );
+        }
+        let _ = write!(
+            svg,
+            "<circle class=\"point\" cx=\"{:.2}\" cy=\"{:.2}\" r=\"3\" fill=\"#5ac86e\"><title>{}: {} ({} captures)</title></circle>\
+             <text x=\"{:.2}\" y=\"{}\" fill=\"#888\" font-size=\"9\" text-anchor=\"middle\">{}</text>",
+            x(index),
+            y(point.value),
+            escape(&point.revision),
+            format_value(point.value),
+            point.captures,
+            x(index),
+            HEIGHT - 6.0,
+            escape(&short(&point.revision)),
+        );
+    }
+    let _ = write!(
+        svg,
+        "<text x=\"4\" y=\"12\" fill=\"#aaa\" font-size=\"11\">{}</text></svg>",
+        format_value(top)
+    );
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::file::tests::sample_capture;
+    use super::*;
+
+    /// Ten revisions of one run on one machine: frames of 10 ms until revision 7, 13 ms
+    /// from there on; two captures a revision, given out of order.
+    fn stepped_folder() -> Vec<CaptureFile> {
+        let mut captures = Vec::new();
+        for revision in (0..10_u64).rev() {
+            for jitter in [0.99, 1.01] {
+                let ms = if revision >= 7 { 13.0 } else { 10.0 } * jitter;
+                let mut capture = sample_capture(&[ms; 20]);
+                capture.environment.git_revision = Some(format!("rev{revision:02}abcdef"));
+                capture.environment.commit_time = Some(1_700_000_000 + revision * 3600);
+                captures.push(capture);
+            }
+        }
+        captures
+    }
+
+    #[test]
+    fn a_step_change_is_marked_where_it_happens_and_nowhere_before() {
+        let history = History::of(&stepped_folder());
+        assert_eq!(history.series.len(), 1, "one run on one machine");
+        let (metric, points) = &history.series[0].metrics[0];
+        assert_eq!(*metric, Metric::FrameP50);
+        let revisions: Vec<&str> = points.iter().map(|p| p.revision.as_str()).collect();
+        assert_eq!(revisions[0], "rev00abcdef", "oldest commit first");
+        assert_eq!(revisions[9], "rev09abcdef");
+        assert!(points.iter().all(|p| p.captures == 2));
+        let outside: Vec<usize> = points
+            .iter()
+            .enumerate()
+            .filter_map(|(index, p)| p.outside.map(|_| index))
+            .collect();
+        assert_eq!(outside.first(), Some(&7), "{points:?}");
+        assert!(
+            (points[7].value - 13.0).abs() < 1e-9,
+            "the median of 12.87 and 13.13"
+        );
+        let marked = history.marked();
+        assert!(
+            marked
+                .iter()
+                .any(|m| m.2 == "frame p50 ms" && m.3 == "rev07abcdef"),
+            "{marked:?}"
+        );
+        assert!(marked.iter().all(|m| m.3.as_str() >= "rev07"), "{marked:?}");
+        let page = history.to_html(&["broken.json: not JSON".to_owned()]);
+        assert!(page.contains("frame p50 ms: stress"), "{page}");
+        assert!(page.contains("rev07abcd</text>"));
+        assert!(page.contains("class=\"outside\""));
+        assert!(page.contains("skipped broken.json: not JSON"));
+        assert!(!page.contains("<script"));
+    }
+
+    /// Noise within 3% never marks a point, and the upload and overlay phases a headless
+    /// capture does not run get no trend.
+    #[test]
+    fn a_steady_series_is_not_marked() {
+        let mut captures = stepped_folder();
+        captures.retain(|c| {
+            c.environment
+                .git_revision
+                .as_deref()
+                .is_some_and(|r| r < "rev07")
+        });
+        let history = History::of(&captures);
+        assert_eq!(history.marked(), Vec::new());
+        let metrics: Vec<String> = history.series[0]
+            .metrics
+            .iter()
+            .map(|(metric, _)| metric.name())
+            .collect();
+        assert_eq!(
+            metrics,
+            [
+                "frame p50 ms",
+                "frame p95 ms",
+                "simulate p50 ms",
+                "pack p50 ms",
+                "allocations per frame",
+                "peak live heap MB"
+            ]
+        );
+    }
+
+    #[test]
+    fn machines_and_runs_make_separate_series() {
+        let mut captures = stepped_folder();
+        captures[0].environment.cpu_model = Some("another CPU".into());
+        captures[1].settings.headless = false;
+        let history = History::of(&captures);
+        assert_eq!(history.series.len(), 3);
+        assert!(
+            history
+                .series
+                .iter()
+                .any(|s| s.machine.starts_with("another CPU"))
+        );
+        assert!(history.series.iter().any(|s| s.run.contains("rendered")));
+    }
+}
