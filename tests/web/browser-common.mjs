@@ -169,6 +169,40 @@ export function assertCapturesAtOnce({ frames, answers }) {
   assert.match(answers[8], /^rejected: capture\(1\): 8 captures are already waiting/);
 }
 
+/**
+ * In the page: a capture and a capacity search asked for at once (they queue), the search
+ * against a 0.5 ms budget from 1,000 particles with 5-frame windows (so it ends at its
+ * first window, the fewest particles over the budget), and a search with a setting out of
+ * range.
+ */
+export async function requestCapacity() {
+  const [capture, search] = await Promise.all([
+    window.sparkbench.capture(3),
+    window.sparkbench.capacity({ budget_ms: 0.5, start: 1000, window: 5, repeats: 2 }),
+  ]);
+  const refused = await window.sparkbench.capacity({ window: 1 })
+    .then(() => 'accepted', (error) => `rejected: ${error.message}`);
+  return { captured: capture.samples.length, search, refused };
+}
+
+/** What `requestCapacity` got: both answered, the score at the limit, the bad call refused. */
+export function assertCapacity({ captured, search, refused }) {
+  assert.equal(captured, 3);
+  const { capacity } = search;
+  assert.ok(capacity, `a capacity capture: ${JSON.stringify(search).slice(0, 300)}`);
+  assert.equal(capacity.budget_ms, 0.5);
+  assert.equal(capacity.particles, 1000);
+  assert.match(capacity.note, /even the fewest particles \(1000\) are over the budget/);
+  assert.equal(capacity.curve.length, 1);
+  assert.equal(capacity.curve[0].particles, 1000);
+  assert.ok(capacity.curve[0].p95_ms > 0.5, JSON.stringify(capacity.curve));
+  assert.equal(capacity.frames_measured, 5);
+  assert.ok(capacity.frames_run >= 15, `10 settling frames first: ${capacity.frames_run}`);
+  assert.equal(search.samples.length, 5, 'the last window\'s frames');
+  assert.equal(search.settings.particles, 1000);
+  assert.equal(refused, 'rejected: capacity(): window 1 is not a whole number in 5..=600');
+}
+
 /** The screenshot file name for the page shown when `feature` is missing. */
 export function missingFeatureShot(feature, suffix = '') {
   return `web-without-${feature.replace(/\W+/g, '-').toLowerCase()}${suffix}.png`;

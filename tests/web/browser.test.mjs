@@ -14,6 +14,7 @@ import {
   assertRunningStats, assertStartup, assertStoppedPage, assertThreading, describeStartup,
   drawnOrStopped, failAppCanvasContext, missingFeatureShot, nativeChecksum, readMeasures,
   recordProblems, requestCapturesAtOnce, visitPanicking, visitUnsupported,
+  requestCapacity, assertCapacity,
 } from './browser-common.mjs';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, openBrowser } from './chromium.mjs';
 
@@ -489,11 +490,27 @@ test('window.sparkbench.capture(n) records frames that the native compare reads'
   writeFileSync(webFile, JSON.stringify(capture));
   execFileSync(NATIVE_BIN, ['capture', '--headless', '--scenario', 'fountain', '--particles', '20000',
     '--seed', '7', '--frames', '40', '--warmup', '0', '--out', nativeFile]);
-  const compared = spawnSync(NATIVE_BIN, ['compare', nativeFile, webFile, '--threshold', '1000%'], { encoding: 'utf8' });
-  assert.ok([0, 1, 3].includes(compared.status), `compare refused the files: ${compared.stderr}`);
-  assert.match(compared.stdout, /frame p50 ms/);
-  assert.match(compared.stdout, /one capture is headless and the other rendered/);
+  const refusedAcross = spawnSync(NATIVE_BIN, ['compare', nativeFile, webFile], { encoding: 'utf8' });
+  assert.equal(refusedAcross.status, 2, refusedAcross.stdout);
+  assert.match(refusedAcross.stderr, /made differently: mode \(headless vs rendered\).*architecture \(x86_64 vs wasm32\).*browser \(none vs Chrome\)/);
+  const compared = spawnSync(NATIVE_BIN, ['compare', nativeFile, webFile, '--across'], { encoding: 'utf8' });
+  assert.ok([0, 3].includes(compared.status), `compare refused the files: ${compared.stderr}`);
+  assert.match(compared.stdout, /frame p50 ms .* not judged/);
+  assert.match(compared.stdout, /made differently: mode \(headless vs rendered\): shown, not judged/);
   assert.equal(JSON.parse(readFileSync(nativeFile, 'utf8')).settings.particles, 20000);
+});
+
+test('window.sparkbench.capacity() queues with capture(n) and resolves with the score', { timeout: RUN_TIMEOUT_MS + 120_000 }, async () => {
+  const { page, problems } = await openPage();
+  await page.goto(`${origin}/?scenario=stress&particles=2000&seed=3`);
+  await page.waitForFunction(() => (window.sparkbench?.stats?.().frames ?? 0) > 0, null,
+    { timeout: RUN_TIMEOUT_MS, polling: 100 });
+  const answers = await page.evaluate(requestCapacity);
+  const particles = await page.evaluate(() => window.sparkbench.stats().particles);
+  await page.close();
+  assert.deepEqual(problems, []);
+  assertCapacity(answers);
+  assert.equal(particles, 2000, 'the scenario is put back after the search');
 });
 
 test('?capture=N downloads the capture after a warm-up; capture(n) calls meanwhile each get their own', { timeout: 2 * RUN_TIMEOUT_MS + 120_000 }, async () => {

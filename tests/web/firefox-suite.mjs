@@ -20,6 +20,7 @@ import {
   assertRunningStats, assertStartup, assertStoppedPage, assertThreading, describeStartup,
   drawnOrStopped, failAppCanvasContext, missingFeatureShot, nativeChecksum, readMeasures,
   recordProblems, requestCapturesAtOnce, visitPanicking, visitUnsupported,
+  requestCapacity, assertCapacity,
 } from './browser-common.mjs';
 import { openFirefox } from './firefox.mjs';
 
@@ -147,6 +148,16 @@ test('Firefox: ?capture=N downloads the capture after a warm-up; capture(n) call
   assert.equal(capture.settings.seed, 3);
   assert.equal(capture.settings.warmup, 60);
   assert.match(capture.environment.user_agent ?? '', /Firefox\//, JSON.stringify(capture.environment));
+});
+
+test('Firefox: window.sparkbench.capacity() queues with capture(n) and resolves with the score', { timeout: RUN_TIMEOUT_MS + 60_000 }, async () => {
+  const { page, problems } = await openPage();
+  await page.goto(`${session.origin}/?scenario=stress&particles=2000&seed=3`);
+  await page.waitForFunction(() => (window.sparkbench?.stats?.().frames ?? 0) > 0, { timeout: RUN_TIMEOUT_MS, polling: 100 });
+  const answers = await page.evaluate(requestCapacity);
+  await page.close();
+  assert.deepEqual(problems, []);
+  assertCapacity(answers);
 });
 
 /**
