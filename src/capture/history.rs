@@ -315,8 +315,13 @@ fn mark_outside(points: &mut [Point]) {
     }
 }
 
+/// A revision as git abbreviates it (7 characters), keeping a `-dirty` mark.
 fn short(revision: &str) -> String {
-    revision.chars().take(9).collect()
+    let mut short: String = revision.chars().take(7).collect();
+    if revision.ends_with("-dirty") {
+        short += "-dirty";
+    }
+    short
 }
 
 fn format_value(value: f64) -> String {
@@ -336,8 +341,9 @@ fn trend_chart(points: &[Point]) -> String {
         .fold(0.0, f64::max)
         * 1.1;
     let top = if top > 0.0 { top } else { 1.0 };
-    let step = (WIDTH - 40.0) / points.len().saturating_sub(1).max(1) as f64;
-    let x = |index: usize| 20.0 + index as f64 * step;
+    // Room for a revision label centred under the first and last points.
+    let step = (WIDTH - 60.0) / points.len().saturating_sub(1).max(1) as f64;
+    let x = |index: usize| 30.0 + index as f64 * step;
     let y = |value: f64| HEIGHT - 22.0 - value / top * (HEIGHT - 36.0);
     let mut svg = format!("<svg width=\"{WIDTH}\" height=\"{HEIGHT}\" role=\"img\">");
     let line: Vec<String> = points
@@ -439,7 +445,7 @@ mod tests {
         assert!(marked.iter().all(|m| m.3.as_str() >= "rev07"), "{marked:?}");
         let page = history.to_html(&["broken.json: not JSON".to_owned()]);
         assert!(page.contains("frame p50 ms: stress"), "{page}");
-        assert!(page.contains("rev07abcd</text>"));
+        assert!(page.contains(">rev07ab</text>"), "revisions shortened as git does");
         assert!(page.contains("class=\"outside\""));
         assert!(page.contains("skipped broken.json: not JSON"));
         assert!(!page.contains("<script"));
