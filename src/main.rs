@@ -58,7 +58,7 @@ mod cli {
         /// Write one self-contained HTML page showing captures side by side.
         Report(ReportArgs),
         /// Find how many particles fit the frame budget: ramp the count, bisect, then
-        /// confirm with repeated windows (at most 8,280 frames with the defaults).
+        /// confirm with repeated windows (at most 9,360 frames with the defaults).
         Capacity(CapacityArgs),
         /// Draw the trend of every capture in a folder across git revisions and machines,
         /// marking points outside the trailing window's spread, as one HTML page.

@@ -423,7 +423,7 @@ fn a_headless_capacity_search_writes_its_score_and_curve() {
         capacity.curve.len() >= 11,
         "ramp, bisection and ten confirming windows"
     );
-    assert!(capacity.frames_measured <= capacity.frames_run && capacity.frames_run <= 8_280);
+    assert!(capacity.frames_measured <= capacity.frames_run && capacity.frames_run <= 9_360);
     assert_eq!(
         capture.samples.len(),
         300,

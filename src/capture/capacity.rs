@@ -17,7 +17,7 @@
 //!    (Student's t).
 //!
 //! The search takes at most [`CapacityConfig::max_probes`] probes, so at most
-//! [`CapacityConfig::max_frames`] frames (8,280 with the defaults).
+//! [`CapacityConfig::max_frames`] frames (9,360 with the defaults).
 
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
@@ -37,8 +37,9 @@ const FILLED: f64 = 0.9;
 const BISECT_UNTIL: f64 = 1.1;
 /// The confirming windows' counts, as shares of the bisected count.
 const CONFIRM_AT: [f64; 2] = [0.8, 1.2];
-/// Doublings from the smallest count to the largest, so the ramp's most probes.
-const RAMP_PROBES: u32 = (MAX_PARTICLES / MIN_PARTICLES).ilog2() + 1;
+/// The ramp's most probes: from the fewest particles, 12 doublings reach 2,048,000 and
+/// the 13th probe the pool's maximum (or from the most, as many halvings).
+const RAMP_PROBES: u32 = (MAX_PARTICLES / MIN_PARTICLES).ilog2() + 2;
 /// Most bisection probes: from a factor of 2 to [`BISECT_UNTIL`] takes three halvings of
 /// the logarithm (2 → 1.41 → 1.19 → 1.09).
 const BISECT_PROBES: u32 = 3;
@@ -750,6 +751,37 @@ pub(crate) mod tests {
             assert_eq!(pair, [low, high]);
         }
         assert_eq!(capacity.frames_measured as usize, 60 * counts.len());
+    }
+
+    /// The bound covers the longest ramp: from the fewest particles to the pool's maximum.
+    #[test]
+    fn the_longest_search_stays_within_its_bound() {
+        let config = CapacityConfig {
+            start: MIN_PARTICLES,
+            ..CapacityConfig::new(BUDGET_MS)
+        };
+        assert_eq!((config.max_probes(), config.max_frames()), (26, 9_360));
+        let mut search = CapacitySearch::new(config);
+        let mut probes = 0;
+        let capacity = loop {
+            // Within the budget below 3,500,000 particles: a 13-probe ramp.
+            let frame_ms = if search.probing() < 3_500_000 {
+                1.0
+            } else {
+                30.0
+            };
+            match search.on_frame(frame_ms, u64::from(search.probing())) {
+                Next::Continue => {}
+                Next::Probe(_) => probes += 1,
+                Next::Done(capacity) => break capacity,
+            }
+        };
+        assert_eq!(
+            capacity.curve[12].particles, MAX_PARTICLES,
+            "the 13th probe"
+        );
+        assert!(probes < config.max_probes());
+        assert!(capacity.frames_run <= config.max_frames());
     }
 
     #[test]

@@ -220,10 +220,18 @@ pub fn compare(
             setups.join(", ")
         ));
     }
-    let mut rows = timed_rows(base, new, options.threshold);
-    if let (Some(base_capacity), Some(new_capacity)) = (&first_base.capacity, &first_new.capacity) {
-        rows.push(capacity_row(base_capacity, new_capacity, options.threshold));
-    }
+    // A capacity search's frames ran at counts it chose, so two searches' times (and end
+    // states) do not compare: their scores do.
+    let searches = first_base
+        .capacity
+        .as_ref()
+        .zip(first_new.capacity.as_ref());
+    let mut rows = match searches {
+        Some((base_capacity, new_capacity)) => {
+            vec![capacity_row(base_capacity, new_capacity, options.threshold)]
+        }
+        None => timed_rows(base, new, options.threshold),
+    };
     let mean = |runs: &[CaptureFile], value: fn(&CaptureFile) -> f64| {
         runs.iter().map(value).sum::<f64>() / runs.len() as f64
     };
@@ -254,7 +262,10 @@ pub fn compare(
     Ok(Comparison {
         runs: (base.len(), new.len()),
         rows,
-        checksum_change: checksum_change(base, new),
+        checksum_change: searches
+            .is_none()
+            .then(|| checksum_change(base, new))
+            .flatten(),
         notes,
     })
 }
@@ -311,6 +322,14 @@ fn run_differences(base: &CaptureFile, new: &CaptureFile) -> Vec<String> {
     match (&base.capacity, &new.capacity) {
         (Some(_), None) | (None, Some(_)) => {
             differences.push("capacity search (one capture is one, the other is not)".into());
+        }
+        (Some(base_search), Some(new_search))
+            if (base_search.budget_ms - new_search.budget_ms).abs() > 1e-9 =>
+        {
+            differences.push(format!(
+                "capacity budget ({:.2} ms vs {:.2} ms)",
+                base_search.budget_ms, new_search.budget_ms
+            ));
         }
         // Two searches chose their own counts: their scores are what compares.
         (None, None) if b.particles != n.particles => {
@@ -1144,6 +1163,34 @@ mod tests {
             "-12.5%, but the intervals overlap"
         );
         assert_eq!(verdict(score(800_000, 20_000)), (Verdict::Improved, false));
+        let mut slower_frames = new.clone();
+        slower_frames.capacity = Some(score(640_000, 20_000));
+        slower_frames.checksum = "fedcba9876543210".into();
+        for sample in &mut slower_frames.samples {
+            sample.frame_ms *= 2.0;
+        }
+        slower_frames.summary = super::super::CaptureSummary::of(
+            &slower_frames.samples,
+            slower_frames.settings.budget_ms,
+        );
+        let scores_only = compare(&one(base.clone()), &one(slower_frames), at(0.1)).unwrap();
+        assert!(!scores_only.regressed(), "{}", scores_only.to_table());
+        assert!(
+            !scores_only.to_table().contains("frame p50"),
+            "frames at other counts"
+        );
+        assert_eq!(
+            scores_only.checksum_change, None,
+            "end states at other counts"
+        );
+        let mut other_budget = score(640_000, 20_000);
+        other_budget.budget_ms = 1000.0 / 30.0;
+        new.capacity = Some(other_budget);
+        let error = compare(&one(base.clone()), &one(new.clone()), at(0.1)).unwrap_err();
+        assert!(
+            error.contains("capacity budget (16.67 ms vs 33.33 ms)"),
+            "{error}"
+        );
         new.capacity = None;
         let error = compare(&one(base), &one(new), at(0.1)).unwrap_err();
         assert!(error.contains("capacity search"), "{error}");

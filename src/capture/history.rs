@@ -445,7 +445,10 @@ mod tests {
         assert!(marked.iter().all(|m| m.3.as_str() >= "rev07"), "{marked:?}");
         let page = history.to_html(&["broken.json: not JSON".to_owned()]);
         assert!(page.contains("frame p50 ms: stress"), "{page}");
-        assert!(page.contains(">rev07ab</text>"), "revisions shortened as git does");
+        assert!(
+            page.contains(">rev07ab</text>"),
+            "revisions shortened as git does"
+        );
         assert!(page.contains("class=\"outside\""));
         assert!(page.contains("skipped broken.json: not JSON"));
         assert!(!page.contains("<script"));

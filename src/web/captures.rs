@@ -180,7 +180,7 @@ pub fn capture(frames: u32) -> js_sys::Promise {
 }
 
 /// `window.sparkbench.capacity(settings?)`: finds how many particles the running app
-/// holds within its frame budget at p95 (see `capture::capacity`: at most 8,280 frames
+/// holds within its frame budget at p95 (see `capture::capacity`: at most 9,360 frames
 /// with the defaults), and returns a promise of the capture holding the score and its
 /// curve in `capacity`. `settings` may set `budget_ms`, `start`, `window` and `repeats`
 /// (`CapacityConfig::with_settings`). It waits its turn behind captures and searches
