@@ -307,10 +307,13 @@ mod cli {
     }
 
     fn budget_ms(value: &str) -> Result<f64, String> {
+        let range = sparkbench::capture::capacity::BUDGET_RANGE_MS;
         match value.parse::<f64>() {
-            Ok(ms) if (0.5..=1000.0).contains(&ms) => Ok(ms),
+            Ok(ms) if range.contains(&ms) => Ok(ms),
             _ => Err(format!(
-                "'{value}' is not a budget in milliseconds in 0.5..=1000"
+                "'{value}' is not a budget in milliseconds in {}..={}",
+                range.start(),
+                range.end()
             )),
         }
     }
@@ -438,7 +441,6 @@ mod cli {
             history::History,
             report::html,
         };
-        use sparkbench::perf::FrameBudget;
         use sparkbench::scenario::ScenarioChoice;
         use sparkbench::{AppMode, app};
 
@@ -461,18 +463,19 @@ mod cli {
                 u64::from(args.frames + args.warmup),
                 "capturing {bar:40} {pos}/{len} frames ({eta} left)",
             );
-            let capture = if args.run.headless {
-                let mut app = capture::headless_app(choice, use_simd);
-                Some(capture::run_headless(&mut app, recorder, |seen, _| {
-                    bar.set_position(u64::from(seen));
-                }))
-            } else {
+            let progress = {
                 let bar = bar.clone();
-                rendered(choice, use_simd, recorder, move |world| {
+                move |world: &World| {
                     if let Some(recorder) = world.get_resource::<CaptureRecorder>() {
                         bar.set_position(u64::from(recorder.progress().0));
                     }
-                })
+                }
+            };
+            let capture = if args.run.headless {
+                let mut app = capture::headless_app(choice, use_simd);
+                Some(capture::run_headless(&mut app, recorder, progress))
+            } else {
+                rendered(choice, use_simd, recorder, progress)
             };
             bar.finish_and_clear();
             let Some(capture) = capture else {
@@ -554,25 +557,22 @@ mod cli {
                 u64::from(config.max_frames()),
                 "searching {bar:40} {pos} frames of at most {len}, {msg}",
             );
-            let on_frame = {
+            let progress = {
                 let bar = bar.clone();
-                move |frames: u32, _most: u32, count: u32| {
-                    bar.set_position(u64::from(frames));
-                    bar.set_message(format!("probing {count} particles"));
+                move |world: &World| {
+                    if let Some(run) = world.get_resource::<CapacityRun>() {
+                        let (frames, _, count) = run.progress();
+                        bar.set_position(u64::from(frames));
+                        bar.set_message(format!("probing {count} particles"));
+                    }
                 }
             };
             let run = CapacityRun::new(config, args.run.headless);
             let capture = if args.run.headless {
                 let mut app = capture::headless_app(choice, use_simd);
-                app.insert_resource(FrameBudget { ms: args.budget });
-                Some(capture::run_capacity_headless(&mut app, run, on_frame))
+                Some(capture::run_headless(&mut app, run, progress))
             } else {
-                rendered(choice, use_simd, run, move |world| {
-                    if let Some(run) = world.get_resource::<CapacityRun>() {
-                        let (frames, most, count) = run.progress();
-                        on_frame(frames, most, count);
-                    }
-                })
+                rendered(choice, use_simd, run, progress)
             };
             bar.finish_and_clear();
             let Some(capture) = capture else {
@@ -665,14 +665,7 @@ mod cli {
             if !path.is_dir() {
                 return Ok(vec![CaptureFile::read(path)?]);
             }
-            let entries =
-                std::fs::read_dir(path).map_err(|error| format!("{}: {error}", path.display()))?;
-            let mut files: Vec<_> = entries
-                .filter_map(Result::ok)
-                .map(|entry| entry.path())
-                .filter(|file| file.extension().is_some_and(|ext| ext == "json"))
-                .collect();
-            files.sort();
+            let files = json_files_in(path, false)?;
             if files.is_empty() {
                 return Err(format!(
                     "{}: the folder holds no .json captures",
@@ -682,8 +675,9 @@ mod cli {
             files.iter().map(|file| CaptureFile::read(file)).collect()
         }
 
-        /// Every `.json` file under `folder`, in path order.
-        fn json_files_under(folder: &Path) -> Result<Vec<PathBuf>, String> {
+        /// Every `.json` file in `folder` (and, when `recursive`, its subfolders), in path
+        /// order.
+        fn json_files_in(folder: &Path, recursive: bool) -> Result<Vec<PathBuf>, String> {
             let mut files = Vec::new();
             let mut folders = vec![folder.to_path_buf()];
             while let Some(folder) = folders.pop() {
@@ -691,7 +685,9 @@ mod cli {
                     .map_err(|error| format!("{}: {error}", folder.display()))?;
                 for path in entries.filter_map(Result::ok).map(|entry| entry.path()) {
                     if path.is_dir() {
-                        folders.push(path);
+                        if recursive {
+                            folders.push(path);
+                        }
                     } else if path.extension().is_some_and(|ext| ext == "json") {
                         files.push(path);
                     }
@@ -704,7 +700,7 @@ mod cli {
         /// `history`: every capture under the folder, as a trend page. Files that are not
         /// captures this build reads are skipped, named on the page and here.
         pub(super) fn history(args: &HistoryArgs) -> ExitCode {
-            let files = match json_files_under(&args.folder) {
+            let files = match json_files_in(&args.folder, true) {
                 Ok(files) => files,
                 Err(error) => {
                     eprintln!("error: {error}");
@@ -731,10 +727,16 @@ mod cli {
                 return ExitCode::from(2);
             }
             let history = History::of(&captures);
-            for (run, machine, metric, revision, value, median) in history.marked() {
+            for (series, metric, point) in history.marked() {
+                let median = point.outside.map_or(0.0, |(median, _)| median);
                 println!(
-                    "outside the trailing spread: {metric} of {run} on {machine} at {revision}: \
-                     {value:.3} (trailing median {median:.3})"
+                    "outside the trailing spread: {} of {} on {} at {}: {:.3} (trailing median \
+                     {median:.3})",
+                    metric.name(),
+                    series.run,
+                    series.machine,
+                    point.revision,
+                    point.value
                 );
             }
             match std::fs::write(&args.out, history.to_html(&skipped)) {

@@ -232,6 +232,23 @@ fn two_captures_of_this_build_compare_and_a_slower_copy_fails() {
     assert_eq!(page.matches("<section").count(), 2);
 }
 
+/// `compare GOOD EDITED [extra]`, where EDITED is the capture at `good` changed by `edit`
+/// and written to `name`.
+fn compare_with_edited(
+    good: &Path,
+    name: &str,
+    extra: &[&str],
+    edit: impl FnOnce(&mut CaptureFile),
+) -> Output {
+    let mut edited = CaptureFile::read(good).unwrap();
+    edit(&mut edited);
+    let path = scratch(name);
+    std::fs::write(&path, edited.to_json()).unwrap();
+    let mut args = vec!["compare", good.to_str().unwrap(), path.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    sparkbench(&args)
+}
+
 #[test]
 fn bad_captures_exit_2_and_say_what_is_wrong() {
     let _serial = SERIAL
@@ -254,15 +271,9 @@ fn bad_captures_exit_2_and_say_what_is_wrong() {
     );
     assert!(text(&output).contains("ends early"), "{}", text(&output));
 
-    let mut other = CaptureFile::read(&good).unwrap();
-    other.settings.scenario = "galaxy".into();
-    let other_path = scratch("other-scenario.json");
-    std::fs::write(&other_path, other.to_json()).unwrap();
-    let output = sparkbench(&[
-        "compare",
-        good.to_str().unwrap(),
-        other_path.to_str().unwrap(),
-    ]);
+    let output = compare_with_edited(&good, "other-scenario.json", &[], |other| {
+        other.settings.scenario = "galaxy".into();
+    });
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(
         text(&output).contains("scenario (fountain vs galaxy)"),
@@ -270,27 +281,21 @@ fn bad_captures_exit_2_and_say_what_is_wrong() {
         text(&output)
     );
 
-    let mut rendered = CaptureFile::read(&good).unwrap();
-    rendered.settings.headless = false;
-    let rendered_path = scratch("rendered.json");
-    std::fs::write(&rendered_path, rendered.to_json()).unwrap();
-    let (good_arg, rendered_arg) = (good.to_str().unwrap(), rendered_path.to_str().unwrap());
-    let output = sparkbench(&["compare", good_arg, rendered_arg]);
+    let rendered = |capture: &mut CaptureFile| capture.settings.headless = false;
+    let output = compare_with_edited(&good, "rendered.json", &[], rendered);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(
         text(&output).contains("mode (headless vs rendered)"),
         "{}",
         text(&output)
     );
-    let across = sparkbench(&["compare", good_arg, rendered_arg, "--across"]);
+    let across = compare_with_edited(&good, "rendered.json", &["--across"], rendered);
     assert_eq!(across.status.code(), Some(0), "{}", text(&across));
     assert!(text(&across).contains("not judged"), "{}", text(&across));
 
-    let mut edited = CaptureFile::read(&good).unwrap();
-    edited.summary.p50_ms *= 0.5;
-    let edited_path = scratch("edited.json");
-    std::fs::write(&edited_path, edited.to_json()).unwrap();
-    let output = sparkbench(&["compare", good_arg, edited_path.to_str().unwrap()]);
+    let output = compare_with_edited(&good, "edited.json", &[], |edited| {
+        edited.summary.p50_ms *= 0.5;
+    });
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(
         text(&output).contains("the summary disagrees with the samples (p50_ms is"),

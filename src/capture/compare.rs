@@ -247,7 +247,7 @@ pub fn compare(
         mean(new, |c| c.summary.peak_live_bytes as f64 / 1.0e6),
         options.threshold,
     ));
-    let mut notes = notes(first_base, first_new);
+    let mut notes = notes(first_base, first_new, searches.is_none());
     if !setups.is_empty() {
         for row in &mut rows {
             row.verdict = Verdict::NotJudged;
@@ -292,12 +292,13 @@ fn timed_rows(base: &[CaptureFile], new: &[CaptureFile], threshold: f64) -> Vec<
     );
     for (column, name) in columns {
         let (base_runs, new_runs) = (series(base, column), series(new, column));
+        // Frames always get their rows; phases only when they take time to measure.
+        let least_ms = if column.is_none() { 0.0 } else { NEGLIGIBLE_MS };
         for p in [50.0, 95.0] {
             let row_name = format!("{name} p{p:.0} ms");
-            let row = timed_row(&row_name, &base_runs, &new_runs, p, threshold, &mut rng);
-            if column.is_none() || row.base.max(row.new) >= NEGLIGIBLE_MS {
-                rows.push(row);
-            }
+            rows.extend(timed_row(
+                &row_name, &base_runs, &new_runs, p, threshold, least_ms, &mut rng,
+            ));
         }
     }
     rows
@@ -400,11 +401,13 @@ fn browser_name(user_agent: Option<&str>) -> &'static str {
     }
 }
 
-/// Differences that do not change what the times mean.
-fn notes(base: &CaptureFile, new: &CaptureFile) -> Vec<String> {
+/// Differences that do not change what the times mean; whether the checksums could be
+/// compared when `checksums` are (not for capacity searches, which end at counts of their
+/// own).
+fn notes(base: &CaptureFile, new: &CaptureFile, checksums: bool) -> Vec<String> {
     let mut notes = Vec::new();
     let (b, n) = (&base.settings, &new.settings);
-    if b.steps != n.steps {
+    if checksums && b.steps != n.steps {
         notes.push(format!(
             "checksums not compared: base ran {} steps, new {}",
             b.steps, n.steps
@@ -487,17 +490,22 @@ fn capacity_row(base: &Capacity, new: &Capacity, threshold: f64) -> MetricRow {
 }
 
 /// A time: the median over each side's runs of the run's `p`th percentile, judged against
-/// the threshold, the block bootstrap's spread and the runs' agreement.
+/// the threshold, the block bootstrap's spread and the runs' agreement; `None` (and no
+/// bootstrap) when both sides' values are under `least_ms`.
 fn timed_row(
     metric: &str,
     base: &[Vec<f64>],
     new: &[Vec<f64>],
     p: f64,
     threshold: f64,
+    least_ms: f64,
     rng: &mut Pcg32,
-) -> MetricRow {
+) -> Option<MetricRow> {
     let (base_runs, new_runs) = (run_percentiles(base, p), run_percentiles(new, p));
     let (base_value, new_value) = (median(&base_runs), median(&new_runs));
+    if base_value.max(new_value) < least_ms {
+        return None;
+    }
     let delta = relative(base_value, new_value);
     let mut why = None;
     let verdict = if delta.abs() <= threshold {
@@ -512,14 +520,14 @@ fn timed_row(
     } else {
         Verdict::Improved
     };
-    MetricRow {
+    Some(MetricRow {
         metric: metric.to_owned(),
         base: base_value,
         new: new_value,
         delta,
         verdict,
         why,
-    }
+    })
 }
 
 /// Why the runs cannot carry a verdict on a change that went up (`grew`) or down: too few
@@ -962,18 +970,22 @@ mod tests {
             let (base, same, slower) = (runs(10.0), runs(10.0), runs(13.0));
             let mut judge = Pcg32::seed_from_u64(0x5eed);
             for p in [50.0, 95.0] {
-                if timed_row("frame", &base, &same, p, 0.1, &mut judge).verdict
-                    == Verdict::Regressed
+                if timed_row("frame", &base, &same, p, 0.1, 0.0, &mut judge).map(|row| row.verdict)
+                    == Some(Verdict::Regressed)
                 {
                     false_alarms += 1;
                 }
             }
-            if timed_row("frame", &base, &slower, 50.0, 0.1, &mut judge).verdict
-                == Verdict::Regressed
+            if timed_row("frame", &base, &slower, 50.0, 0.1, 0.0, &mut judge).map(|row| row.verdict)
+                == Some(Verdict::Regressed)
             {
                 caught += 1;
             }
         }
+        eprintln!(
+            "autocorrelated runs: {false_alarms} of 200 no-change verdicts regressed, \
+             {caught} of 100 slowdowns caught"
+        );
         assert!(
             false_alarms <= 5,
             "{false_alarms} false alarms in 200 verdicts"

@@ -119,8 +119,8 @@ pub struct History {
     pub series: Vec<Series>,
 }
 
-/// A capture's revision, its commit time (for the order) and the capture.
-type Dated<'a> = (String, Option<u64>, &'a CaptureFile);
+/// A point outside its trailing spread: its series, metric and point.
+pub type Marked<'a> = (&'a Series, Metric, &'a Point);
 
 impl History {
     /// The history of `captures`. Revisions are ordered by commit time, those without one
@@ -128,50 +128,34 @@ impl History {
     /// "unknown".
     #[must_use]
     pub fn of(captures: &[CaptureFile]) -> Self {
-        let mut groups: BTreeMap<(String, String), Vec<Dated>> = BTreeMap::new();
+        let mut groups: BTreeMap<(String, String), Vec<&CaptureFile>> = BTreeMap::new();
         for capture in captures {
-            let revision = capture
-                .environment
-                .git_revision
-                .clone()
-                .unwrap_or_else(|| "unknown".to_owned());
             groups
                 .entry((run_key(capture), machine_key(capture)))
                 .or_default()
-                .push((revision, capture.environment.commit_time, capture));
+                .push(capture);
         }
         let series = groups
             .into_iter()
-            .map(|((run, machine), dated)| Series {
+            .map(|((run, machine), captures)| Series {
                 run,
                 machine,
-                metrics: trends(&dated),
+                metrics: trends(&captures),
             })
             .collect();
         Self { series }
     }
 
-    /// Every marked point: series run, machine, metric, revision, value and trailing median.
-    #[must_use]
-    pub fn marked(&self) -> Vec<(String, String, String, String, f64, f64)> {
-        let mut marked = Vec::new();
-        for series in &self.series {
-            for (metric, points) in &series.metrics {
-                for point in points {
-                    if let Some((median, _)) = point.outside {
-                        marked.push((
-                            series.run.clone(),
-                            series.machine.clone(),
-                            metric.name(),
-                            point.revision.clone(),
-                            point.value,
-                            median,
-                        ));
-                    }
-                }
-            }
-        }
-        marked
+    /// Every point outside its trailing spread, series by series.
+    pub fn marked(&self) -> impl Iterator<Item = Marked<'_>> {
+        self.series.iter().flat_map(|series| {
+            series.metrics.iter().flat_map(move |(metric, points)| {
+                points
+                    .iter()
+                    .filter(|point| point.outside.is_some())
+                    .map(move |point| (series, *metric, point))
+            })
+        })
     }
 
     /// The history as one self-contained HTML page (inline SVG, no scripts), listing
@@ -196,16 +180,16 @@ impl History {
         for file in skipped {
             let _ = write!(page, "<p class=\"skipped\">skipped {}</p>", escape(file));
         }
-        for (run, machine, metric, revision, value, median) in self.marked() {
+        for (series, metric, point) in self.marked() {
             let _ = write!(
                 page,
                 "<p class=\"marked\">{}: {} on {}: {} at {} (trailing median {})</p>",
-                escape(&metric),
-                escape(&run),
-                escape(&machine),
-                format_value(value),
-                escape(&short(&revision)),
-                format_value(median),
+                escape(&metric.name()),
+                escape(&series.run),
+                escape(&series.machine),
+                format_value(point.value),
+                escape(&short(&point.revision)),
+                format_value(point.outside.map_or(0.0, |(median, _)| median)),
             );
         }
         for series in &self.series {
@@ -229,10 +213,10 @@ impl History {
 /// What ran, made how: captures of one key are the same run.
 fn run_key(capture: &CaptureFile) -> String {
     let s = &capture.settings;
-    let particles = if capture.capacity.is_some() {
-        "capacity".to_owned()
-    } else {
-        format!("{} particles", s.particles)
+    // Searches at different budgets are different runs.
+    let particles = match &capture.capacity {
+        Some(search) => format!("capacity at {:.2} ms", search.budget_ms),
+        None => format!("{} particles", s.particles),
     };
     format!(
         "{} · {particles} · seed {} · {} · {} · {}",
@@ -264,12 +248,23 @@ fn machine_key(capture: &CaptureFile) -> String {
     machine
 }
 
+/// The git revision a capture recorded, or "unknown".
+fn revision_of(capture: &CaptureFile) -> &str {
+    capture
+        .environment
+        .git_revision
+        .as_deref()
+        .unwrap_or("unknown")
+}
+
 /// Each metric's points over the revisions of one series.
-fn trends(dated: &[Dated]) -> Vec<(Metric, Vec<Point>)> {
-    let mut revisions: Vec<(String, Option<u64>, usize)> = Vec::new();
-    for (index, (revision, time, _)) in dated.iter().enumerate() {
-        if !revisions.iter().any(|(seen, ..)| seen == revision) {
-            revisions.push((revision.clone(), *time, index));
+fn trends(captures: &[&CaptureFile]) -> Vec<(Metric, Vec<Point>)> {
+    // Each revision once, with its first capture's commit time and place in the list.
+    let mut revisions: Vec<(&str, Option<u64>, usize)> = Vec::new();
+    for (index, capture) in captures.iter().enumerate() {
+        let revision = revision_of(capture);
+        if !revisions.iter().any(|&(seen, ..)| seen == revision) {
+            revisions.push((revision, capture.environment.commit_time, index));
         }
     }
     revisions.sort_by_key(|&(_, time, first)| (time.is_none(), time, first));
@@ -278,14 +273,14 @@ fn trends(dated: &[Dated]) -> Vec<(Metric, Vec<Point>)> {
         .filter_map(|metric| {
             let mut points: Vec<Point> = revisions
                 .iter()
-                .filter_map(|(revision, ..)| {
-                    let values: Vec<f64> = dated
+                .filter_map(|&(revision, ..)| {
+                    let values: Vec<f64> = captures
                         .iter()
-                        .filter(|(r, ..)| r == revision)
-                        .filter_map(|(_, _, capture)| metric.of(capture))
+                        .filter(|capture| revision_of(capture) == revision)
+                        .filter_map(|capture| metric.of(capture))
                         .collect();
                     (!values.is_empty()).then(|| Point {
-                        revision: revision.clone(),
+                        revision: revision.to_owned(),
                         value: median(&values),
                         captures: values.len(),
                         outside: None,
@@ -435,14 +430,17 @@ mod tests {
             (points[7].value - 13.0).abs() < 1e-9,
             "the median of 12.87 and 13.13"
         );
-        let marked = history.marked();
+        let marked: Vec<(String, &str)> = history
+            .marked()
+            .map(|(_, metric, point)| (metric.name(), point.revision.as_str()))
+            .collect();
         assert!(
             marked
                 .iter()
-                .any(|m| m.2 == "frame p50 ms" && m.3 == "rev07abcdef"),
+                .any(|m| m.0 == "frame p50 ms" && m.1 == "rev07abcdef"),
             "{marked:?}"
         );
-        assert!(marked.iter().all(|m| m.3.as_str() >= "rev07"), "{marked:?}");
+        assert!(marked.iter().all(|m| m.1 >= "rev07"), "{marked:?}");
         let page = history.to_html(&["broken.json: not JSON".to_owned()]);
         assert!(page.contains("frame p50 ms: stress"), "{page}");
         assert!(
@@ -466,7 +464,7 @@ mod tests {
                 .is_some_and(|r| r < "rev07")
         });
         let history = History::of(&captures);
-        assert_eq!(history.marked(), Vec::new());
+        assert_eq!(history.marked().count(), 0);
         let metrics: Vec<String> = history.series[0]
             .metrics
             .iter()

@@ -89,9 +89,23 @@ pub(super) fn plugin(app: &mut App) {
 /// A capture started in a running app (the overlay's button, the page's API) runs one
 /// fixed step a frame, like every other capture, so the work per frame is the same.
 fn fix_the_step(mut recorder: ResMut<CaptureRecorder>, mut strategy: ResMut<TimeUpdateStrategy>) {
-    if matches!(*strategy, TimeUpdateStrategy::Automatic) {
-        recorder.restore_wall_clock = true;
+    recorder.restore_wall_clock = fix_one_step_a_frame(&mut strategy);
+}
+
+/// Sets the clock to [`one_step_a_frame`]; returns whether it ran on wall time before, so
+/// whoever fixed it sets it back with [`restore_wall_clock`] when done.
+fn fix_one_step_a_frame(strategy: &mut TimeUpdateStrategy) -> bool {
+    let was_wall_clock = matches!(*strategy, TimeUpdateStrategy::Automatic);
+    if was_wall_clock {
         *strategy = one_step_a_frame();
+    }
+    was_wall_clock
+}
+
+/// Puts the clock back on wall time if [`fix_one_step_a_frame`] took it off.
+fn restore_wall_clock(strategy: &mut TimeUpdateStrategy, was_wall_clock: bool) {
+    if was_wall_clock {
+        *strategy = TimeUpdateStrategy::Automatic;
     }
 }
 
@@ -120,41 +134,15 @@ pub fn one_step_a_frame() -> TimeUpdateStrategy {
     TimeUpdateStrategy::ManualDuration(Time::<Fixed>::from_hz(sim::STEPS_PER_SECOND).timestep())
 }
 
-/// Runs `app` (from [`headless_app`]) until `recorder` is done, calling `on_frame` with
-/// its progress after every frame; returns the capture.
+/// Runs `app` (from [`headless_app`]) with `measure` inserted (a [`CaptureRecorder`] or a
+/// [`CapacityRun`]) until its capture is finished, calling `on_frame` with the world after
+/// every frame before that (for progress); returns the capture.
 pub fn run_headless(
     app: &mut App,
-    recorder: CaptureRecorder,
-    mut on_frame: impl FnMut(u32, u32),
+    measure: impl Resource,
+    mut on_frame: impl FnMut(&World),
 ) -> CaptureFile {
-    app.insert_resource(recorder);
-    run_until_finished(app, |world| {
-        if let Some(recorder) = world.get_resource::<CaptureRecorder>() {
-            let (seen, total) = recorder.progress();
-            on_frame(seen, total);
-        }
-    })
-}
-
-/// Runs `app` (from [`headless_app`]) until the capacity search `run` is done, calling
-/// `on_frame` with its progress (frames run, most frames, count probed) after every
-/// frame; returns the capture, with the score in [`CaptureFile::capacity`].
-pub fn run_capacity_headless(
-    app: &mut App,
-    run: CapacityRun,
-    mut on_frame: impl FnMut(u32, u32, u32),
-) -> CaptureFile {
-    app.insert_resource(run);
-    run_until_finished(app, |world| {
-        if let Some(run) = world.get_resource::<CapacityRun>() {
-            let (frames, most, count) = run.progress();
-            on_frame(frames, most, count);
-        }
-    })
-}
-
-/// Updates `app` until a capture is finished, calling `on_frame` after every other frame.
-fn run_until_finished(app: &mut App, mut on_frame: impl FnMut(&World)) -> CaptureFile {
+    app.insert_resource(measure);
     loop {
         app.update();
         if let Some(finished) = app.world_mut().remove_resource::<FinishedCapture>() {
@@ -256,27 +244,32 @@ fn record_frame(
         frames: recorder.frames,
         warmup: recorder.warmup,
         headless: recorder.headless,
-        samples: &recorder.samples,
+        budget_ms: measured.budget.ms,
+        particles: facts.choice.particles,
+        // The recorder is removed below: its samples move into the file.
+        samples: std::mem::take(&mut recorder.samples),
     };
-    let file = capture_file(&run, &measured, &facts);
-    if recorder.restore_wall_clock {
-        *strategy = TimeUpdateStrategy::Automatic;
-    }
+    let file = capture_file(run, &measured, &facts);
+    restore_wall_clock(&mut strategy, recorder.restore_wall_clock);
     commands.remove_resource::<CaptureRecorder>();
     commands.insert_resource(FinishedCapture(file));
 }
 
 /// What a run recorded, for [`capture_file`].
-pub(crate) struct Recorded<'a> {
+pub(crate) struct Recorded {
     frames: u32,
     warmup: u32,
     headless: bool,
-    samples: &'a [FrameSample],
+    /// The budget the samples are judged against, in milliseconds.
+    budget_ms: f64,
+    /// The particle target the samples ran at.
+    particles: u32,
+    samples: Vec<FrameSample>,
 }
 
-/// The capture file of `recorded`, with the run's facts and its state now.
-fn capture_file(recorder: &Recorded, measured: &Measured, facts: &RunFacts) -> CaptureFile {
-    let budget_ms = measured.budget.ms;
+/// The capture file of `recorder`, with the run's facts and its state now.
+fn capture_file(recorder: Recorded, measured: &Measured, facts: &RunFacts) -> CaptureFile {
+    let budget_ms = recorder.budget_ms;
     CaptureFile {
         schema_version: file::SCHEMA_VERSION,
         environment: environment::here(
@@ -292,7 +285,7 @@ fn capture_file(recorder: &Recorded, measured: &Measured, facts: &RunFacts) -> C
         ),
         settings: CaptureSettings {
             scenario: facts.choice.scenario.name().to_owned(),
-            particles: facts.choice.particles,
+            particles: recorder.particles,
             seed: facts.choice.seed,
             backend: if facts.settings.use_simd {
                 "simd"
@@ -306,8 +299,8 @@ fn capture_file(recorder: &Recorded, measured: &Measured, facts: &RunFacts) -> C
             budget_ms,
             steps: facts.clock.steps,
         },
-        summary: CaptureSummary::of(recorder.samples, budget_ms),
-        samples: recorder.samples.to_vec(),
+        summary: CaptureSummary::of(&recorder.samples, budget_ms),
+        samples: recorder.samples,
         checksum: format!("{:016x}", measured.pool.checksum()),
         capacity: None,
     }

@@ -30,9 +30,12 @@ const DOWNLOAD_URL_LIFETIME_MS: i32 = 60_000;
 enum Asked {
     /// `capture(n)`: this many frames.
     Capture(u32),
-    /// `capacity(settings)`: a capacity search, its settings given or else the defaults
-    /// against the app's frame budget.
-    Capacity(Vec<(String, f64)>),
+    /// `capacity(settings)`: a capacity search with the settings given (checked when the
+    /// call was made); without a budget of its own, it takes the app's when it starts.
+    Capacity {
+        config: CapacityConfig,
+        own_budget: bool,
+    },
 }
 
 /// A call waiting for its capture: what it asked for and its promise.
@@ -75,11 +78,16 @@ fn start_next_request(
             Asked::Capture(frames) => {
                 commands.insert_resource(CaptureRecorder::new(*frames, CALL_WARMUP, false));
             }
-            Asked::Capacity(settings) => {
-                // Checked when the call was made.
-                let config = CapacityConfig::new(budget.ms)
-                    .with_settings(settings)
-                    .unwrap_or_else(|_| CapacityConfig::new(budget.ms));
+            &Asked::Capacity { config, own_budget } => {
+                let budget_ms = if own_budget {
+                    config.budget_ms
+                } else {
+                    budget.ms
+                };
+                let config = CapacityConfig {
+                    budget_ms,
+                    ..config
+                };
                 commands.insert_resource(CapacityRun::new(config, false));
             }
         }
@@ -189,14 +197,15 @@ pub fn capture(frames: u32) -> js_sys::Promise {
 #[wasm_bindgen]
 pub fn capacity(settings: JsValue) -> js_sys::Promise {
     let call = "capacity()";
-    let settings = match numbers_in(&settings) {
-        Ok(settings) => settings,
-        Err(why) => return refused(&format!("{call}: {why}")),
-    };
-    if let Err(why) = CapacityConfig::new(1000.0 / 60.0).with_settings(&settings) {
-        return refused(&format!("{call}: {why}"));
+    let asked = numbers_in(&settings).and_then(|settings| {
+        let own_budget = settings.iter().any(|(name, _)| name == "budget_ms");
+        let config = CapacityConfig::new(FrameBudget::default().ms).with_settings(&settings)?;
+        Ok(Asked::Capacity { config, own_budget })
+    });
+    match asked {
+        Ok(asked) => queue(call, asked),
+        Err(why) => refused(&format!("{call}: {why}")),
     }
-    queue(call, Asked::Capacity(settings))
 }
 
 /// The properties of a plain JS object of numbers (none for `undefined`).
