@@ -9,7 +9,9 @@
 //!   correlation, resampled within each run; seeded, so a comparison always gives the
 //!   same answer) moves it the same way in 99% of resamples;
 //! - each side has at least [`MIN_RUNS_FOR_A_VERDICT`] runs, the runs of each side agree
-//!   within the threshold, and every run of one side is beyond every run of the other.
+//!   within the threshold, and the closest runs of the two sides are apart by more than
+//!   the threshold (three runs a side of one build fall in order by chance once in twenty
+//!   comparisons; a gap that wide does not).
 //!
 //! When the first two hold and the last does not, the time is *inconclusive*: one run a
 //! side cannot tell a slower build from a slower minute on a shared machine, and runs that
@@ -550,12 +552,21 @@ fn runs_cannot_tell(base: &[f64], new: &[f64], grew: bool, threshold: f64) -> Op
             ));
         }
     }
-    let apart = if grew {
-        min(new) > max(base)
+    // The gap between the closest runs of the two sides, as a change: three runs a side
+    // fall in order by chance once in twenty comparisons, so being in order is not enough;
+    // the gap itself must pass the threshold.
+    let gap = if grew {
+        relative(max(base), min(new))
     } else {
-        max(new) < min(base)
+        -relative(min(base), max(new))
     };
-    (!apart).then(|| "the machine was too noisy: the two sides' runs overlap".to_owned())
+    (gap <= threshold).then(|| {
+        format!(
+            "the machine was too noisy: the two sides' closest runs are {:.0}% apart, \
+             not beyond the threshold",
+            gap * 100.0
+        )
+    })
 }
 
 fn min(values: &[f64]) -> f64 {
@@ -910,11 +921,29 @@ mod tests {
         let verdict = runs_cannot_tell(&[10.0, 10.2, 10.9], &[10.5, 10.8, 11.0], true, 0.1);
         assert_eq!(
             verdict.as_deref(),
-            Some("the machine was too noisy: the two sides' runs overlap")
+            Some(
+                "the machine was too noisy: the two sides' closest runs are -4% apart, \
+                 not beyond the threshold"
+            )
         );
         let (low, high) = ([10.0, 10.2, 10.5], [12.0, 12.1, 12.5]);
         assert_eq!(runs_cannot_tell(&low, &high, true, 0.1), None);
         assert_eq!(runs_cannot_tell(&high, &low, false, 0.1), None);
+        // In order, but the closest runs only 8% apart: the same build run three times a
+        // side falls in order like this once in twenty comparisons.
+        let (slow, slower) = ([10.0, 10.1, 10.2], [11.0, 11.4, 11.5]);
+        for (base, new, grew, apart) in [(&slow, &slower, true, 8), (&slower, &slow, false, 7)] {
+            assert_eq!(
+                runs_cannot_tell(base, new, grew, 0.1).as_deref(),
+                Some(
+                    format!(
+                        "the machine was too noisy: the two sides' closest runs are \
+                         {apart}% apart, not beyond the threshold"
+                    )
+                    .as_str()
+                )
+            );
+        }
         assert!(
             runs_cannot_tell(&low[..2], &high, true, 0.1)
                 .unwrap()
