@@ -409,6 +409,8 @@ cmd_test() {
   step "cargo doc" env RUSTDOCFLAGS="-D warnings" cargo doc --profile ci --no-deps
   # The desktop test inside runs the app in a real window under Xvfb (Mesa software Vulkan).
   step "cargo test" env SPARKBENCH_SHOTS="$SHOTS" cargo test --profile ci
+  # The phase-spans feature rebuilds sparkbench alone (no dependency's features change).
+  step "clippy and test (phase-spans)" phase_spans_check
   step "web bundle" build_web
   step "threaded web bundle" build_web_threaded
   step "web bundles again (nothing changed: kept)" check_web_kept
@@ -660,6 +662,12 @@ usage: ./build.sh COMMAND
   fonts   cut the overlay's font (assets/fonts/) again from the Ubuntu Light egui ships
   setup   install the tools the other commands need
 USAGE
+}
+
+# The phase-spans feature: clippy on the library and the phases' tests, spans included.
+phase_spans_check() {
+  cargo clippy --profile ci --lib --features phase-spans -- -D warnings
+  cargo test --profile ci --features phase-spans --lib -- perf::phases
 }
 
 case "${1:-help}" in

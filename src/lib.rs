@@ -10,6 +10,16 @@
     feature(stdarch_wasm_atomic_wait)
 )]
 
+/// Enters a tracing span named `$name` (a literal) for the rest of the enclosing block when
+/// the `phase-spans` feature is on, so Bevy's `trace_chrome` and `trace_tracy` features show
+/// sparkbench's phases beside its systems; expands to nothing otherwise.
+macro_rules! phase_span {
+    ($name:literal) => {
+        #[cfg(feature = "phase-spans")]
+        let _phase_span = bevy::log::info_span!($name).entered();
+    };
+}
+
 use bevy::asset::AssetMetaCheck;
 use bevy::prelude::*;
 use bevy::window::WindowResolution;

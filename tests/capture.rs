@@ -116,13 +116,93 @@ fn a_headless_capture_holds_every_frame_and_the_simulations_checksum() {
 
     let trace: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(trace).unwrap()).unwrap();
-    let frames = trace["traceEvents"]
-        .as_array()
-        .unwrap()
+    let (frames, phases, counters) = assert_trace_event_format(&trace);
+    eprintln!("trace: {frames} frames, {phases} phase events, {counters} counter events");
+    assert_eq!(frames, 200);
+    assert_eq!(
+        counters,
+        3 * 200,
+        "live heap, allocations and particles each frame"
+    );
+    assert!(
+        phases >= 2 * 200,
+        "simulate and pack in every frame: {phases}"
+    );
+}
+
+/// Checks a trace against the Trace Event Format: every event has a phase type, a process
+/// and a time in microseconds; frames are "X" events on the first track, end to end; each
+/// phase is an "X" event on a named track of its own, inside the frame its `frame`
+/// argument names, the step ending before the pack begins; counters are "C" events with
+/// numeric arguments. Returns the frames, phase events and counter events it saw.
+fn assert_trace_event_format(trace: &serde_json::Value) -> (usize, usize, usize) {
+    let events = trace["traceEvents"].as_array().unwrap();
+    let number = |event: &serde_json::Value, key: &str| {
+        event[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} in {event}"))
+    };
+    let named_tracks: Vec<u64> = events
+        .iter()
+        .filter(|event| event["ph"] == "M" && event["name"] == "thread_name")
+        .map(|event| event["tid"].as_u64().unwrap())
+        .collect();
+    let frames: Vec<(f64, f64)> = events
         .iter()
         .filter(|event| event["name"] == "frame")
-        .count();
-    assert_eq!(frames, 200);
+        .map(|event| {
+            assert_eq!((&event["ph"], &event["tid"]), (&"X".into(), &1.into()));
+            (
+                number(event, "ts"),
+                number(event, "ts") + number(event, "dur"),
+            )
+        })
+        .collect();
+    for pair in frames.windows(2) {
+        assert!((pair[1].0 - pair[0].1).abs() < 1e-6, "end to end: {pair:?}");
+    }
+    let mut phases = 0;
+    let mut simulate_ends = vec![None; frames.len()];
+    for event in events.iter().filter(|event| event["cat"] == "phase") {
+        assert_eq!(event["ph"], "X", "{event}");
+        assert!(
+            named_tracks.contains(&event["tid"].as_u64().unwrap()),
+            "{event}"
+        );
+        assert_ne!(event["tid"], 1, "not on the frames' track: {event}");
+        let frame = usize::try_from(event["args"]["frame"].as_u64().unwrap()).unwrap();
+        let (start, end) = (
+            number(event, "ts"),
+            number(event, "ts") + number(event, "dur"),
+        );
+        let (frame_start, frame_end) = frames[frame];
+        assert!(
+            frame_start <= start && start <= end && end <= frame_end,
+            "{event} inside frame {frame} ({frame_start}..{frame_end} us)"
+        );
+        match event["name"].as_str().unwrap() {
+            "simulate" => simulate_ends[frame] = Some(end),
+            "pack" => {
+                let simulated = simulate_ends[frame].expect("the step comes first");
+                assert!(
+                    simulated <= start,
+                    "{event} after the step ending {simulated}"
+                );
+            }
+            other => panic!("a headless run has no {other} phase"),
+        }
+        phases += 1;
+    }
+    let counters = events.iter().filter(|event| event["ph"] == "C").count();
+    for event in events.iter().filter(|event| event["ph"] == "C") {
+        let args = event["args"].as_object().unwrap();
+        assert!(
+            args.len() == 1 && args.values().all(serde_json::Value::is_u64),
+            "{event}"
+        );
+        assert!(number(event, "ts") >= 0.0);
+    }
+    (frames.len(), phases, counters)
 }
 
 #[test]

@@ -114,6 +114,11 @@ pub struct FrameSample {
     /// Each phase's time in milliseconds, in [`Phase::ALL`] order: simulate, pack, upload,
     /// overlay.
     pub phase_ms: [f64; Phase::ALL.len()],
+    /// Where each phase first began, in milliseconds from the frame's start, in
+    /// [`Phase::ALL`] order; `null` where it did not run (or in a file made before starts
+    /// were recorded).
+    #[serde(default)]
+    pub phase_start_ms: [Option<f64>; Phase::ALL.len()],
     /// Heap allocations in the frame, all threads.
     pub allocations: u64,
     /// Live heap bytes at the end of the frame.
@@ -302,6 +307,7 @@ pub(crate) mod tests {
             .map(|&ms| FrameSample {
                 frame_ms: ms,
                 phase_ms: [ms * 0.5, ms * 0.1, 0.0, 0.0],
+                phase_start_ms: [Some(ms * 0.1), Some(ms * 0.7), None, None],
                 allocations: 0,
                 live_bytes: 1 << 20,
                 particles: 20_000,

@@ -72,14 +72,20 @@ fn spread(values: &[f64]) -> Value {
     })
 }
 
-/// The frames and their phases as Chrome trace events ("X" complete events, times in
-/// microseconds). Each frame is one event on the first track, starting where the one before
-/// ended; its measured phases follow one another from the frame's start on the second
-/// track (their durations are measured; where in the frame each began is not recorded).
+/// The frames, their phases and counters as Chrome trace events (times in microseconds).
+/// Each frame is an "X" complete event on the first track, starting where the one before
+/// ended. Each phase has a track of its own (the render world's upload overlaps the pack it
+/// wraps, so the phases do not nest), with an "X" event where the phase first began in its
+/// frame, as long as it took in all. Live heap bytes, allocations and live particles are
+/// "C" counter events at each frame's end. A file made before phase starts were recorded
+/// has its phases laid back to back from the frame's start, marked so in their arguments.
 #[must_use]
 pub fn chrome_trace(capture: &CaptureFile) -> String {
-    let mut events = Vec::with_capacity(capture.samples.len() * (Phase::ALL.len() + 1) + 2);
-    for (tid, name) in [(1, "frames"), (2, "phases")] {
+    const COUNTERS: usize = 3;
+    let per_frame = 1 + Phase::ALL.len() + COUNTERS;
+    let mut events = Vec::with_capacity(capture.samples.len() * per_frame + Phase::ALL.len() + 1);
+    let tracks = core::iter::once("frames").chain(Phase::ALL.map(Phase::name));
+    for (tid, name) in (1..).zip(tracks) {
         events.push(json!({
             "name": "thread_name", "ph": "M", "pid": 1, "tid": tid,
             "args": { "name": name },
@@ -87,27 +93,47 @@ pub fn chrome_trace(capture: &CaptureFile) -> String {
     }
     let mut frame_start_us = 0.0;
     for (index, sample) in capture.samples.iter().enumerate() {
+        let frame_end_us = frame_start_us + sample.frame_ms * 1000.0;
         events.push(json!({
             "name": "frame", "cat": "frame", "ph": "X", "pid": 1, "tid": 1,
             "ts": frame_start_us, "dur": sample.frame_ms * 1000.0,
-            "args": {
-                "frame": index,
-                "allocations": sample.allocations,
-                "live_bytes": sample.live_bytes,
-                "particles": sample.particles,
-            },
+            "args": { "frame": index },
         }));
-        let mut phase_start_us = frame_start_us;
-        for (phase, ms) in Phase::ALL.into_iter().zip(sample.phase_ms) {
-            if ms > 0.0 {
-                events.push(json!({
-                    "name": phase.name(), "cat": "phase", "ph": "X", "pid": 1, "tid": 2,
-                    "ts": phase_start_us, "dur": ms * 1000.0,
-                }));
-                phase_start_us += ms * 1000.0;
+        let mut back_to_back_us = frame_start_us;
+        for ((tid, phase), (ms, start_ms)) in (2..)
+            .zip(Phase::ALL)
+            .zip(sample.phase_ms.into_iter().zip(sample.phase_start_ms))
+        {
+            if ms <= 0.0 {
+                continue;
             }
+            let (ts, args) = match start_ms {
+                Some(start_ms) => (
+                    frame_start_us + start_ms * 1000.0,
+                    json!({ "frame": index }),
+                ),
+                None => (
+                    back_to_back_us,
+                    json!({ "frame": index, "placed": "back to back: start not recorded" }),
+                ),
+            };
+            events.push(json!({
+                "name": phase.name(), "cat": "phase", "ph": "X", "pid": 1, "tid": tid,
+                "ts": ts, "dur": ms * 1000.0, "args": args,
+            }));
+            back_to_back_us += ms * 1000.0;
         }
-        frame_start_us += sample.frame_ms * 1000.0;
+        for (name, key, value) in [
+            ("live heap", "bytes", sample.live_bytes),
+            ("allocations", "per frame", sample.allocations),
+            ("particles", "alive", sample.particles),
+        ] {
+            events.push(json!({
+                "name": name, "cat": "memory", "ph": "C", "pid": 1, "ts": frame_end_us,
+                "args": { key: value },
+            }));
+        }
+        frame_start_us = frame_end_us;
     }
     serde_json::to_string(&json!({ "traceEvents": events, "displayTimeUnit": "ms" }))
         .unwrap_or_default()
@@ -152,22 +178,61 @@ mod tests {
     }
 
     #[test]
-    fn the_trace_lays_frames_end_to_end_with_their_phases_inside() {
+    fn the_trace_places_each_phase_where_it_began_in_its_frame() {
         let capture = sample_capture(&[2.0, 4.0]);
         let trace: Value = serde_json::from_str(&chrome_trace(&capture)).unwrap();
         let events = trace["traceEvents"].as_array().unwrap();
-        let frames: Vec<&Value> = events.iter().filter(|e| e["name"] == "frame").collect();
+        let named =
+            |name: &str| -> Vec<&Value> { events.iter().filter(|e| e["name"] == name).collect() };
+        let frames = named("frame");
         assert_eq!(frames.len(), 2);
         assert_eq!(
             (frames[1]["ts"].as_f64(), frames[1]["dur"].as_f64()),
             (Some(2000.0), Some(4000.0))
         );
-        let pack: Vec<&Value> = events.iter().filter(|e| e["name"] == "pack").collect();
+        // The second frame's simulate began 0.4 ms in and took 2 ms; its pack began 2.8 ms
+        // in and took 0.4 ms: each on its own track, at its own start.
+        let (simulate, pack) = (named("simulate"), named("pack"));
         assert_eq!(
-            pack[1]["ts"].as_f64(),
+            (simulate[1]["ts"].as_f64(), simulate[1]["dur"].as_f64()),
+            (Some(2400.0), Some(2000.0))
+        );
+        assert_eq!(
+            (pack[1]["ts"].as_f64(), pack[1]["dur"].as_f64()),
+            (Some(4800.0), Some(400.0))
+        );
+        assert_ne!(simulate[1]["tid"], pack[1]["tid"]);
+        assert!(
+            named("upload").is_empty(),
+            "a phase that never ran is left out"
+        );
+        let heap = named("live heap");
+        assert_eq!(heap.len(), 2);
+        assert_eq!(heap[1]["ph"], "C");
+        assert_eq!(heap[1]["ts"].as_f64(), Some(6000.0), "at the frame's end");
+        assert_eq!(heap[1]["args"]["bytes"], 1 << 20);
+        assert_eq!(named("particles")[0]["args"]["alive"], 20_000);
+    }
+
+    #[test]
+    fn a_file_without_phase_starts_lays_its_phases_back_to_back() {
+        let mut capture = sample_capture(&[2.0, 4.0]);
+        for sample in &mut capture.samples {
+            sample.phase_start_ms = [None; Phase::ALL.len()];
+        }
+        let trace: Value = serde_json::from_str(&chrome_trace(&capture)).unwrap();
+        let pack = trace["traceEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["name"] == "pack")
+            .nth(1)
+            .unwrap();
+        assert_eq!(
+            pack["ts"].as_f64(),
             Some(2000.0 + 2000.0),
             "after simulate's 2 ms"
         );
-        assert_eq!(pack[1]["dur"].as_f64(), Some(400.0));
+        assert_eq!(pack["args"]["placed"], "back to back: start not recorded");
     }
 }

@@ -200,6 +200,7 @@ impl Measured<'_> {
         FrameSample {
             frame_ms: self.stats.frame_ms,
             phase_ms: Phase::ALL.map(|phase| self.phases.last_ms(phase)),
+            phase_start_ms: Phase::ALL.map(|phase| self.phases.last_start_ms(phase)),
             allocations: self.memory.allocations_per_frame,
             live_bytes: self.memory.live_bytes as u64,
             particles: self.pool.len() as u64,

@@ -128,7 +128,7 @@ fn draw_overlay(
     mut rects: ResMut<OverlayRects>,
     mut particle_draft: Local<Option<u32>>,
 ) -> Result {
-    let span = PhaseSpan::start();
+    let span = PhaseSpan::start(Phase::Overlay);
     let ctx = contexts.ctx_mut()?;
     let readings_window = egui::Window::new(crate::TITLE)
         .anchor(egui::Align2::LEFT_TOP, egui::vec2(8.0, 8.0))

@@ -3,6 +3,8 @@
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
 
+#[cfg(target_arch = "wasm32")]
+mod browser_track;
 pub mod diagnostics;
 mod memory_stats;
 mod phases;
@@ -55,6 +57,8 @@ pub struct FrameStats {
     pub frames: u64,
     /// Duration of the last frame, in milliseconds.
     pub frame_ms: f64,
+    /// When the frame in progress began, on the wall clock (at its `First`).
+    pub started: Option<Instant>,
     /// Frames per second, averaged over the last [`FPS_WINDOW`] frames.
     pub fps: f64,
     /// The last [`HISTORY_FRAMES`] frame times in milliseconds, a ring written at
@@ -67,6 +71,7 @@ impl Default for FrameStats {
         Self {
             frames: 0,
             frame_ms: 0.0,
+            started: None,
             fps: 0.0,
             history_ms: [0.0; HISTORY_FRAMES],
         }
@@ -223,15 +228,17 @@ impl Plugin for PerfPlugin {
         if self.diagnostics {
             app.add_plugins(diagnostics::plugin);
         }
+        #[cfg(target_arch = "wasm32")]
+        app.add_plugins(browser_track::plugin);
     }
 }
 
 /// Measures from the start of one frame to the start of the next with the wall clock
 /// (not `Time`, which a scripted run advances by a fixed step). The first update has no
 /// previous frame to measure, so it is not counted.
-fn record_frame(mut last_start: Local<Option<Instant>>, mut stats: ResMut<FrameStats>) {
+fn record_frame(mut stats: ResMut<FrameStats>) {
     let now = Instant::now();
-    if let Some(previous) = last_start.replace(now) {
+    if let Some(previous) = stats.started.replace(now) {
         stats.record(now.duration_since(previous).as_secs_f64() * 1000.0);
     }
 }

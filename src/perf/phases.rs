@@ -8,7 +8,7 @@
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use core::time::Duration;
 
-use bevy::platform::sync::Arc;
+use bevy::platform::sync::{Arc, Mutex, PoisonError};
 use bevy::platform::time::Instant;
 use bevy::prelude::*;
 
@@ -50,12 +50,20 @@ impl Phase {
     }
 }
 
-/// The measured phases of the last complete frame and of the frame in progress: time, and
-/// allocations the phase's own thread made while it ran (from the counting allocator).
+/// The measured phases of the last complete frame and of the frame in progress: time,
+/// allocations the phase's own thread made while it ran (from the counting allocator), and
+/// where in its frame the phase first began.
 #[derive(Resource, Debug, Clone)]
 pub struct PhaseTimes {
     last_ms: [f64; Phase::ALL.len()],
     current_ms: [f64; Phase::ALL.len()],
+    /// Where each phase first began in the last complete frame, in milliseconds from the
+    /// frame's start.
+    last_start_ms: [Option<f64>; Phase::ALL.len()],
+    /// When each phase first began in the frame in progress.
+    current_started: [Option<Instant>; Phase::ALL.len()],
+    /// When the frame in progress began; `None` before the first frame closes.
+    frame_started: Option<Instant>,
     last_allocations: [u64; Phase::ALL.len()],
     current_allocations: [u64; Phase::ALL.len()],
     total_allocations: [u64; Phase::ALL.len()],
@@ -69,6 +77,9 @@ impl Default for PhaseTimes {
         Self {
             last_ms: [0.0; Phase::ALL.len()],
             current_ms: [0.0; Phase::ALL.len()],
+            last_start_ms: [None; Phase::ALL.len()],
+            current_started: [None; Phase::ALL.len()],
+            frame_started: None,
             last_allocations: [0; Phase::ALL.len()],
             current_allocations: [0; Phase::ALL.len()],
             total_allocations: [0; Phase::ALL.len()],
@@ -78,31 +89,55 @@ impl Default for PhaseTimes {
     }
 }
 
-/// A phase being timed: started with [`PhaseSpan::start`], ended with [`PhaseTimes::finish`].
-#[derive(Debug, Clone, Copy)]
+/// A phase being timed: started with [`PhaseSpan::start`], ended with [`PhaseTimes::finish`]
+/// or [`RenderMeasurements::record_upload`]. With the `phase-spans` feature it is also a
+/// tracing span named after the phase, entered while it lives.
+#[derive(Debug)]
 pub struct PhaseSpan {
     started: Instant,
     allocations: u64,
+    #[cfg(feature = "phase-spans")]
+    _span: bevy::log::tracing::span::EnteredSpan,
 }
 
 impl PhaseSpan {
-    /// Starts timing now.
+    /// Starts timing `phase` now.
     #[must_use]
-    pub fn start() -> Self {
+    pub fn start(phase: Phase) -> Self {
+        #[cfg(not(feature = "phase-spans"))]
+        let _ = phase;
         Self {
+            #[cfg(feature = "phase-spans")]
+            _span: match phase {
+                Phase::Simulate => bevy::log::info_span!("simulate"),
+                Phase::Pack => bevy::log::info_span!("pack"),
+                Phase::Upload => bevy::log::info_span!("upload"),
+                Phase::Overlay => bevy::log::info_span!("overlay"),
+            }
+            .entered(),
             started: Instant::now(),
             allocations: caused_allocations(),
         }
     }
 
-    /// Time since the span started, and allocations the phase caused since: those of this
-    /// thread and of the helper threads it handed work to.
+    /// When the span started, time since, and allocations the phase caused since: those
+    /// of this thread and of the helper threads it handed work to.
     #[must_use]
-    pub fn end(self) -> (Duration, u64) {
+    pub fn end(self) -> (Instant, Duration, u64) {
         (
+            self.started,
             self.started.elapsed(),
             caused_allocations().saturating_sub(self.allocations),
         )
+    }
+}
+
+/// `at` less `since`, in milliseconds: negative when `at` came first.
+fn signed_ms(at: Instant, since: Instant) -> f64 {
+    if at >= since {
+        (at - since).as_secs_f64() * 1000.0
+    } else {
+        -(since - at).as_secs_f64() * 1000.0
     }
 }
 
@@ -114,15 +149,35 @@ pub(super) fn caused_allocations() -> u64 {
 }
 
 impl PhaseTimes {
-    /// Adds the time and allocations since `span` started to `phase`.
+    /// Adds the time and allocations since `span` started to `phase`, which began when the
+    /// span did.
     pub fn finish(&mut self, phase: Phase, span: PhaseSpan) {
-        let (elapsed, allocations) = span.end();
+        let (started, elapsed, allocations) = span.end();
+        self.note_start(phase, started);
         self.add(phase, elapsed, allocations);
     }
 
     /// Adds a step's or a pack's measured cost to `phase` in the frame in progress.
     pub fn add_cost(&mut self, phase: Phase, cost: Cost) {
         self.add(phase, cost.elapsed, cost.allocations);
+    }
+
+    /// Notes that `phase` began `at`: the frame in progress keeps the earliest.
+    pub fn note_start(&mut self, phase: Phase, at: Instant) {
+        let first = &mut self.current_started[phase.index()];
+        if first.is_none_or(|earlier| at < earlier) {
+            *first = Some(at);
+        }
+    }
+
+    /// Where `phase` first began in the last complete frame, in milliseconds from the
+    /// frame's start (negative only for a phase noted before its frame began, which
+    /// sparkbench's own phases are not: the upload runs in the render world's extract, which
+    /// ends the main world's frame); `None` where it did not run or the frame's start is not
+    /// known (the first frame).
+    #[must_use]
+    pub fn last_start_ms(&self, phase: Phase) -> Option<f64> {
+        self.last_start_ms[phase.index()]
     }
 
     /// Adds `elapsed` and `allocations` to `phase` in the frame in progress.
@@ -165,13 +220,17 @@ impl PhaseTimes {
         total / frames as f64
     }
 
-    /// Closes the frame in progress: its sums become the last frame's.
-    pub fn finish_frame(&mut self) {
+    /// Closes the frame in progress, which ends (and the next begins) `now`: its sums and
+    /// its phases' starts become the last frame's.
+    pub fn finish_frame(&mut self, now: Instant) {
         let slot = usize::try_from(self.frames % FPS_WINDOW as u64).unwrap_or_default();
         self.recent_ms[slot] = self.current_ms;
         self.frames += 1;
         self.last_ms = self.current_ms;
         self.current_ms = [0.0; Phase::ALL.len()];
+        let frame_started = self.frame_started.replace(now);
+        self.last_start_ms = core::mem::take(&mut self.current_started)
+            .map(|started| Some(signed_ms(started?, frame_started?)));
         self.last_allocations = self.current_allocations;
         self.current_allocations = [0; Phase::ALL.len()];
     }
@@ -183,6 +242,8 @@ pub struct RenderMeasurements(Arc<RenderCounters>);
 
 #[derive(Debug, Default)]
 struct RenderCounters {
+    /// When the first upload not yet collected began.
+    upload_started: Mutex<Option<Instant>>,
     upload_nanos: AtomicU64,
     upload_allocations: AtomicU64,
     instance_buffer_bytes: AtomicU64,
@@ -196,7 +257,12 @@ impl RenderMeasurements {
     /// makes staging memory for every write; `Device::create_buffer` runs when the buffer
     /// grows).
     pub fn record_upload(&self, span: PhaseSpan, inside_wgpu: u64) {
-        let (elapsed, allocations) = span.end();
+        let (started, elapsed, allocations) = span.end();
+        self.0
+            .upload_started
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert(started);
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         self.0.upload_nanos.fetch_add(nanos, Ordering::Relaxed);
         self.0
@@ -239,9 +305,15 @@ impl RenderMeasurements {
         self.0.instance_buffer_bytes.load(Ordering::Relaxed)
     }
 
-    /// The uploads' time and allocations recorded since the last call; resets both.
-    fn collect_uploads(&self) -> (Duration, u64) {
+    /// When the first of the uploads recorded since the last call began, their time and
+    /// their allocations; resets all three.
+    fn collect_uploads(&self) -> (Option<Instant>, Duration, u64) {
         (
+            self.0
+                .upload_started
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
             Duration::from_nanos(self.0.upload_nanos.swap(0, Ordering::Relaxed)),
             self.0.upload_allocations.swap(0, Ordering::Relaxed),
         )
@@ -251,7 +323,24 @@ impl RenderMeasurements {
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<PhaseTimes>()
         .init_resource::<RenderMeasurements>()
-        .add_systems(First, finish_frame.in_set(super::PerfSystems));
+        .add_systems(
+            First,
+            finish_frame
+                .in_set(super::PerfSystems)
+                .after(super::record_frame),
+        )
+        .add_systems(FixedLast, note_step_start);
+}
+
+/// Notes when each fixed step began (the frame keeps the first): runs after every fixed
+/// step, wherever in the fixed schedules the host put the simulation.
+fn note_step_start(mut phases: ResMut<PhaseTimes>, step: Option<Res<StepReport>>) {
+    if let Some(started) = step
+        .filter(DetectChanges::is_changed)
+        .and_then(|step| step.started)
+    {
+        phases.note_start(Phase::Simulate, started);
+    }
 }
 
 /// The simulation's running cost totals when the last frame closed: step, then pack.
@@ -259,29 +348,41 @@ pub(super) fn plugin(app: &mut App) {
 struct CountedSoFar([Cost; 2]);
 
 /// Adds what the last frame's steps and pack cost (the growth of the simulation's running
-/// totals) and the render world's uploads to the frame in progress, then closes it.
+/// totals, with the last step's and pack's starts) and the render world's uploads to the
+/// frame in progress, then closes it at this frame's start.
 fn finish_frame(
     mut phases: ResMut<PhaseTimes>,
+    frames: Res<super::FrameStats>,
     uploads: Res<RenderMeasurements>,
     step: Option<Res<StepReport>>,
     pack: Option<Res<PackReport>>,
     mut counted: Local<CountedSoFar>,
 ) {
-    let totals = [
-        step.map_or_else(Cost::default, |report| report.total),
-        pack.map_or_else(Cost::default, |report| report.total),
+    let reports = [
+        step.map(|report| (report.total, report.started)),
+        pack.map(|report| (report.total, report.started)),
     ];
-    for ((phase, now), before) in [Phase::Simulate, Phase::Pack]
+    for ((phase, report), before) in [Phase::Simulate, Phase::Pack]
         .into_iter()
-        .zip(totals)
+        .zip(reports)
         .zip(&mut counted.0)
     {
-        phases.add_cost(phase, now.since(*before));
-        *before = now;
+        let (total, started) = report.unwrap_or_default();
+        let cost = total.since(*before);
+        if cost != Cost::default()
+            && let Some(started) = started
+        {
+            phases.note_start(phase, started);
+        }
+        phases.add_cost(phase, cost);
+        *before = total;
     }
-    let (elapsed, allocations) = uploads.collect_uploads();
+    let (started, elapsed, allocations) = uploads.collect_uploads();
+    if let Some(started) = started {
+        phases.note_start(Phase::Upload, started);
+    }
     phases.add(Phase::Upload, elapsed, allocations);
-    phases.finish_frame();
+    phases.finish_frame(frames.started.unwrap_or_else(Instant::now));
 }
 
 #[cfg(test)]
@@ -297,14 +398,14 @@ mod tests {
         phases.add(Phase::Pack, Duration::from_micros(500), 1);
         phases.add(Phase::Upload, Duration::from_millis(3), 0);
         assert_eq!(phases.last_ms(Phase::Pack), 0.0);
-        phases.finish_frame();
+        phases.finish_frame(Instant::now());
         let measured_ms = |phases: &PhaseTimes| -> f64 {
             Phase::ALL.iter().map(|&phase| phases.last_ms(phase)).sum()
         };
         assert!((phases.last_ms(Phase::Pack) - 2.0).abs() < 1e-9);
         assert!((measured_ms(&phases) - 5.0).abs() < 1e-9);
         assert_eq!(phases.last_allocations(Phase::Pack), 3);
-        phases.finish_frame();
+        phases.finish_frame(Instant::now());
         assert_eq!(measured_ms(&phases), 0.0);
         assert_eq!(phases.last_allocations(Phase::Pack), 0);
         assert_eq!(
@@ -319,16 +420,56 @@ mod tests {
     }
 
     #[test]
+    fn a_phase_starts_where_it_first_began_in_its_frame() {
+        let frame = Instant::now();
+        let mut phases = PhaseTimes::default();
+        phases.finish_frame(frame);
+        let at = |ms| frame + Duration::from_millis(ms);
+        phases.note_start(Phase::Simulate, at(3));
+        phases.note_start(Phase::Simulate, at(1));
+        phases.note_start(Phase::Simulate, at(5));
+        phases.note_start(Phase::Pack, at(7));
+        phases.finish_frame(at(10));
+        assert_eq!(
+            phases.last_start_ms(Phase::Simulate),
+            Some(1.0),
+            "the earliest"
+        );
+        assert_eq!(phases.last_start_ms(Phase::Pack), Some(7.0));
+        assert_eq!(phases.last_start_ms(Phase::Overlay), None, "it never ran");
+        phases.note_start(Phase::Upload, at(8));
+        phases.finish_frame(at(20));
+        assert_eq!(
+            phases.last_start_ms(Phase::Upload),
+            Some(-2.0),
+            "noted before its frame began: a negative offset, not a clamped one"
+        );
+        assert_eq!(
+            phases.last_start_ms(Phase::Simulate),
+            None,
+            "starts do not outlive their frame"
+        );
+    }
+
+    #[test]
+    fn the_first_frame_has_no_start_to_measure_from() {
+        let mut phases = PhaseTimes::default();
+        phases.note_start(Phase::Pack, Instant::now());
+        phases.finish_frame(Instant::now());
+        assert_eq!(phases.last_start_ms(Phase::Pack), None);
+    }
+
+    #[test]
     fn the_mean_covers_only_the_last_window_of_frames() {
         let mut phases = PhaseTimes::default();
         assert_eq!(phases.mean_ms(Phase::Simulate), 0.0);
         for _ in 0..FPS_WINDOW {
             phases.add(Phase::Simulate, Duration::from_millis(9), 0);
-            phases.finish_frame();
+            phases.finish_frame(Instant::now());
         }
         for _ in 0..FPS_WINDOW {
             phases.add(Phase::Simulate, Duration::from_millis(3), 0);
-            phases.finish_frame();
+            phases.finish_frame(Instant::now());
         }
         assert!((phases.mean_ms(Phase::Simulate) - 3.0).abs() < 1e-9);
     }
@@ -337,18 +478,26 @@ mod tests {
     fn uploads_recorded_elsewhere_are_collected_once() {
         let main_side = RenderMeasurements::default();
         let render_side = main_side.clone();
-        let span = PhaseSpan::start();
+        let before = Instant::now();
+        let span = PhaseSpan::start(Phase::Upload);
         let held: Vec<u64> = Vec::with_capacity(8);
         render_side.record_upload(span, 0);
-        render_side.record_upload(PhaseSpan::start(), 0);
+        let second = PhaseSpan::start(Phase::Upload);
+        let second_started = Instant::now();
+        render_side.record_upload(second, 0);
         render_side.set_instance_buffer_bytes(4096);
-        let (elapsed, allocations) = main_side.collect_uploads();
+        let (started, elapsed, allocations) = main_side.collect_uploads();
+        let started = started.unwrap();
+        assert!(
+            before <= started && started <= second_started,
+            "the first upload's start"
+        );
         assert!(elapsed > Duration::ZERO);
         assert_eq!(
             allocations, 1,
             "this thread's one allocation inside the first span"
         );
-        assert_eq!(main_side.collect_uploads(), (Duration::ZERO, 0));
+        assert_eq!(main_side.collect_uploads(), (None, Duration::ZERO, 0));
         assert_eq!(
             main_side.own_upload_allocations(),
             1,
@@ -358,8 +507,47 @@ mod tests {
         assert_eq!(main_side.instance_buffer_bytes(), 4096);
     }
 
+    /// With the `phase-spans` feature, the step, the pack and a timed phase are tracing
+    /// spans named after their phases, as a subscriber (Bevy's `trace_chrome` layer, here a
+    /// layer that notes each closed span's name) sees them.
+    #[cfg(feature = "phase-spans")]
     #[test]
-    fn the_simulation_and_pack_phases_are_timed_around_their_sets() {
+    fn the_phases_are_tracing_spans() {
+        use bevy::log::tracing_subscriber::layer::{Context, SubscriberExt as _};
+        use bevy::log::tracing_subscriber::registry::LookupSpan;
+        use bevy::log::tracing_subscriber::{Layer, registry};
+
+        /// The names of the spans closed so far.
+        #[derive(Clone, Default)]
+        struct ClosedSpans(Arc<Mutex<Vec<&'static str>>>);
+        impl<S> Layer<S> for ClosedSpans
+        where
+            S: bevy::log::tracing::Subscriber + for<'a> LookupSpan<'a>,
+        {
+            fn on_close(&self, id: bevy::log::tracing::span::Id, ctx: Context<'_, S>) {
+                if let Some(span) = ctx.span(&id) {
+                    self.0.lock().unwrap().push(span.name());
+                }
+            }
+        }
+
+        let closed = ClosedSpans::default();
+        bevy::log::tracing::subscriber::set_global_default(registry().with(closed.clone()))
+            .expect("the only subscriber in this test binary");
+        let mut app = cost_measured_app();
+        for _ in 0..3 {
+            app.update();
+        }
+        PhaseTimes::default().finish(Phase::Upload, PhaseSpan::start(Phase::Upload));
+        let names = closed.0.lock().unwrap().clone();
+        for phase in ["simulate", "pack", "upload"] {
+            assert!(names.contains(&phase), "no {phase} span in {names:?}");
+        }
+    }
+
+    /// An app with the simulation, a pack and the measurements, one fixed step an update,
+    /// its emitter spawning 60,000 particles a second.
+    fn cost_measured_app() -> App {
         let mut app = App::new();
         app.insert_resource(SimSettings {
             capacity: 50_000,
@@ -377,12 +565,34 @@ mod tests {
         app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(
             Time::<Fixed>::from_hz(crate::sim::STEPS_PER_SECOND).timestep(),
         ));
+        app
+    }
+
+    #[test]
+    fn the_simulation_and_pack_phases_are_timed_around_their_sets() {
+        let mut app = cost_measured_app();
         for _ in 0..3 {
             app.update();
         }
         let phases = app.world().resource::<PhaseTimes>();
         assert!(phases.last_ms(Phase::Simulate) > 0.0);
         assert!(phases.last_ms(Phase::Pack) > 0.0);
+        let frame_ms = app.world().resource::<super::super::FrameStats>().frame_ms;
+        let starts = [Phase::Simulate, Phase::Pack].map(|phase| {
+            let start = phases.last_start_ms(phase).unwrap();
+            (start, start + phases.last_ms(phase))
+        });
+        println!("frame {frame_ms:.3} ms: simulate and pack from, to {starts:.3?} ms");
+        let [(simulate_start, simulate_end), (pack_start, pack_end)] = starts;
+        assert!(0.0 < simulate_start, "{starts:?}");
+        assert!(
+            simulate_end <= pack_start,
+            "the pack follows the step: {starts:?}"
+        );
+        assert!(
+            pack_end <= frame_ms,
+            "inside its frame of {frame_ms} ms: {starts:?}"
+        );
         assert_eq!(
             phases.last_ms(Phase::Upload),
             0.0,

@@ -44,7 +44,7 @@ use bevy::render::{MainWorld, Render, RenderApp, RenderSystems};
 use bevy::shader::Shader;
 
 use crate::memory;
-use crate::perf::{PhaseSpan, RenderMeasurements};
+use crate::perf::{Phase, PhaseSpan, RenderMeasurements};
 use crate::sim::{InstanceRecord, PacksForRenderer, pack_for_renderer};
 
 /// The entity that stands for the whole particle cloud in Bevy's visibility and phases.
@@ -149,7 +149,7 @@ fn pack_into_instances(
             pack(&mut []);
             return;
         };
-        let span = PhaseSpan::start();
+        let span = PhaseSpan::start(Phase::Upload);
         let mut inside_wgpu = 0;
         let buffer = gpu.instances_with_room(&device, size.get(), &measurements, &mut inside_wgpu);
         let view = in_wgpu(&mut inside_wgpu, || {
@@ -173,12 +173,12 @@ fn pack_into_instances(
             Ok(words) => pack(words),
             Err(mut bytes) => {
                 pack(&mut unaligned);
-                let span = PhaseSpan::start();
+                let span = PhaseSpan::start(Phase::Upload);
                 bytes.copy_from_slice(&bytemuck::cast_slice(unaligned.as_slice())[..bytes.len()]);
                 measurements.record_upload(span, 0);
             }
         }
-        let span = PhaseSpan::start();
+        let span = PhaseSpan::start(Phase::Upload);
         let mut inside_wgpu = 0;
         in_wgpu(&mut inside_wgpu, || drop(view));
         measurements.record_upload(span, inside_wgpu);

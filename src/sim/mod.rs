@@ -386,7 +386,8 @@ fn step_simulation(
     )>,
     hierarchy: TransformHelper,
 ) {
-    let (mut step_report, cost) = step::measure(counter.0, || {
+    phase_span!("simulate");
+    let measured = step::measure(counter.0, || {
         fit_pool(&settings, &mut pool);
         let inputs = StepInputs {
             settings: &settings,
@@ -411,9 +412,12 @@ fn step_simulation(
             });
         step::advance(state, emitters, &inputs)
     });
-    step_report.cost = cost;
-    step_report.total = report.total.plus(cost);
-    *report = step_report;
+    *report = StepReport {
+        cost: measured.cost,
+        started: Some(measured.started),
+        total: report.total.plus(measured.cost),
+        ..measured.output
+    };
     pause.count_step();
 }
 

@@ -7,11 +7,12 @@
 
 use bevy::ecs::intern::Interned;
 use bevy::ecs::schedule::ScheduleLabel;
+use bevy::platform::time::Instant;
 use bevy::prelude::*;
 use bytemuck::{Pod, Zeroable};
 
 use super::kernels::{self, Dispatcher, RECORD_WORDS};
-use super::step::{Cost, measure};
+use super::step::{Cost, Measured, measure};
 use super::{AllocationCounter, ParticlePool, SimBackend, SimSettings};
 
 /// One particle as the GPU reads it: 20 bytes, written by the pack kernel.
@@ -87,6 +88,8 @@ pub struct PackReport {
     pub records: usize,
     /// The pack's cost.
     pub cost: Cost,
+    /// When the pack began, on the wall clock (`None` before the first).
+    pub started: Option<Instant>,
     /// Every pack's cost added up since start-up.
     pub total: Cost,
     /// Packs since start-up.
@@ -94,11 +97,13 @@ pub struct PackReport {
 }
 
 impl PackReport {
-    /// Reports one more pack, of `records` records at `cost`.
-    fn add(&mut self, records: usize, cost: Cost) {
+    /// Reports one more pack, of `records` records, as measured.
+    fn add(&mut self, records: usize, measured: Measured<()>) {
+        let cost = measured.cost;
         *self = Self {
             records,
             cost,
+            started: Some(measured.started),
             total: self.total.plus(cost),
             packs: self.packs + 1,
         };
@@ -136,13 +141,13 @@ pub fn pack_for_renderer(world: &mut World, write: impl FnOnce(usize, &mut dyn F
     let counter = world.resource::<AllocationCounter>().0;
     let mut spent = None;
     write(records, &mut |out: &mut [u32]| {
-        let ((), cost) = measure(counter, || {
+        phase_span!("pack");
+        spent = Some(measure(counter, || {
             kernels::pack(backend, pool.particles(), &looks, out, dispatcher);
-        });
-        spent = Some(cost);
+        }));
     });
-    if let Some(cost) = spent {
-        world.resource_mut::<PackReport>().add(records, cost);
+    if let Some(measured) = spent {
+        world.resource_mut::<PackReport>().add(records, measured);
         world.resource_mut::<PacksForRenderer>().wanted = false;
     }
 }
@@ -200,10 +205,11 @@ fn pack_records(
         packs.wanted = true;
         return;
     }
-    let ((), cost) = measure(counter.0, || {
+    phase_span!("pack");
+    let measured = measure(counter.0, || {
         records.pack(&pool, backend.active, &settings.look_params(), &dispatcher);
     });
-    report.add(pool.len(), cost);
+    report.add(pool.len(), measured);
 }
 
 #[cfg(test)]

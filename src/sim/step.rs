@@ -46,6 +46,8 @@ pub struct StepReport {
     /// The cost of the step (zero from [`advance`] itself: the system that runs it
     /// measures).
     pub cost: Cost,
+    /// When the step began, on the wall clock (`None` from [`advance`] itself).
+    pub started: Option<Instant>,
     /// Every step's cost added up since start-up: what a frame's steps cost is its growth.
     pub total: Cost,
 }
@@ -80,16 +82,31 @@ impl Cost {
     }
 }
 
+/// What [`measure`] found: the work's output, what it cost and when it began.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured<T> {
+    /// What the work returned.
+    pub output: T,
+    /// Its wall time and allocations.
+    pub cost: Cost,
+    /// When it began, on the wall clock.
+    pub started: Instant,
+}
+
 /// Measures the cost of `work` with `count_allocations` (the host's counter).
-pub fn measure<T>(count_allocations: fn() -> u64, work: impl FnOnce() -> T) -> (T, Cost) {
+pub fn measure<T>(count_allocations: fn() -> u64, work: impl FnOnce() -> T) -> Measured<T> {
     let allocations = count_allocations();
     let started = Instant::now();
-    let result = work();
+    let output = work();
     let cost = Cost {
         elapsed: started.elapsed(),
         allocations: count_allocations().saturating_sub(allocations),
     };
-    (result, cost)
+    Measured {
+        output,
+        cost,
+        started,
+    }
 }
 
 /// Advances the simulation by one step of `inputs.dt` seconds: each emitter, in the order
@@ -122,6 +139,7 @@ pub fn advance<'e>(
         culled,
         alive: pool.len(),
         cost: Cost::default(),
+        started: None,
         total: Cost::default(),
     }
 }

@@ -242,6 +242,67 @@ export function readMeasures(page) {
     .map(({ name, startTime, duration }) => ({ name, startTime, duration })));
 }
 
+/** The frame and phase measures on sparkbench's track group, oldest first. */
+export function readFrameMeasures(page) {
+  return page.evaluate(() => performance.getEntriesByType('measure')
+    .filter(({ detail }) => detail?.devtools?.trackGroup === 'sparkbench')
+    .map(({ name, startTime, duration, detail }) => ({
+      name, startTime, duration, track: detail.devtools.track,
+      properties: Object.fromEntries(detail.devtools.properties),
+    })));
+}
+
+// How far apart two readings of one instant may be: both clocks resolve 0.1 ms or better in
+// these pages, and each measure's place is worked out from its own reading of the clock.
+const CLOCK_SLACK_MS = 1;
+
+/**
+ * Each frame is a `sparkbench frame` measure on the `frames` track, end to end with the one
+ * before, holding its memory as properties; each phase that ran is a measure on its own
+ * track, inside its frame, with a plausible duration, the step before the pack and upload.
+ * Returns how many frames and phase measures it checked.
+ */
+export function assertFrameMeasures(entries) {
+  const frames = entries.filter(({ name }) => name === 'sparkbench frame');
+  assert.ok(frames.length >= 30, `${frames.length} frame measures`);
+  for (const [index, frame] of frames.entries()) {
+    assert.equal(frame.track, 'frames');
+    assert.ok(frame.duration > 0 && frame.duration < 10_000, `frame ${index} lasts ${frame.duration} ms`);
+    assert.match(frame.properties['live heap'], /^\d+\.\d\d MB$/);
+    assert.ok(Number(frame.properties.particles) >= 0, JSON.stringify(frame.properties));
+    assert.ok(Number.isInteger(Number(frame.properties.allocations)), JSON.stringify(frame.properties));
+    const next = frames[index + 1];
+    if (next) {
+      const gap = next.startTime - (frame.startTime + frame.duration);
+      assert.ok(Math.abs(gap) < CLOCK_SLACK_MS, `frame ${index + 1} starts where frame ${index} ended (gap ${gap} ms)`);
+    }
+  }
+  const phases = entries.filter(({ name }) => name !== 'sparkbench frame');
+  const byFrame = frames.map(() => new Map());
+  for (const phase of phases) {
+    const name = phase.name.replace(/^sparkbench /, '');
+    assert.ok(['simulate', 'pack', 'upload', 'overlay'].includes(name), `a phase's measure: ${phase.name}`);
+    assert.equal(phase.track, name);
+    const index = frames.findIndex((frame) => phase.startTime >= frame.startTime - CLOCK_SLACK_MS
+      && phase.startTime < frame.startTime + frame.duration);
+    if (index < 0) continue; // the frame itself was cleared or not yet measured
+    const frame = frames[index];
+    assert.ok(phase.duration >= 0 && phase.startTime + phase.duration <= frame.startTime + frame.duration + CLOCK_SLACK_MS,
+      `${name} (${phase.startTime}+${phase.duration} ms) inside frame ${index} (${frame.startTime}+${frame.duration} ms)`);
+    assert.ok(!byFrame[index].has(name), `one ${name} measure in frame ${index}`);
+    byFrame[index].set(name, phase);
+  }
+  const stepped = byFrame.filter((frame) => frame.has('simulate') && frame.has('pack') && frame.has('upload'));
+  assert.ok(stepped.length >= 10, `${stepped.length} frames that stepped, packed and uploaded`);
+  for (const frame of stepped) {
+    const [simulate, pack, upload] = ['simulate', 'pack', 'upload'].map((name) => frame.get(name));
+    assert.ok(simulate.startTime + simulate.duration <= pack.startTime + CLOCK_SLACK_MS, 'the step before the pack');
+    assert.ok(simulate.startTime + simulate.duration <= upload.startTime + CLOCK_SLACK_MS, 'the step before the upload');
+  }
+  assert.ok(byFrame.some((frame) => frame.has('overlay')), 'the overlay is measured');
+  return { frames: frames.length, phases: phases.length, stepped: stepped.length };
+}
+
 /** The start-up steps as the overlay lists them, in milliseconds. */
 export function describeStartup(startup) {
   const steps = Object.entries(startup.steps).map(([step, ms]) => `${step} ${ms.toFixed(0)}`);

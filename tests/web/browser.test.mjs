@@ -14,7 +14,7 @@ import {
   assertRunningStats, assertStartup, assertStoppedPage, assertThreading, describeStartup,
   drawnOrStopped, failAppCanvasContext, missingFeatureShot, nativeChecksum, readMeasures,
   recordProblems, requestCapturesAtOnce, visitPanicking, visitUnsupported,
-  requestCapacity, assertCapacity,
+  requestCapacity, assertCapacity, readFrameMeasures, assertFrameMeasures,
 } from './browser-common.mjs';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, openBrowser } from './chromium.mjs';
 
@@ -57,6 +57,7 @@ test('the app runs in the page and reports its frame stats', { timeout: RUN_TIME
   await page.screenshot({ path: join(SHOTS, 'web.png') });
   const stats = await page.evaluate(() => window.sparkbench?.stats?.() ?? {});
   const measures = await readMeasures(page);
+  const frameMeasures = await readFrameMeasures(page);
   const threading = await page.evaluate(() => window.sparkbench?.threading);
   const loading = await page.locator('#loading').isVisible();
   const errorText = await page.locator('#sparkbench-error').textContent();
@@ -77,6 +78,8 @@ test('the app runs in the page and reports its frame stats', { timeout: RUN_TIME
   assert.ok(Date.parse(wasmHeaders[0]['last-modified']) > 0, 'a Last-Modified date');
   assert.equal(wasmHeaders[0]['cache-control'], 'no-cache');
   assertStartup(stats.startup, measures);
+  const checked = assertFrameMeasures(frameMeasures);
+  console.log(`profiler track: ${JSON.stringify(checked)}`);
   console.log(`start-up (${threading.bundle}): ${describeStartup(stats.startup)}`);
 });
 

@@ -20,7 +20,7 @@ import {
   assertRunningStats, assertStartup, assertStoppedPage, assertThreading, describeStartup,
   drawnOrStopped, failAppCanvasContext, missingFeatureShot, nativeChecksum, readMeasures,
   recordProblems, requestCapturesAtOnce, visitPanicking, visitUnsupported,
-  requestCapacity, assertCapacity,
+  requestCapacity, assertCapacity, readFrameMeasures, assertFrameMeasures,
 } from './browser-common.mjs';
 import { openFirefox } from './firefox.mjs';
 
@@ -67,6 +67,7 @@ test('Firefox: the app runs in the page and reports its frame stats', { timeout:
     browser: navigator.userAgent,
   }));
   const measures = await readMeasures(page);
+  const frameMeasures = await readFrameMeasures(page);
   await page.close();
 
   assert.equal(seen.errorText, '', 'the error panel stays empty');
@@ -76,6 +77,8 @@ test('Firefox: the app runs in the page and reports its frame stats', { timeout:
   assertThreading(seen.threading);
   assertRunningStats(seen.stats);
   assertStartup(seen.stats.startup, measures);
+  const checked = assertFrameMeasures(frameMeasures);
+  console.log(`profiler track in Firefox: ${JSON.stringify(checked)}`);
   console.log(`start-up in Firefox (${seen.threading.bundle}): ${describeStartup(seen.stats.startup)}`);
 });
 
