@@ -664,9 +664,9 @@ usage: ./build.sh COMMAND
 USAGE
 }
 
-# The phase-spans feature: clippy on the library and the phases' tests, spans included.
+# The phase-spans feature: clippy on every target, and the phases' tests, spans included.
 phase_spans_check() {
-  cargo clippy --profile ci --lib --features phase-spans -- -D warnings
+  cargo clippy --profile ci --all-targets --features phase-spans -- -D warnings
   cargo test --profile ci --features phase-spans --lib -- perf::phases
 }
 

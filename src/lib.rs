@@ -12,7 +12,9 @@
 
 /// Enters a tracing span named `$name` (a literal) for the rest of the enclosing block when
 /// the `phase-spans` feature is on, so Bevy's `trace_chrome` and `trace_tracy` features show
-/// sparkbench's phases beside its systems; expands to nothing otherwise.
+/// sparkbench's phases beside its systems; expands to nothing otherwise. Defined at the
+/// crate's root, not in `perf`, because `sim`, which uses no other module of sparkbench's,
+/// times its step and pack with it.
 macro_rules! phase_span {
     ($name:literal) => {
         #[cfg(feature = "phase-spans")]

@@ -533,8 +533,8 @@ fn timed_row(
 }
 
 /// Why the runs cannot carry a verdict on a change that went up (`grew`) or down: too few
-/// of them, a side whose runs disagree by more than the threshold, or runs of the two
-/// sides that overlap. `None` when they can.
+/// of them, a side whose runs disagree by more than the threshold, runs of the two sides
+/// that overlap, or closest runs no further apart than the threshold. `None` when they can.
 fn runs_cannot_tell(base: &[f64], new: &[f64], grew: bool, threshold: f64) -> Option<String> {
     let fewest = base.len().min(new.len());
     if fewest < MIN_RUNS_FOR_A_VERDICT {
@@ -560,13 +560,18 @@ fn runs_cannot_tell(base: &[f64], new: &[f64], grew: bool, threshold: f64) -> Op
     } else {
         -relative(min(base), max(new))
     };
-    (gap <= threshold).then(|| {
-        format!(
-            "the machine was too noisy: the two sides' closest runs are {:.0}% apart, \
-             not beyond the threshold",
-            gap * 100.0
-        )
-    })
+    if gap <= 0.0 {
+        Some("the machine was too noisy: the two sides' runs overlap".to_owned())
+    } else {
+        (gap <= threshold).then(|| {
+            format!(
+                "the two sides' closest runs are only {:.1}% apart, within the {:.0}% \
+                 threshold",
+                gap * 100.0,
+                threshold * 100.0
+            )
+        })
+    }
 }
 
 fn min(values: &[f64]) -> f64 {
@@ -921,10 +926,7 @@ mod tests {
         let verdict = runs_cannot_tell(&[10.0, 10.2, 10.9], &[10.5, 10.8, 11.0], true, 0.1);
         assert_eq!(
             verdict.as_deref(),
-            Some(
-                "the machine was too noisy: the two sides' closest runs are -4% apart, \
-                 not beyond the threshold"
-            )
+            Some("the machine was too noisy: the two sides' runs overlap")
         );
         let (low, high) = ([10.0, 10.2, 10.5], [12.0, 12.1, 12.5]);
         assert_eq!(runs_cannot_tell(&low, &high, true, 0.1), None);
@@ -932,18 +934,28 @@ mod tests {
         // In order, but the closest runs only 8% apart: the same build run three times a
         // side falls in order like this once in twenty comparisons.
         let (slow, slower) = ([10.0, 10.1, 10.2], [11.0, 11.4, 11.5]);
-        for (base, new, grew, apart) in [(&slow, &slower, true, 8), (&slower, &slow, false, 7)] {
+        for (base, new, grew, apart) in [
+            (&slow, &slower, true, "7.8"),
+            (&slower, &slow, false, "7.3"),
+        ] {
             assert_eq!(
                 runs_cannot_tell(base, new, grew, 0.1).as_deref(),
                 Some(
                     format!(
-                        "the machine was too noisy: the two sides' closest runs are \
-                         {apart}% apart, not beyond the threshold"
+                        "the two sides' closest runs are only {apart}% apart, within the 10% \
+                         threshold"
                     )
                     .as_str()
                 )
             );
         }
+        // Exactly the threshold apart is not beyond it; a little more is.
+        let even = [10.0, 10.0, 10.0];
+        assert!(runs_cannot_tell(&even, &[11.0, 11.0, 11.0], true, 0.1).is_some());
+        assert_eq!(
+            runs_cannot_tell(&even, &[11.01, 11.01, 11.01], true, 0.1),
+            None
+        );
         assert!(
             runs_cannot_tell(&low[..2], &high, true, 0.1)
                 .unwrap()

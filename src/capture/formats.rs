@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::file::CaptureFile;
+use super::file::{CaptureFile, FrameSample};
 use crate::perf::{Phase, percentile};
 
 /// The capture's figures in Bencher Metric Format: one benchmark named
@@ -72,6 +72,18 @@ fn spread(values: &[f64]) -> Value {
     })
 }
 
+/// How many counter tracks [`chrome_trace`] draws.
+const COUNTERS: usize = 3;
+
+/// A frame's counter tracks: name, the value's key and the value at the frame's end.
+fn counters(sample: &FrameSample) -> [(&'static str, &'static str, u64); COUNTERS] {
+    [
+        ("live heap", "bytes", sample.live_bytes),
+        ("allocations", "per frame", sample.allocations),
+        ("particles", "alive", sample.particles),
+    ]
+}
+
 /// The frames, their phases and counters as Chrome trace events (times in microseconds).
 /// Each frame is an "X" complete event on the first track, starting where the one before
 /// ended. Each phase has a track of its own (the render world's upload overlaps the pack it
@@ -81,7 +93,6 @@ fn spread(values: &[f64]) -> Value {
 /// has its phases laid back to back from the frame's start, marked so in their arguments.
 #[must_use]
 pub fn chrome_trace(capture: &CaptureFile) -> String {
-    const COUNTERS: usize = 3;
     let per_frame = 1 + Phase::ALL.len() + COUNTERS;
     let mut events = Vec::with_capacity(capture.samples.len() * per_frame + Phase::ALL.len() + 1);
     let tracks = core::iter::once("frames").chain(Phase::ALL.map(Phase::name));
@@ -104,18 +115,18 @@ pub fn chrome_trace(capture: &CaptureFile) -> String {
             .zip(Phase::ALL)
             .zip(sample.phase_ms.into_iter().zip(sample.phase_start_ms))
         {
-            if ms <= 0.0 {
-                continue;
-            }
+            // A phase ran when it has a start (even one too quick for the clock); a file
+            // without starts says so only by its time.
             let (ts, args) = match start_ms {
                 Some(start_ms) => (
                     frame_start_us + start_ms * 1000.0,
                     json!({ "frame": index }),
                 ),
-                None => (
+                None if ms > 0.0 => (
                     back_to_back_us,
                     json!({ "frame": index, "placed": "back to back: start not recorded" }),
                 ),
+                None => continue,
             };
             events.push(json!({
                 "name": phase.name(), "cat": "phase", "ph": "X", "pid": 1, "tid": tid,
@@ -123,11 +134,7 @@ pub fn chrome_trace(capture: &CaptureFile) -> String {
             }));
             back_to_back_us += ms * 1000.0;
         }
-        for (name, key, value) in [
-            ("live heap", "bytes", sample.live_bytes),
-            ("allocations", "per frame", sample.allocations),
-            ("particles", "alive", sample.particles),
-        ] {
+        for (name, key, value) in counters(sample) {
             events.push(json!({
                 "name": name, "cat": "memory", "ph": "C", "pid": 1, "ts": frame_end_us,
                 "args": { key: value },

@@ -38,7 +38,7 @@ pub struct Controlled<'a> {
     clippy::struct_excessive_bools,
     reason = "independent yes/no answers, not a state"
 )]
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct Edits {
     /// Settings changed (so the simulation should see them as changed).
     pub settings: bool,
@@ -50,6 +50,9 @@ pub struct Edits {
     pub capture: bool,
     /// Start a capacity search against the budget.
     pub capacity: bool,
+    /// Where the Capture button was drawn, in egui points (`None` while a capture or a
+    /// search runs in its place): the page's `stats()` tells tests where to click.
+    pub capture_button: Option<egui::Rect>,
 }
 
 /// Frames the Capture button records.
@@ -122,10 +125,11 @@ fn measuring_row(ui: &mut egui::Ui, controlled: &Controlled, edits: &mut Edits) 
             "saves JSON in the working directory"
         };
         ui.horizontal(|ui| {
-            edits.capture = ui
+            let capture = ui
                 .button(format!("Capture {CAPTURE_FRAMES} frames"))
-                .on_hover_text(where_to)
-                .clicked();
+                .on_hover_text(where_to);
+            edits.capture = capture.clicked();
+            edits.capture_button = Some(capture.rect);
             edits.capacity = ui
                 .button("Find capacity")
                 .on_hover_text(format!(

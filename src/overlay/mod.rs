@@ -39,6 +39,8 @@ pub struct OverlayRects {
     pub readings: Option<egui::Rect>,
     /// The controls window, top right.
     pub controls: Option<egui::Rect>,
+    /// The controls' Capture button, while it is shown.
+    pub capture_button: Option<egui::Rect>,
     /// Physical pixels per egui point.
     pub pixels_per_point: f32,
 }
@@ -141,6 +143,7 @@ fn draw_overlay(
             ui.separator();
             memory_section(ui, &readings.memory, &phases, &readings.render);
         });
+    let mut capture_button = None;
     let controls_window = egui::Window::new("Controls")
         .anchor(egui::Align2::RIGHT_TOP, egui::vec2(-8.0, 8.0))
         .resizable(false)
@@ -158,6 +161,7 @@ fn draw_overlay(
                 last_capacity: writes.last_capacity.0.as_ref(),
             };
             let edits = control_panel::show(ui, &mut controlled, &mut particle_draft);
+            capture_button = edits.capture_button;
             if edits.settings {
                 writes.settings.set_changed();
             }
@@ -186,6 +190,7 @@ fn draw_overlay(
     rects.set_if_neq(OverlayRects {
         readings: readings_window.map(|window| window.response.rect),
         controls: controls_window.map(|window| window.response.rect),
+        capture_button,
         pixels_per_point: ctx.pixels_per_point(),
     });
     phases.finish(Phase::Overlay, span);

@@ -1,10 +1,10 @@
 //! Each frame and its phases as User Timing measures on sparkbench's own track group in
 //! the browser's Performance panel (Chrome's `detail.devtools` extensibility fields; other
 //! browsers list them as plain measures): `sparkbench frame` on the `frames` track, with
-//! the frame's live heap, allocations and particles as properties, and a measure per phase
-//! that ran (`sparkbench simulate`, `sparkbench pack`, `sparkbench upload`,
-//! `sparkbench overlay`) on a track of its own, at the phase's first start in the frame and
-//! as long as it took in all. The page reads them back with
+//! the frame's number, time, live heap, allocations and particles as properties, and a
+//! measure per phase that ran (`sparkbench simulate`, `sparkbench pack`, `sparkbench
+//! upload`, `sparkbench overlay`) on a track of its own, at the phase's first start in the
+//! frame and as long as it took in all, with its frame's number and allocations. The page reads them back with
 //! `performance.getEntriesByType('measure')`.
 //!
 //! The browser keeps every measure until it is cleared, so every [`FRAMES_KEPT`] frames the
@@ -37,12 +37,29 @@ pub(super) fn plugin(app: &mut App) {
     app.add_systems(First, measure_last_frame.after(PerfSystems));
 }
 
+/// Where the wall clock's [`Instant`]s fall on `performance.now()`'s clock: one reading of
+/// both, taken once, so that every measure is placed from `Instant`s alone and a frame ends
+/// exactly where the next begins (two readings a frame would differ by a clock tick).
+#[derive(Clone, Copy)]
+struct ClockAnchor {
+    instant: Instant,
+    performance_ms: f64,
+}
+
+impl ClockAnchor {
+    /// `at` on `performance.now()`'s clock, in milliseconds.
+    fn place(self, at: Instant) -> f64 {
+        self.performance_ms + super::phases::signed_ms(at, self.instant)
+    }
+}
+
 /// Adds the frame that just closed, and its phases, to the Performance panel.
 fn measure_last_frame(
     stats: Res<FrameStats>,
     phases: Res<PhaseTimes>,
     memory: Res<MemoryStats>,
     pool: Option<Res<ParticlePool>>,
+    mut anchor: Local<Option<ClockAnchor>>,
 ) {
     let (Some(performance), Some(started)) = (
         web_sys::window().and_then(|window| window.performance()),
@@ -58,18 +75,25 @@ fn measure_last_frame(
             performance.clear_measures_with_measure_name(name);
         }
     }
-    // The closed frame ended when this one started: place it on performance.now()'s clock.
-    let frame_end =
-        performance.now() - Instant::now().duration_since(started).as_secs_f64() * 1000.0;
-    let frame_start = frame_end - stats.frame_ms;
+    let anchor = *anchor.get_or_insert_with(|| ClockAnchor {
+        instant: Instant::now(),
+        performance_ms: performance.now(),
+    });
+    // The closed frame ended when this one started.
+    let frame_start = anchor.place(started) - stats.frame_ms;
+    let frame = decimal(stats.frames as f64, 0);
     let properties = [
-        ("frame", format!("{:.2} ms", stats.frame_ms)),
+        ("frame", frame.clone()),
+        ("ms", decimal(stats.frame_ms, 2)),
+        ("live heap MB", decimal(memory.live_bytes as f64 / 1e6, 2)),
         (
-            "live heap",
-            format!("{:.2} MB", memory.live_bytes as f64 / 1e6),
+            "allocations",
+            decimal(memory.allocations_per_frame as f64, 0),
         ),
-        ("allocations", memory.allocations_per_frame.to_string()),
-        ("particles", pool.map_or(0, |pool| pool.len()).to_string()),
+        (
+            "particles",
+            decimal(pool.map_or(0, |pool| pool.len()) as f64, 0),
+        ),
     ];
     measure(
         &performance,
@@ -81,8 +105,14 @@ fn measure_last_frame(
     );
     for (phase, name) in Phase::ALL.into_iter().zip(PHASE_NAMES) {
         if let Some(start_ms) = phases.last_start_ms(phase) {
+            let properties = [
+                ("frame", frame.clone()),
+                (
+                    "allocations",
+                    decimal(phases.last_allocations(phase) as f64, 0),
+                ),
+            ];
             let ms = phases.last_ms(phase);
-            let properties = [("allocations", phases.last_allocations(phase).to_string())];
             measure(
                 &performance,
                 name,
@@ -95,20 +125,29 @@ fn measure_last_frame(
     }
 }
 
+/// `value` with `digits` decimals, as a JavaScript string (made in JavaScript: the
+/// instrument adds no allocation of its own to the frames it measures).
+fn decimal(value: f64, digits: u8) -> JsValue {
+    js_sys::Number::from(value)
+        .to_fixed(digits)
+        .map_or(JsValue::NULL, JsValue::from)
+}
+
 /// `performance.measure(name, {start, duration, detail: {devtools: ...}})` on `track` in
-/// sparkbench's group, with `properties` shown beside it. A browser that refuses it (no
-/// options form) shows nothing, which is all that is lost.
+/// sparkbench's group, with `properties` shown beside it. Called through `Reflect`: web-sys
+/// binds the options form only behind `web_sys_unstable_apis`. A browser that refuses it
+/// shows nothing, which is all that is lost.
 fn measure(
     performance: &web_sys::Performance,
     name: &str,
     start_ms: f64,
     duration_ms: f64,
     track: &str,
-    properties: &[(&str, String)],
+    properties: &[(&str, JsValue)],
 ) {
     let rows: Array = properties
         .iter()
-        .map(|(key, value)| Array::of2(&JsValue::from_str(key), &JsValue::from_str(value)))
+        .map(|(key, value)| Array::of2(&JsValue::from_str(key), value))
         .collect();
     let devtools = object(&[
         ("dataType", JsValue::from_str("track-entry")),

@@ -1,9 +1,12 @@
-//! Phase timers: how long each measured part of a frame took, in milliseconds.
+//! Phase timers: how long each measured part of a frame took, in milliseconds, and where in
+//! the frame it first began.
 //!
 //! Each phase is timed around its own systems with the wall clock ([`Instant`]: the
 //! monotonic clock natively, `performance.now()` in the browser) and summed over the
-//! frame (a frame may run several fixed simulation steps, or none). At the start of the
-//! next frame the sums become [`PhaseTimes::last_ms`], which the overlay shows.
+//! frame (a frame may run several fixed simulation steps, or none); the frame keeps the
+//! earliest start of each. At the start of the next frame the sums become
+//! [`PhaseTimes::last_ms`], which the overlay shows, and the starts
+//! [`PhaseTimes::last_start_ms`], which traces and the browser's profiler place them by.
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use core::time::Duration;
@@ -62,7 +65,7 @@ pub struct PhaseTimes {
     last_start_ms: [Option<f64>; Phase::ALL.len()],
     /// When each phase first began in the frame in progress.
     current_started: [Option<Instant>; Phase::ALL.len()],
-    /// When the frame in progress began; `None` before the first frame closes.
+    /// When the frame in progress began; `None` before the first [`PhaseTimes::finish_frame`].
     frame_started: Option<Instant>,
     last_allocations: [u64; Phase::ALL.len()],
     current_allocations: [u64; Phase::ALL.len()],
@@ -133,7 +136,7 @@ impl PhaseSpan {
 }
 
 /// `at` less `since`, in milliseconds: negative when `at` came first.
-fn signed_ms(at: Instant, since: Instant) -> f64 {
+pub(super) fn signed_ms(at: Instant, since: Instant) -> f64 {
     if at >= since {
         (at - since).as_secs_f64() * 1000.0
     } else {
@@ -333,11 +336,14 @@ pub(super) fn plugin(app: &mut App) {
 }
 
 /// Notes when each fixed step began (the frame keeps the first): runs after every fixed
-/// step, wherever in the fixed schedules the host put the simulation.
+/// step, wherever in the fixed schedules the host put the simulation. A step from before
+/// the frame (a host that steps outside the fixed schedules) is left to [`finish_frame`].
 fn note_step_start(mut phases: ResMut<PhaseTimes>, step: Option<Res<StepReport>>) {
-    if let Some(started) = step
+    let started = step
         .filter(DetectChanges::is_changed)
-        .and_then(|step| step.started)
+        .and_then(|step| step.started);
+    if let Some(started) = started
+        && phases.frame_started.is_some_and(|frame| frame <= started)
     {
         phases.note_start(Phase::Simulate, started);
     }
@@ -348,8 +354,9 @@ fn note_step_start(mut phases: ResMut<PhaseTimes>, step: Option<Res<StepReport>>
 struct CountedSoFar([Cost; 2]);
 
 /// Adds what the last frame's steps and pack cost (the growth of the simulation's running
-/// totals, with the last step's and pack's starts) and the render world's uploads to the
-/// frame in progress, then closes it at this frame's start.
+/// totals, with the last step's and pack's starts: a fixed schedule's first step was
+/// noted already, and the earliest is kept) and the render world's uploads to the frame in
+/// progress, then closes it at this frame's start.
 fn finish_frame(
     mut phases: ResMut<PhaseTimes>,
     frames: Res<super::FrameStats>,
@@ -568,6 +575,26 @@ mod tests {
         app
     }
 
+    /// A paused frame neither steps nor packs: it has no start for either.
+    #[test]
+    fn a_frame_that_did_not_step_has_no_simulate_or_pack_start() {
+        let mut app = cost_measured_app();
+        for _ in 0..3 {
+            app.update();
+        }
+        app.world_mut()
+            .resource_mut::<crate::sim::SimPause>()
+            .pause();
+        for _ in 0..2 {
+            app.update();
+        }
+        let phases = app.world().resource::<PhaseTimes>();
+        for phase in [Phase::Simulate, Phase::Pack] {
+            assert_eq!(phases.last_start_ms(phase), None, "{phase:?}");
+            assert_eq!(phases.last_ms(phase), 0.0, "{phase:?}");
+        }
+    }
+
     #[test]
     fn the_simulation_and_pack_phases_are_timed_around_their_sets() {
         let mut app = cost_measured_app();
@@ -577,7 +604,7 @@ mod tests {
         let phases = app.world().resource::<PhaseTimes>();
         assert!(phases.last_ms(Phase::Simulate) > 0.0);
         assert!(phases.last_ms(Phase::Pack) > 0.0);
-        let frame_ms = app.world().resource::<super::super::FrameStats>().frame_ms;
+        let frame_ms = app.world().resource::<crate::perf::FrameStats>().frame_ms;
         let starts = [Phase::Simulate, Phase::Pack].map(|phase| {
             let start = phases.last_start_ms(phase).unwrap();
             (start, start + phases.last_ms(phase))

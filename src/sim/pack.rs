@@ -12,7 +12,7 @@ use bevy::prelude::*;
 use bytemuck::{Pod, Zeroable};
 
 use super::kernels::{self, Dispatcher, RECORD_WORDS};
-use super::step::{Cost, Measured, measure};
+use super::step::{Cost, Timed, measure};
 use super::{AllocationCounter, ParticlePool, SimBackend, SimSettings};
 
 /// One particle as the GPU reads it: 20 bytes, written by the pack kernel.
@@ -98,7 +98,7 @@ pub struct PackReport {
 
 impl PackReport {
     /// Reports one more pack, of `records` records, as measured.
-    fn add(&mut self, records: usize, measured: Measured<()>) {
+    fn add(&mut self, records: usize, measured: Timed<()>) {
         let cost = measured.cost;
         *self = Self {
             records,

@@ -84,7 +84,7 @@ impl Cost {
 
 /// What [`measure`] found: the work's output, what it cost and when it began.
 #[derive(Debug, Clone, Copy)]
-pub struct Measured<T> {
+pub struct Timed<T> {
     /// What the work returned.
     pub output: T,
     /// Its wall time and allocations.
@@ -94,7 +94,7 @@ pub struct Measured<T> {
 }
 
 /// Measures the cost of `work` with `count_allocations` (the host's counter).
-pub fn measure<T>(count_allocations: fn() -> u64, work: impl FnOnce() -> T) -> Measured<T> {
+pub fn measure<T>(count_allocations: fn() -> u64, work: impl FnOnce() -> T) -> Timed<T> {
     let allocations = count_allocations();
     let started = Instant::now();
     let output = work();
@@ -102,7 +102,7 @@ pub fn measure<T>(count_allocations: fn() -> u64, work: impl FnOnce() -> T) -> M
         elapsed: started.elapsed(),
         allocations: count_allocations().saturating_sub(allocations),
     };
-    Measured {
+    Timed {
         output,
         cost,
         started,

@@ -49,8 +49,8 @@ struct StatsSnapshot {
     startup: Option<StartupTimes>,
 }
 
-/// The names of `stats().overlay`'s windows.
-const OVERLAY_WINDOWS: [&str; 2] = ["readings", "controls"];
+/// The names of `stats().overlay`'s rectangles: its windows, and the Capture button.
+const OVERLAY_WINDOWS: [&str; 3] = ["readings", "controls", "capture_button"];
 
 /// The names of each `stats().overlay` window's edges, in CSS pixels from the page's top left.
 const EDGES: [&str; 4] = ["left", "top", "right", "bottom"];
@@ -205,8 +205,9 @@ pub fn start(one_thread_because: Option<String>) {
 /// hitches}` (the last 300 frames, as the overlay shows them), `threads: {on_workers,
 /// kernel_threads, max_kernel_threads}` (the threads running the kernels now, the main
 /// thread included, and the most that can; `on_workers` when the others are Web Workers)
-/// `overlay: {readings, controls}`, each `{left, top, right, bottom}`: where the
-/// overlay's windows were drawn, in CSS pixels (NaN while the overlay is hidden), and
+/// `overlay: {readings, controls, capture_button}`, each `{left, top, right, bottom}`:
+/// where the overlay's windows and its Capture button were drawn, in CSS pixels (NaN while
+/// the overlay is hidden, or the button while a capture or search runs in its place), and
 /// `startup`: null until the first frame is drawn, then `{download_start_ms, downloaded_ms,
 /// compiled_ms, instantiated_ms, app_started_ms, first_frame_ms}` (milliseconds from
 /// navigation to each of the page's start-up marks), `total_ms` and `steps` (each step's
@@ -248,7 +249,11 @@ pub fn stats() -> JsValue {
     }
     set(&object, "camera", &camera);
     let overlay = js_sys::Object::new();
-    let rects = [snapshot.overlay.readings, snapshot.overlay.controls];
+    let rects = [
+        snapshot.overlay.readings,
+        snapshot.overlay.controls,
+        snapshot.overlay.capture_button,
+    ];
     for (name, rect) in OVERLAY_WINDOWS.into_iter().zip(rects) {
         let edges = css_edges(rect, snapshot.overlay.pixels_per_point);
         let window = js_sys::Object::new();

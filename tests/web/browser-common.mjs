@@ -252,55 +252,78 @@ export function readFrameMeasures(page) {
     })));
 }
 
-// How far apart two readings of one instant may be: both clocks resolve 0.1 ms or better in
-// these pages, and each measure's place is worked out from its own reading of the clock.
-const CLOCK_SLACK_MS = 1;
+// How far a measure may stray from where the wall clock put it: the page places every
+// measure from the same clock readings, so only floating-point rounding is allowed.
+const ROUNDING_MS = 0.01;
 
 /**
- * Each frame is a `sparkbench frame` measure on the `frames` track, end to end with the one
- * before, holding its memory as properties; each phase that ran is a measure on its own
- * track, inside its frame, with a plausible duration, the step before the pack and upload.
- * Returns how many frames and phase measures it checked.
+ * Each frame is a `sparkbench frame` measure on the `frames` track, numbered one after the
+ * other and end to end with the one before, holding its memory as properties; each phase
+ * that ran is a measure on its own track naming its frame, inside that frame, once, with
+ * the step before the pack and upload. Returns how many frames and phase measures it checked.
  */
 export function assertFrameMeasures(entries) {
   const frames = entries.filter(({ name }) => name === 'sparkbench frame');
   assert.ok(frames.length >= 30, `${frames.length} frame measures`);
   for (const [index, frame] of frames.entries()) {
+    const { properties } = frame;
     assert.equal(frame.track, 'frames');
-    assert.ok(frame.duration > 0 && frame.duration < 10_000, `frame ${index} lasts ${frame.duration} ms`);
-    assert.match(frame.properties['live heap'], /^\d+\.\d\d MB$/);
-    assert.ok(Number(frame.properties.particles) >= 0, JSON.stringify(frame.properties));
-    assert.ok(Number.isInteger(Number(frame.properties.allocations)), JSON.stringify(frame.properties));
+    assert.ok(frame.duration > 0 && frame.duration < 10_000, `frame ${properties.frame} lasts ${frame.duration} ms`);
+    // Two decimals are within 0.005 ms, and floating point within a little more.
+    assert.ok(Math.abs(Number(properties.ms) - frame.duration) <= 0.006, `${JSON.stringify(properties)} for ${frame.duration} ms`);
+    assert.match(properties['live heap MB'], /^\d+\.\d\d$/);
+    assert.match(properties.particles, /^\d+$/);
+    assert.match(properties.allocations, /^\d+$/);
     const next = frames[index + 1];
     if (next) {
+      assert.equal(Number(next.properties.frame), Number(properties.frame) + 1, 'frames numbered in order');
       const gap = next.startTime - (frame.startTime + frame.duration);
-      assert.ok(Math.abs(gap) < CLOCK_SLACK_MS, `frame ${index + 1} starts where frame ${index} ended (gap ${gap} ms)`);
+      assert.ok(Math.abs(gap) < ROUNDING_MS, `frame ${next.properties.frame} starts where the one before ended (gap ${gap} ms)`);
     }
   }
+  const frameByNumber = new Map(frames.map((frame) => [frame.properties.frame, { frame, phases: new Map() }]));
   const phases = entries.filter(({ name }) => name !== 'sparkbench frame');
-  const byFrame = frames.map(() => new Map());
   for (const phase of phases) {
     const name = phase.name.replace(/^sparkbench /, '');
     assert.ok(['simulate', 'pack', 'upload', 'overlay'].includes(name), `a phase's measure: ${phase.name}`);
     assert.equal(phase.track, name);
-    const index = frames.findIndex((frame) => phase.startTime >= frame.startTime - CLOCK_SLACK_MS
-      && phase.startTime < frame.startTime + frame.duration);
-    if (index < 0) continue; // the frame itself was cleared or not yet measured
-    const frame = frames[index];
-    assert.ok(phase.duration >= 0 && phase.startTime + phase.duration <= frame.startTime + frame.duration + CLOCK_SLACK_MS,
-      `${name} (${phase.startTime}+${phase.duration} ms) inside frame ${index} (${frame.startTime}+${frame.duration} ms)`);
-    assert.ok(!byFrame[index].has(name), `one ${name} measure in frame ${index}`);
-    byFrame[index].set(name, phase);
+    const measured = frameByNumber.get(phase.properties.frame);
+    assert.ok(measured, `${name} names frame ${phase.properties.frame}, which has its own measure`);
+    const { frame } = measured;
+    assert.ok(phase.startTime >= frame.startTime - ROUNDING_MS && phase.duration >= 0
+      && phase.startTime + phase.duration <= frame.startTime + frame.duration + ROUNDING_MS,
+      `${name} (${phase.startTime}+${phase.duration} ms) inside frame ${phase.properties.frame} (${frame.startTime}+${frame.duration} ms)`);
+    assert.ok(!measured.phases.has(name), `one ${name} measure in frame ${phase.properties.frame}`);
+    measured.phases.set(name, phase);
   }
-  const stepped = byFrame.filter((frame) => frame.has('simulate') && frame.has('pack') && frame.has('upload'));
+  const perFrame = [...frameByNumber.values()].map(({ phases }) => phases);
+  const stepped = perFrame.filter((frame) => frame.has('simulate') && frame.has('pack') && frame.has('upload'));
   assert.ok(stepped.length >= 10, `${stepped.length} frames that stepped, packed and uploaded`);
   for (const frame of stepped) {
     const [simulate, pack, upload] = ['simulate', 'pack', 'upload'].map((name) => frame.get(name));
-    assert.ok(simulate.startTime + simulate.duration <= pack.startTime + CLOCK_SLACK_MS, 'the step before the pack');
-    assert.ok(simulate.startTime + simulate.duration <= upload.startTime + CLOCK_SLACK_MS, 'the step before the upload');
+    assert.ok(simulate.startTime + simulate.duration <= pack.startTime + ROUNDING_MS, 'the step before the pack');
+    assert.ok(simulate.startTime + simulate.duration <= upload.startTime + ROUNDING_MS, 'the step before the upload');
   }
-  assert.ok(byFrame.some((frame) => frame.has('overlay')), 'the overlay is measured');
+  assert.ok(perFrame.some((frame) => frame.has('overlay')), 'the overlay is measured');
   return { frames: frames.length, phases: phases.length, stepped: stepped.length };
+}
+
+/**
+ * Clicks the overlay's Capture button where `stats().overlay.capture_button` says the page
+ * drew it, and waits until the capture runs.
+ */
+export async function clickCaptureButton(page) {
+  const button = await page.evaluate(() => window.sparkbench.stats().overlay.capture_button);
+  assert.ok(button.right > button.left && button.bottom > button.top, JSON.stringify(button));
+  await page.mouse.click((button.left + button.right) / 2, (button.top + button.bottom) / 2);
+}
+
+/** A capture the Capture button made: its 600 frames of the page's scenario and seed. */
+export function assertButtonCapture(capture, seed) {
+  assert.equal(capture.samples.length, 600);
+  assert.equal(capture.settings.seed, seed);
+  assert.equal(capture.settings.warmup, 0);
+  assert.ok(capture.samples.every((sample) => sample.frame_ms > 0), 'every frame timed');
 }
 
 /** The start-up steps as the overlay lists them, in milliseconds. */

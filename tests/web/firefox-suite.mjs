@@ -21,6 +21,7 @@ import {
   drawnOrStopped, failAppCanvasContext, missingFeatureShot, nativeChecksum, readMeasures,
   recordProblems, requestCapturesAtOnce, visitPanicking, visitUnsupported,
   requestCapacity, assertCapacity, readFrameMeasures, assertFrameMeasures,
+  clickCaptureButton, assertButtonCapture,
 } from './browser-common.mjs';
 import { openFirefox } from './firefox.mjs';
 
@@ -151,6 +152,20 @@ test('Firefox: ?capture=N downloads the capture after a warm-up; capture(n) call
   assert.equal(capture.settings.seed, 3);
   assert.equal(capture.settings.warmup, 60);
   assert.match(capture.environment.user_agent ?? '', /Firefox\//, JSON.stringify(capture.environment));
+});
+
+test('Firefox: the overlay\'s Capture button downloads its capture', { timeout: 2 * RUN_TIMEOUT_MS + 60_000 }, async () => {
+  const { page, problems } = await openPage();
+  const file = join(DOWNLOADS, 'sparkbench-capture.json');
+  rmSync(file, { force: true });
+  await run(page, '?particles=1000&seed=5', 10);
+  await clickCaptureButton(page);
+  const capture = await downloaded(file);
+  await page.close();
+
+  assert.deepEqual(problems, []);
+  assert.ok(capture, `no complete ${file} within ${RUN_TIMEOUT_MS} ms`);
+  assertButtonCapture(capture, 5);
 });
 
 test('Firefox: window.sparkbench.capacity() queues with capture(n) and resolves with the score', { timeout: RUN_TIMEOUT_MS + 60_000 }, async () => {
