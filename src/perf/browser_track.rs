@@ -4,8 +4,8 @@
 //! the frame's number, time, live heap, allocations and particles as properties, and a
 //! measure per phase that ran (`sparkbench simulate`, `sparkbench pack`, `sparkbench
 //! upload`, `sparkbench overlay`) on a track of its own, at the phase's first start in the
-//! frame and as long as it took in all, with its frame's number and allocations. The page reads them back with
-//! `performance.getEntriesByType('measure')`.
+//! frame and as long as it took in all, with its frame's number and allocations. The page
+//! reads them back with `performance.getEntriesByType('measure')`.
 //!
 //! The browser keeps every measure until it is cleared, so every [`FRAMES_KEPT`] frames the
 //! track's measures are cleared; a recording in the Performance panel keeps them.
@@ -21,104 +21,155 @@ use crate::sim::ParticlePool;
 /// Frames whose measures the browser holds at most before they are cleared.
 const FRAMES_KEPT: u64 = 600;
 
-/// The track group every measure is on.
-const TRACK_GROUP: &str = "sparkbench";
+/// The measures a frame can add: its own and one per phase (see [`track_of`]).
+const ENTRIES: usize = 1 + Phase::ALL.len();
 
-/// The measure names: the frame's, then each phase's in [`Phase::ALL`] order.
-const FRAME_NAME: &str = "sparkbench frame";
-const PHASE_NAMES: [&str; Phase::ALL.len()] = [
-    "sparkbench simulate",
-    "sparkbench pack",
-    "sparkbench upload",
-    "sparkbench overlay",
-];
+/// The frame's properties, in the order [`measure_last_frame`] gives their values; a
+/// phase's are the first and the fourth.
+const LABELS: [&str; 5] = ["frame", "ms", "live heap MB", "allocations", "particles"];
 
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(First, measure_last_frame.after(PerfSystems));
+    if let Some(track) = Track::on_this_page() {
+        app.insert_non_send(track)
+            .add_systems(First, measure_last_frame.after(PerfSystems));
+    }
 }
 
-/// Where the wall clock's [`Instant`]s fall on `performance.now()`'s clock: one reading of
-/// both, taken once, so that every measure is placed from `Instant`s alone and a frame ends
-/// exactly where the next begins (two readings a frame would differ by a clock tick).
-#[derive(Clone, Copy)]
-struct ClockAnchor {
-    instant: Instant,
-    performance_ms: f64,
+/// The track of each entry: the frame's, then each phase's in [`Phase::ALL`] order. Each
+/// entry's measure is named `sparkbench <track>`, except the frame's, `sparkbench frame`.
+fn track_of(entry: usize) -> &'static str {
+    entry
+        .checked_sub(1)
+        .map_or("frames", |phase| Phase::ALL[phase].name())
 }
 
-impl ClockAnchor {
+/// Everything a measure reuses, made once: each `&str` handed to JavaScript is copied and
+/// decoded there, so the per-frame path sets three fields and makes one call per measure.
+struct Track {
+    performance: web_sys::Performance,
+    /// `performance.measure`, called with the options form, which web-sys binds only behind
+    /// `web_sys_unstable_apis`.
+    measure: js_sys::Function,
+    /// Each entry's measure name, for clearing them.
+    names: [String; ENTRIES],
+    /// Per entry (see [`track_of`]): the name, the options object (`{start, duration,
+    /// detail: {devtools}}`, reused: the browser copies `detail` when it is called) and its
+    /// `devtools` object, whose `properties` change each time.
+    entries: [(JsValue, Object, Object); ENTRIES],
+    /// [`LABELS`] as JavaScript strings.
+    labels: [JsValue; LABELS.len()],
+    /// The keys set per measure: `start`, `duration`, `properties`.
+    keys: [JsValue; 3],
+    /// Where the wall clock's [`Instant`]s fall on `performance.now()`'s clock: one reading
+    /// of both, so that every measure is placed from `Instant`s alone and a frame ends
+    /// exactly where the next begins (two readings a frame would differ by a clock tick).
+    anchor: (Instant, f64),
+}
+
+impl Track {
+    /// The page's track, or `None` where there is no `performance.measure`.
+    fn on_this_page() -> Option<Self> {
+        let performance = web_sys::window()?.performance()?;
+        let measure = Reflect::get(&performance, &"measure".into()).ok()?;
+        let names: [String; ENTRIES] = core::array::from_fn(|entry| match entry {
+            0 => "sparkbench frame".to_owned(),
+            _ => format!("sparkbench {}", track_of(entry)),
+        });
+        let entries = core::array::from_fn(|entry| {
+            let devtools = object(&[
+                ("dataType", "track-entry".into()),
+                ("track", track_of(entry).into()),
+                ("trackGroup", "sparkbench".into()),
+                ("color", "primary".into()),
+            ]);
+            let options = object(&[(
+                "detail",
+                object(&[("devtools", devtools.clone().into())]).into(),
+            )]);
+            (names[entry].as_str().into(), options, devtools)
+        });
+        Some(Self {
+            anchor: (Instant::now(), performance.now()),
+            performance,
+            measure: measure.into(),
+            names,
+            entries,
+            labels: LABELS.map(JsValue::from),
+            keys: ["start", "duration", "properties"].map(JsValue::from),
+        })
+    }
+
     /// `at` on `performance.now()`'s clock, in milliseconds.
-    fn place(self, at: Instant) -> f64 {
-        self.performance_ms + super::phases::signed_ms(at, self.instant)
+    fn place(&self, at: Instant) -> f64 {
+        let (instant, performance_ms) = self.anchor;
+        performance_ms + super::phases::signed_ms(at, instant)
+    }
+
+    /// `performance.measure` of `entry` (see [`track_of`]) from `start_ms` for
+    /// `duration_ms`, with `properties` (label index, value) shown beside it. A browser
+    /// that refuses it shows nothing, which is all that is lost.
+    fn measure(
+        &self,
+        entry: usize,
+        start_ms: f64,
+        duration_ms: f64,
+        properties: &[(usize, &JsValue)],
+    ) {
+        let (name, options, devtools) = &self.entries[entry];
+        let rows: Array = properties
+            .iter()
+            .map(|&(label, value)| Array::of2(&self.labels[label], value))
+            .collect();
+        let [start, duration, properties] = &self.keys;
+        let _ = Reflect::set(options, start, &start_ms.into());
+        let _ = Reflect::set(options, duration, &duration_ms.into());
+        let _ = Reflect::set(devtools, properties, &rows);
+        let _ = self.measure.call2(&self.performance, name, options);
     }
 }
 
 /// Adds the frame that just closed, and its phases, to the Performance panel.
 fn measure_last_frame(
+    track: NonSend<Track>,
     stats: Res<FrameStats>,
     phases: Res<PhaseTimes>,
     memory: Res<MemoryStats>,
     pool: Option<Res<ParticlePool>>,
-    mut anchor: Local<Option<ClockAnchor>>,
 ) {
-    let (Some(performance), Some(started)) = (
-        web_sys::window().and_then(|window| window.performance()),
-        stats.started,
-    ) else {
-        return;
-    };
-    if stats.frames == 0 {
+    let Some(started) = stats.started.filter(|_| stats.frames > 0) else {
         return; // the first update closes no frame
-    }
+    };
     if stats.frames.is_multiple_of(FRAMES_KEPT) {
-        for name in core::iter::once(FRAME_NAME).chain(PHASE_NAMES) {
-            performance.clear_measures_with_measure_name(name);
+        for name in &track.names {
+            track.performance.clear_measures_with_measure_name(name);
         }
     }
-    let anchor = *anchor.get_or_insert_with(|| ClockAnchor {
-        instant: Instant::now(),
-        performance_ms: performance.now(),
-    });
     // The closed frame ended when this one started.
-    let frame_start = anchor.place(started) - stats.frame_ms;
+    let frame_start = track.place(started) - stats.frame_ms;
     let frame = decimal(stats.frames as f64, 0);
-    let properties = [
-        ("frame", frame.clone()),
-        ("ms", decimal(stats.frame_ms, 2)),
-        ("live heap MB", decimal(memory.live_bytes as f64 / 1e6, 2)),
-        (
-            "allocations",
-            decimal(memory.allocations_per_frame as f64, 0),
-        ),
-        (
-            "particles",
-            decimal(pool.map_or(0, |pool| pool.len()) as f64, 0),
-        ),
+    let values = [
+        decimal(stats.frame_ms, 2),
+        decimal(memory.live_bytes as f64 / 1e6, 2),
+        decimal(memory.allocations_per_frame as f64, 0),
+        decimal(pool.map_or(0, |pool| pool.len()) as f64, 0),
     ];
-    measure(
-        &performance,
-        FRAME_NAME,
-        frame_start,
-        stats.frame_ms,
-        "frames",
-        &properties,
-    );
-    for (phase, name) in Phase::ALL.into_iter().zip(PHASE_NAMES) {
+    let [ms, heap, allocations, particles] = &values;
+    let properties = [
+        (0, &frame),
+        (1, ms),
+        (2, heap),
+        (3, allocations),
+        (4, particles),
+    ];
+    track.measure(0, frame_start, stats.frame_ms, &properties);
+    for (entry, phase) in (1..).zip(Phase::ALL) {
         if let Some(start_ms) = phases.last_start_ms(phase) {
-            let properties = [
-                ("frame", frame.clone()),
-                (
-                    "allocations",
-                    decimal(phases.last_allocations(phase) as f64, 0),
-                ),
-            ];
-            let ms = phases.last_ms(phase);
-            measure(
-                &performance,
-                name,
+            let allocations = decimal(phases.last_allocations(phase) as f64, 0);
+            let properties = [(0, &frame), (3, &allocations)];
+            track.measure(
+                entry,
                 frame_start + start_ms,
-                ms,
-                phase.name(),
+                phases.last_ms(phase),
                 &properties,
             );
         }
@@ -133,45 +184,11 @@ fn decimal(value: f64, digits: u8) -> JsValue {
         .map_or(JsValue::NULL, JsValue::from)
 }
 
-/// `performance.measure(name, {start, duration, detail: {devtools: ...}})` on `track` in
-/// sparkbench's group, with `properties` shown beside it. Called through `Reflect`: web-sys
-/// binds the options form only behind `web_sys_unstable_apis`. A browser that refuses it
-/// shows nothing, which is all that is lost.
-fn measure(
-    performance: &web_sys::Performance,
-    name: &str,
-    start_ms: f64,
-    duration_ms: f64,
-    track: &str,
-    properties: &[(&str, JsValue)],
-) {
-    let rows: Array = properties
-        .iter()
-        .map(|(key, value)| Array::of2(&JsValue::from_str(key), value))
-        .collect();
-    let devtools = object(&[
-        ("dataType", JsValue::from_str("track-entry")),
-        ("track", JsValue::from_str(track)),
-        ("trackGroup", JsValue::from_str(TRACK_GROUP)),
-        ("color", JsValue::from_str("primary")),
-        ("properties", rows.into()),
-    ]);
-    let options = object(&[
-        ("start", JsValue::from_f64(start_ms)),
-        ("duration", JsValue::from_f64(duration_ms)),
-        ("detail", object(&[("devtools", devtools)])),
-    ]);
-    if let Ok(measure) = Reflect::get(performance, &JsValue::from_str("measure")) {
-        let measure = js_sys::Function::from(measure);
-        let _ = measure.call2(performance, &JsValue::from_str(name), &options);
-    }
-}
-
 /// A plain object with `fields`.
-fn object(fields: &[(&str, JsValue)]) -> JsValue {
+fn object(fields: &[(&str, JsValue)]) -> Object {
     let object = Object::new();
     for (key, value) in fields {
         let _ = Reflect::set(&object, &JsValue::from_str(key), value);
     }
-    object.into()
+    object
 }

@@ -309,13 +309,30 @@ export function assertFrameMeasures(entries) {
 }
 
 /**
- * Clicks the overlay's Capture button where `stats().overlay.capture_button` says the page
- * drew it, and waits until the capture runs.
+ * Clicks the overlay's Capture button as a person does, over several frames: the pointer
+ * goes to where `stats().overlay.capture_button` says the button is, stays until the page
+ * has drawn two frames (egui sees the hover, and the button is found again should the
+ * overlay's layout have moved it), and the press and the release land in frames of their
+ * own. Fails, naming the rectangle and the frame, unless a capture then runs.
  */
 export async function clickCaptureButton(page) {
-  const button = await page.evaluate(() => window.sparkbench.stats().overlay.capture_button);
-  assert.ok(button.right > button.left && button.bottom > button.top, JSON.stringify(button));
-  await page.mouse.click((button.left + button.right) / 2, (button.top + button.bottom) / 2);
+  const frames = () => page.evaluate(() => window.sparkbench.stats().frames);
+  const framesPast = async (frame) => waitInPage(page, (f) => window.sparkbench.stats().frames > f, frame, 60_000);
+  const button = () => page.evaluate(() => window.sparkbench.stats().overlay.capture_button);
+  let rect = await button();
+  for (let look = 0; look < 2; look += 1) {
+    assert.ok(rect.right > rect.left && rect.bottom > rect.top, `the Capture button is drawn: ${JSON.stringify(rect)}`);
+    await page.mouse.move((rect.left + rect.right) / 2, (rect.top + rect.bottom) / 2);
+    await framesPast((await frames()) + 1);
+    rect = await button();
+  }
+  await page.mouse.down();
+  await framesPast(await frames());
+  await page.mouse.up();
+  const clicked = await frames();
+  // While a capture runs, the button's place shows its progress: its rectangle is NaN.
+  await waitInPage(page, () => Number.isNaN(window.sparkbench.stats().overlay.capture_button.left), undefined, 60_000)
+    .catch(() => assert.fail(`clicking ${JSON.stringify(rect)} in frame ${clicked} started no capture`));
 }
 
 /** A capture the Capture button made: its 600 frames of the page's scenario and seed. */
