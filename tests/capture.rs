@@ -98,6 +98,12 @@ fn a_headless_capture_holds_every_frame_and_the_simulations_checksum() {
         "simulate and pack are timed"
     );
     assert!(capture.summary.p50_ms > 0.0 && capture.summary.p95_ms >= capture.summary.p50_ms);
+    // Nothing is drawn, so there is no GPU time, and the file says why.
+    assert_eq!(
+        capture.environment.gpu_time.as_deref(),
+        Some("not available: headless: nothing is drawn")
+    );
+    assert!(capture.samples.iter().all(|s| s.gpu_ms.is_none()));
 
     // The state after the run is the simulation's, step for step.
     let steps = u32::try_from(capture.settings.steps).unwrap();

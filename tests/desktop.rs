@@ -213,6 +213,21 @@ fn a_rendered_capture_records_the_whole_frame() {
         timed(0) && timed(1) && timed(2) && timed(3),
         "simulate, pack, upload and overlay are all timed"
     );
+    // Mesa's lavapipe writes Vulkan timestamps, so Bevy's render diagnostics time the
+    // passes: most frames get a GPU time (a frame or so late), each a real duration.
+    assert_eq!(
+        capture.environment.gpu_time.as_deref(),
+        Some("wgpu timestamp queries")
+    );
+    let gpu: Vec<f64> = capture.samples.iter().filter_map(|s| s.gpu_ms).collect();
+    eprintln!("GPU ms a frame: {gpu:?}");
+    assert!(
+        gpu.len() >= capture.samples.len() / 2,
+        "{} of {} frames got a GPU time",
+        gpu.len(),
+        capture.samples.len()
+    );
+    assert!(gpu.iter().all(|&ms| ms > 0.0 && ms < 10_000.0), "{gpu:?}");
 }
 
 #[test]

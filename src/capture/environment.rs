@@ -1,18 +1,20 @@
 //! Where a capture ran: machine, build and (on the web) browser, read at the end of the run.
 
 use super::file::Environment;
-use crate::perf::StartupTimes;
+use crate::perf::{GpuTimeSource, StartupTimes};
 use crate::sim::Backend;
 
 /// The environment of this process, with the kernels on `backend` split across
 /// `kernel_threads` threads (`kernel_workers` of them Web Workers), `gpu_adapter`
-/// rendering (if any) and, in the browser, the page's `startup` times.
+/// rendering (if any) with its GPU time measured as `gpu_time` says and, in the browser,
+/// the page's `startup` times.
 #[must_use]
 pub fn here(
     backend: Backend,
     kernel_threads: usize,
     kernel_workers: usize,
     gpu_adapter: Option<String>,
+    gpu_time: GpuTimeSource,
     startup: Option<StartupTimes>,
 ) -> Environment {
     Environment {
@@ -34,6 +36,7 @@ pub fn here(
         bevy_version: env!("SPARKBENCH_BEVY_VERSION").to_owned(),
         user_agent: user_agent(),
         gpu_adapter,
+        gpu_time: Some(gpu_time.describe()),
         startup,
     }
 }

@@ -70,6 +70,11 @@ pub struct Environment {
     pub user_agent: Option<String>,
     /// The GPU adapter that rendered (captures with rendering only).
     pub gpu_adapter: Option<String>,
+    /// Where the samples' `gpu_ms` come from (`wgpu timestamp queries`,
+    /// `EXT_disjoint_timer_query_webgl2`), or `not available: <why>`; absent in captures
+    /// from before GPU time was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_time: Option<String>,
     /// How long the page took to start, navigation to first frame (web captures only, and
     /// not in captures from before it was measured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,6 +130,12 @@ pub struct FrameSample {
     pub live_bytes: u64,
     /// Live particles at the end of the frame.
     pub particles: u64,
+    /// The GPU time whose result arrived during the frame, in milliseconds: a frame one to
+    /// a few frames earlier, as the GPU reports late. `null` where none arrived, where the
+    /// platform gives none (the environment's `gpu_time` says why) and in files made before
+    /// GPU time was recorded.
+    #[serde(default)]
+    pub gpu_ms: Option<f64>,
 }
 
 /// Figures over every sample, in milliseconds unless named otherwise.
@@ -311,6 +322,7 @@ pub(crate) mod tests {
                 allocations: 0,
                 live_bytes: 1 << 20,
                 particles: 20_000,
+                gpu_ms: Some(ms * 0.25),
             })
             .collect();
         CaptureFile {
@@ -330,6 +342,7 @@ pub(crate) mod tests {
                 bevy_version: "0.20.0".into(),
                 user_agent: None,
                 gpu_adapter: None,
+                gpu_time: Some("wgpu timestamp queries".into()),
                 startup: None,
             },
             settings: CaptureSettings {

@@ -13,7 +13,7 @@ use bevy::render::renderer::RenderAdapterInfo;
 use bevy::time::TimeUpdateStrategy;
 
 use crate::perf::{
-    FrameBudget, FrameStats, MemoryStats, PerfSystems, Phase, PhaseTimes, StartupTimes,
+    FrameBudget, FrameStats, GpuTime, MemoryStats, PerfSystems, Phase, PhaseTimes, StartupTimes,
 };
 use crate::scenario::ScenarioChoice;
 use crate::sim::{self, Dispatcher, ParticlePool, SimBackend, SimClock, SimSettings};
@@ -181,6 +181,7 @@ pub(crate) struct Measured<'w> {
     memory: Res<'w, MemoryStats>,
     pool: Res<'w, ParticlePool>,
     budget: Res<'w, FrameBudget>,
+    gpu: Res<'w, GpuTime>,
 }
 
 impl Measured<'_> {
@@ -204,6 +205,7 @@ impl Measured<'_> {
             allocations: self.memory.allocations_per_frame,
             live_bytes: self.memory.live_bytes as u64,
             particles: self.pool.len() as u64,
+            gpu_ms: self.gpu.arrived_during(self.stats.frames),
         }
     }
 }
@@ -282,6 +284,7 @@ fn capture_file(recorder: Recorded, measured: &Measured, facts: &RunFacts) -> Ca
                 0
             },
             facts.adapter.as_deref().map(|info| info.name.clone()),
+            measured.gpu.source,
             facts.startup.as_deref().copied(),
         ),
         settings: CaptureSettings {

@@ -8,8 +8,8 @@ use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, egui};
 use crate::capture::capacity::LastCapacity;
 use crate::capture::{CapacityConfig, CapacityRun, CaptureRecorder};
 use crate::perf::{
-    FPS_WINDOW, FrameBudget, FrameStats, HISTORY_FRAMES, LIVE_HISTORY, MemoryStats, Phase,
-    PhaseSpan, PhaseTimes, RenderMeasurements, StartupTimes,
+    FPS_WINDOW, FrameBudget, FrameStats, GpuTime, GpuTimeSource, HISTORY_FRAMES, LIVE_HISTORY,
+    MemoryStats, Phase, PhaseSpan, PhaseTimes, RenderMeasurements, StartupTimes,
 };
 use crate::scenario::{RestartScenario, ScenarioChoice};
 use crate::sim::{Dispatcher, KernelThreadsNote, ParticlePool, SimBackend, SimPause, SimSettings};
@@ -100,6 +100,7 @@ struct Readings<'w> {
     pool: Res<'w, ParticlePool>,
     backend: Res<'w, SimBackend>,
     render: Res<'w, RenderMeasurements>,
+    gpu: Res<'w, GpuTime>,
     help: Res<'w, Help>,
     dispatcher: Res<'w, Dispatcher>,
     threads_note: Res<'w, KernelThreadsNote>,
@@ -136,7 +137,7 @@ fn draw_overlay(
         .anchor(egui::Align2::LEFT_TOP, egui::vec2(8.0, 8.0))
         .resizable(false)
         .show(ctx, |ui| {
-            frame_section(ui, &readings.stats, writes.budget.ms);
+            frame_section(ui, &readings.stats, &readings.gpu, writes.budget.ms);
             phase_section(ui, &phases, &readings.stats, writes.budget.ms);
             ui.separator();
             state_section(ui, &readings, writes.pause.is_paused(), &writes.choice);
@@ -203,11 +204,12 @@ fn forget_rects(mut rects: ResMut<OverlayRects>) {
 }
 
 /// Frame rate, the frame-time graph and what the last [`HISTORY_FRAMES`] frames add up to.
-fn frame_section(ui: &mut egui::Ui, stats: &FrameStats, budget_ms: f64) {
+fn frame_section(ui: &mut egui::Ui, stats: &FrameStats, gpu: &GpuTime, budget_ms: f64) {
     ui.label(format!(
         "{:.1} fps · frame {:.2} ms of {budget_ms:.2} ms budget",
         stats.fps, stats.frame_ms
     ));
+    gpu_line(ui, gpu);
     let summary = stats.summary(budget_ms);
     graphs::frame_graph(
         ui,
@@ -228,6 +230,33 @@ fn frame_section(ui: &mut egui::Ui, stats: &FrameStats, budget_ms: f64) {
             summary.hitches, summary.frames
         ),
     );
+}
+
+/// The GPU's time for a recent frame (its source on hover), or why there is none.
+fn gpu_line(ui: &mut egui::Ui, gpu: &GpuTime) {
+    let (line, reason) = gpu_lines(gpu);
+    match gpu.source {
+        GpuTimeSource::Measured(how) => {
+            ui.label(line).on_hover_text(how);
+        }
+        GpuTimeSource::NotAvailable(_) | GpuTimeSource::Pending => {
+            ui.label(line);
+        }
+    }
+    if let Some(reason) = reason {
+        ui.weak(reason);
+    }
+}
+
+/// The GPU line's text and, where there is no figure, the reason for a line under it (its
+/// own line, so the window keeps its width): never a made-up figure.
+fn gpu_lines(gpu: &GpuTime) -> (String, Option<&'static str>) {
+    match (gpu.source, gpu.last_ms) {
+        (GpuTimeSource::Measured(_), Some(ms)) => (format!("GPU {ms:.2} ms a frame"), None),
+        (GpuTimeSource::Measured(_), None) => ("GPU time: waiting for a result".to_owned(), None),
+        (GpuTimeSource::NotAvailable(why), _) => ("GPU time: not available".to_owned(), Some(why)),
+        (GpuTimeSource::Pending, _) => ("GPU time: waiting for the renderer".to_owned(), None),
+    }
 }
 
 /// The measured phases and the rest of the frame, averaged over the last [`FPS_WINDOW`]
@@ -462,6 +491,36 @@ mod tests {
                 "page 0.09 · download 0.31 · compile 0.06 s".to_owned(),
                 "instantiate 0.07 · app start 0.08 · first frame 0.38 s".to_owned(),
             ]
+        );
+    }
+
+    #[test]
+    fn the_gpu_line_shows_a_measured_figure_or_why_there_is_none() {
+        let measured = GpuTime {
+            source: GpuTimeSource::Measured("a timer"),
+            last_ms: Some(1.234),
+            ..default()
+        };
+        assert_eq!(
+            gpu_lines(&measured),
+            ("GPU 1.23 ms a frame".to_owned(), None)
+        );
+        let waiting = GpuTime {
+            last_ms: None,
+            ..measured
+        };
+        assert_eq!(
+            gpu_lines(&waiting),
+            ("GPU time: waiting for a result".to_owned(), None)
+        );
+        // A figure left from before cannot show once the source says there is none.
+        let unavailable = GpuTime {
+            source: GpuTimeSource::NotAvailable("no timer here"),
+            ..measured
+        };
+        assert_eq!(
+            gpu_lines(&unavailable),
+            ("GPU time: not available".to_owned(), Some("no timer here"))
         );
     }
 

@@ -6,10 +6,12 @@ use bevy::prelude::*;
 #[cfg(target_arch = "wasm32")]
 mod browser_track;
 pub mod diagnostics;
+mod gpu_time;
 mod memory_stats;
 mod phases;
 mod startup;
 
+pub use gpu_time::{GpuTime, GpuTimeSource};
 pub use memory_stats::{LIVE_HISTORY, MemoryStats};
 pub use phases::{Phase, PhaseSpan, PhaseTimes, RenderMeasurements};
 pub use startup::StartupTimes;
@@ -223,7 +225,12 @@ impl Plugin for PerfPlugin {
             app.insert_resource(self.budget);
         }
         app.init_resource::<FrameStats>()
-            .add_plugins((phases::plugin, memory_stats::plugin, startup::plugin))
+            .add_plugins((
+                phases::plugin,
+                memory_stats::plugin,
+                startup::plugin,
+                gpu_time::plugin,
+            ))
             .add_systems(First, record_frame.in_set(PerfSystems));
         if self.diagnostics {
             app.add_plugins(diagnostics::plugin);

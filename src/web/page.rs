@@ -14,7 +14,9 @@ use super::options::PlayOptions;
 use crate::capture::{CapacityConfig, CapacityRun, CaptureRecorder};
 use crate::input::OrbitCamera;
 use crate::overlay::OverlayRects;
-use crate::perf::{FrameBudget, FrameStats, MemoryStats, Phase, PhaseTimes, StartupTimes};
+use crate::perf::{
+    FrameBudget, FrameStats, GpuTime, GpuTimeSource, MemoryStats, Phase, PhaseTimes, StartupTimes,
+};
 use crate::sim::{
     Backend, Dispatcher, KernelThreadsNote, ParticlePool, SimClock, SimPause, SimSettings,
 };
@@ -47,6 +49,8 @@ struct StatsSnapshot {
     summary: [f64; SUMMARY_FIELDS.len()],
     /// How long the page took to start (from the first frame drawn on).
     startup: Option<StartupTimes>,
+    /// The GPU's time for a recent frame, or why there is none.
+    gpu: GpuTime,
 }
 
 /// The names of `stats().overlay`'s rectangles: its windows, and the Capture button.
@@ -111,6 +115,7 @@ fn publish_stats(
     dispatcher: Res<Dispatcher>,
     overlay: Res<OverlayRects>,
     startup: Option<Res<StartupTimes>>,
+    gpu: Res<GpuTime>,
 ) {
     let summary = stats.summary(budget.ms);
     let camera = cameras.iter().next().map_or([0.0; 3], |orbit| {
@@ -146,6 +151,7 @@ fn publish_stats(
         camera,
         overlay: *overlay,
         startup: startup.as_deref().copied(),
+        gpu: *gpu,
         frames: stats.frames,
         fps: stats.fps,
         frame_ms: stats.frame_ms,
@@ -211,7 +217,9 @@ pub fn start(one_thread_because: Option<String>) {
 /// `startup`: null until the first frame is drawn, then `{download_start_ms, downloaded_ms,
 /// compiled_ms, instantiated_ms, app_started_ms, first_frame_ms}` (milliseconds from
 /// navigation to each of the page's start-up marks), `total_ms` and `steps` (each step's
-/// milliseconds by name, as the overlay splits them).
+/// milliseconds by name, as the overlay splits them), and `gpu: {ms, source, not_available,
+/// dropped}`: a recent frame's GPU time in milliseconds and how it was measured, or why
+/// there is none.
 #[wasm_bindgen]
 #[must_use]
 pub fn stats() -> JsValue {
@@ -274,6 +282,28 @@ pub fn stats() -> JsValue {
     }
     set(&object, "summary", &summary);
     set(&object, "startup", &startup_object(snapshot.startup));
+    set(&object, "gpu", &gpu_object(&snapshot.gpu));
+    object.into()
+}
+
+/// `stats().gpu`: `ms`, the GPU time of a recent frame (null until a result arrives, and
+/// where there is none), `source` (the mechanism, or null), `not_available` (the reason, or
+/// null) and `dropped` (results a disjoint period voided).
+fn gpu_object(gpu: &GpuTime) -> JsValue {
+    let (source, not_available) = match gpu.source {
+        GpuTimeSource::Measured(how) => (JsValue::from_str(how), JsValue::NULL),
+        GpuTimeSource::NotAvailable(why) => (JsValue::NULL, JsValue::from_str(why)),
+        GpuTimeSource::Pending => (JsValue::NULL, JsValue::NULL),
+    };
+    let object = js_sys::Object::new();
+    set(
+        &object,
+        "ms",
+        &gpu.last_ms.map_or(JsValue::NULL, JsValue::from),
+    );
+    set(&object, "source", &source);
+    set(&object, "not_available", &not_available);
+    set(&object, "dropped", &(gpu.dropped as f64).into());
     object.into()
 }
 

@@ -15,7 +15,7 @@ import {
   drawnOrStopped, failAppCanvasContext, missingFeatureShot, nativeChecksum, readMeasures,
   recordProblems, requestCapturesAtOnce, visitPanicking, visitUnsupported,
   requestCapacity, assertCapacity, readFrameMeasures, assertFrameMeasures,
-  clickCaptureButton, assertButtonCapture,
+  clickCaptureButton, assertButtonCapture, TIMER_QUERY, browserHasTimerQuery, assertGpuTime,
 } from './browser-common.mjs';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, openBrowser } from './chromium.mjs';
 
@@ -60,6 +60,7 @@ test('the app runs in the page and reports its frame stats', { timeout: RUN_TIME
   const measures = await readMeasures(page);
   const frameMeasures = await readFrameMeasures(page);
   const threading = await page.evaluate(() => window.sparkbench?.threading);
+  const hasTimerQuery = await browserHasTimerQuery(page);
   const loading = await page.locator('#loading').isVisible();
   const errorText = await page.locator('#sparkbench-error').textContent();
   const wasmHeaders = await Promise.all(wasmResponses.map((response) => response.allHeaders()));
@@ -79,6 +80,10 @@ test('the app runs in the page and reports its frame stats', { timeout: RUN_TIME
   assert.ok(Date.parse(wasmHeaders[0]['last-modified']) > 0, 'a Last-Modified date');
   assert.equal(wasmHeaders[0]['cache-control'], 'no-cache');
   assertStartup(stats.startup, measures);
+  // Chromium's WebGL2 (SwiftShader here) has the timer query: the page measures GPU time.
+  assert.equal(hasTimerQuery, true, `Chromium offers ${TIMER_QUERY}`);
+  const gpuMs = assertGpuTime(stats.gpu, hasTimerQuery);
+  console.log(`GPU time (${threading.bundle}): ${gpuMs} ms a frame, frame ${stats.frame_ms} ms`);
   const checked = assertFrameMeasures(frameMeasures);
   console.log(`profiler track: ${JSON.stringify(checked)}`);
   console.log(`start-up (${threading.bundle}): ${describeStartup(stats.startup)}`);

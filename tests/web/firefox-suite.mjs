@@ -21,7 +21,7 @@ import {
   drawnOrStopped, failAppCanvasContext, missingFeatureShot, nativeChecksum, readMeasures,
   recordProblems, requestCapturesAtOnce, visitPanicking, visitUnsupported,
   requestCapacity, assertCapacity, readFrameMeasures, assertFrameMeasures,
-  clickCaptureButton, assertButtonCapture,
+  clickCaptureButton, assertButtonCapture, TIMER_QUERY, browserHasTimerQuery, assertGpuTime,
 } from './browser-common.mjs';
 import { openFirefox } from './firefox.mjs';
 
@@ -69,6 +69,7 @@ test('Firefox: the app runs in the page and reports its frame stats', { timeout:
   }));
   const measures = await readMeasures(page);
   const frameMeasures = await readFrameMeasures(page);
+  const hasTimerQuery = await browserHasTimerQuery(page);
   await page.close();
 
   assert.equal(seen.errorText, '', 'the error panel stays empty');
@@ -78,6 +79,10 @@ test('Firefox: the app runs in the page and reports its frame stats', { timeout:
   assertThreading(seen.threading);
   assertRunningStats(seen.stats);
   assertStartup(seen.stats.startup, measures);
+  // Firefox keeps the timer query behind a preference: the page says GPU time is not
+  // available, and why.
+  assert.equal(hasTimerQuery, false, `Firefox offers no ${TIMER_QUERY} by default`);
+  assertGpuTime(seen.stats.gpu, hasTimerQuery);
   const checked = assertFrameMeasures(frameMeasures);
   console.log(`profiler track in Firefox: ${JSON.stringify(checked)}`);
   console.log(`start-up in Firefox (${seen.threading.bundle}): ${describeStartup(seen.stats.startup)}`);
