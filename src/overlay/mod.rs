@@ -235,13 +235,9 @@ fn frame_section(ui: &mut egui::Ui, stats: &FrameStats, gpu: &GpuTime, budget_ms
 /// The GPU's time for a recent frame (its source on hover), or why there is none.
 fn gpu_line(ui: &mut egui::Ui, gpu: &GpuTime) {
     let (line, reason) = gpu_lines(gpu);
-    match gpu.source {
-        GpuTimeSource::Measured(how) => {
-            ui.label(line).on_hover_text(how);
-        }
-        GpuTimeSource::NotAvailable(_) | GpuTimeSource::Pending => {
-            ui.label(line);
-        }
+    let shown = ui.label(line);
+    if let GpuTimeSource::Measured(how) = gpu.source {
+        shown.on_hover_text(how);
     }
     if let Some(reason) = reason {
         ui.weak(reason);

@@ -6,11 +6,18 @@
 
 use bevy::prelude::*;
 use bevy::render::RenderApp;
+use bevy::render::renderer::RenderDevice;
+
+use super::PerfSystems;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
+#[cfg(not(target_arch = "wasm32"))]
+use native as backend;
 #[cfg(target_arch = "wasm32")]
 mod webgl;
+#[cfg(target_arch = "wasm32")]
+use webgl as backend;
 
 /// Why a run has no GPU time: it draws nothing.
 pub const HEADLESS: &str = "headless: nothing is drawn";
@@ -46,8 +53,8 @@ pub struct GpuTime {
     pub source: GpuTimeSource,
     /// The GPU time of the latest frame whose result has arrived, in milliseconds.
     pub last_ms: Option<f64>,
-    /// [`FrameStats::frames`](super::FrameStats::frames) when that result arrived: a capture takes it as its frame's
-    /// GPU time only if it arrived during that frame.
+    /// [`FrameStats::frames`](super::FrameStats::frames) when that result arrived: a
+    /// capture takes it as its frame's GPU time only if it arrived during that frame.
     pub arrived_at_frame: u64,
     /// Results thrown away because the GPU reported a disjoint period (a clock change or
     /// a context loss, in the browser), which makes their times meaningless.
@@ -77,10 +84,14 @@ pub(super) fn plugin(app: &mut App) {
         });
         return;
     }
-    #[cfg(target_arch = "wasm32")]
-    app.add_plugins(webgl::plugin);
-    #[cfg(not(target_arch = "wasm32"))]
-    app.add_plugins(native::plugin);
+    // Each frame, once the renderer is up, the platform's timer hands on what came back.
+    app.add_plugins(backend::plugin).add_systems(
+        First,
+        backend::read_gpu_time
+            .in_set(PerfSystems)
+            .after(super::record_frame)
+            .run_if(resource_exists::<RenderDevice>),
+    );
 }
 
 #[cfg(test)]

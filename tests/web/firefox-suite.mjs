@@ -79,8 +79,8 @@ test('Firefox: the app runs in the page and reports its frame stats', { timeout:
   assertThreading(seen.threading);
   assertRunningStats(seen.stats);
   assertStartup(seen.stats.startup, measures);
-  // Firefox keeps the timer query behind a preference: the page says GPU time is not
-  // available, and why.
+  // Firefox ESR here offers no timer query: the page says GPU time is not available, and
+  // why.
   assert.equal(hasTimerQuery, false, `Firefox offers no ${TIMER_QUERY} by default`);
   assertGpuTime(seen.stats.gpu, hasTimerQuery);
   const checked = assertFrameMeasures(frameMeasures);

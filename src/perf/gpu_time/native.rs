@@ -10,7 +10,7 @@ use bevy::render::renderer::RenderDevice;
 use bevy::render::settings::WgpuFeatures;
 
 use super::{GpuTime, GpuTimeSource};
-use crate::perf::{FrameStats, PerfSystems};
+use crate::perf::FrameStats;
 
 /// Why a native run has no GPU time: wgpu's adapter lacks the features Bevy's render
 /// diagnostics need to time passes.
@@ -22,18 +22,11 @@ pub(super) fn plugin(app: &mut App) {
     if !app.is_plugin_added::<RenderDiagnosticsPlugin>() {
         app.add_plugins(RenderDiagnosticsPlugin);
     }
-    app.add_systems(
-        First,
-        read_render_diagnostics
-            .in_set(PerfSystems)
-            .after(crate::perf::record_frame)
-            .run_if(resource_exists::<RenderDevice>),
-    );
 }
 
 /// Whether the adapter times passes (decided once it is known), and the GPU time Bevy's
 /// render diagnostics delivered since the last frame.
-fn read_render_diagnostics(
+pub(super) fn read_gpu_time(
     mut gpu: ResMut<GpuTime>,
     device: Res<RenderDevice>,
     store: Res<DiagnosticsStore>,
@@ -72,18 +65,15 @@ fn timestamp_source(features: WgpuFeatures) -> GpuTimeSource {
 /// (`render/<span>/elapsed_gpu`; a nested span's time is inside its parent's), in
 /// milliseconds. `None` before the first.
 fn latest_frame_gpu_ms(store: &DiagnosticsStore) -> Option<(Instant, f64)> {
-    let spans = || {
-        store
-            .iter()
-            .filter(|diagnostic| is_top_level_gpu_span(diagnostic))
-            .filter_map(Diagnostic::measurement)
-    };
-    let newest = spans().map(|measurement| measurement.time).max()?;
-    let ms = spans()
-        .filter(|measurement| measurement.time == newest)
-        .map(|measurement| measurement.value)
-        .sum();
-    Some((newest, ms))
+    let spans = store
+        .iter()
+        .filter(|diagnostic| is_top_level_gpu_span(diagnostic))
+        .filter_map(Diagnostic::measurement);
+    spans.fold(None, |newest, span| match newest {
+        Some((time, ms)) if span.time == time => Some((time, ms + span.value)),
+        Some((time, _)) if span.time < time => newest,
+        _ => Some((span.time, span.value)),
+    })
 }
 
 /// Whether `diagnostic` is `render/<span>/elapsed_gpu`.

@@ -11,18 +11,18 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 
 use bevy::prelude::*;
-use bevy::render::renderer::{RenderAdapterInfo, render_system};
+use bevy::render::renderer::render_system;
 use bevy::render::{Render, RenderApp, RenderSystems};
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlCanvasElement, WebGl2RenderingContext, WebGlQuery};
 
 use super::{GpuTime, GpuTimeSource};
-use crate::perf::{FrameStats, PerfSystems};
+use crate::perf::FrameStats;
 
 /// Where browser GPU times come from.
 pub const TIMER_QUERY: &str = "EXT_disjoint_timer_query_webgl2";
-/// Why a browser run has no GPU time: its WebGL2 lacks the extension (Firefox keeps it
-/// behind a preference; Chromium gives it).
+/// Why a browser run has no GPU time: its WebGL2 lacks the extension (Firefox ESR here does;
+/// Chromium here has it).
 pub const NO_TIMER_QUERY: &str = "no EXT_disjoint_timer_query_webgl2 in this WebGL2";
 /// Why a browser run has no GPU time: the canvas gave no WebGL2 context to time with.
 pub const NO_CONTEXT: &str = "the canvas has no WebGL2 context";
@@ -36,13 +36,6 @@ const GPU_DISJOINT_EXT: u32 = 0x8FBB;
 const IN_FLIGHT: usize = 8;
 
 pub(super) fn plugin(app: &mut App) {
-    app.add_systems(
-        First,
-        read_frame_times
-            .in_set(PerfSystems)
-            .after(crate::perf::record_frame)
-            .run_if(resource_exists::<RenderAdapterInfo>),
-    );
     if let Some(render_app) = app.get_sub_app_mut(RenderApp) {
         render_app.add_systems(
             Render,
@@ -158,7 +151,7 @@ fn wgpu_context() -> Option<WebGl2RenderingContext> {
 
 /// Once the renderer is up: makes the timer (or notes why there can be none), then
 /// hands on the results that have come back.
-fn read_frame_times(mut gpu: ResMut<GpuTime>, stats: Res<FrameStats>) {
+pub(super) fn read_gpu_time(mut gpu: ResMut<GpuTime>, stats: Res<FrameStats>) {
     if gpu.source == GpuTimeSource::Pending {
         match FrameTimer::on_canvas() {
             Ok(made) => {
