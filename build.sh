@@ -499,18 +499,32 @@ perf_capture() { # Args: binary scenario particles out
   "$1" capture --headless --scenario "$2" --particles "$3" --seed 7 --frames 300 --warmup 60 --out "$4"
 }
 
+# Records PERF_RUNS (default 3) captures of each of PERF_SET into FOLDER/headless-S-N/,
+# emptied first: compare judges a time only with three or more runs a side.
+perf_runs() { # Args: binary folder
+  local entry scenario particles run runs
+  for entry in "${PERF_SET[@]}"; do
+    read -r scenario particles <<<"$entry"
+    runs="$2/headless-$scenario-$particles"
+    rm -rf "$runs" && mkdir -p "$runs"
+    for run in $(seq 1 "${PERF_RUNS:-3}"); do
+      step "capture $scenario ($run)" perf_capture "$1" "$scenario" "$particles" "$runs/run-$run.json"
+    done
+  done
+}
+
+# Where Cargo puts PROFILE's binaries: the dev profile's are in target/debug.
+profile_dir() { # Args: profile
+  if [ "$1" = dev ]; then echo "$CARGO_TARGET_DIR/debug"; else echo "$CARGO_TARGET_DIR/$1"; fi
+}
+
 # Records the committed baselines again on this machine: headless captures (release build)
 # and kernel instruction counts (ci build).
 cmd_perf_baseline() {
   step "install tools" ensure_test_tools
   step "release build" cargo build --release --quiet --bin sparkbench
   step "ci build" cargo build --profile ci --quiet --all-targets
-  local entry scenario particles
-  for entry in "${PERF_SET[@]}"; do
-    read -r scenario particles <<<"$entry"
-    step "capture $scenario" perf_capture "$CARGO_TARGET_DIR/release/sparkbench" "$scenario" "$particles" \
-      "tests/perf-baseline/headless-$scenario-$particles.json"
-  done
+  perf_runs "$CARGO_TARGET_DIR/release/sparkbench" tests/perf-baseline
   {
     echo "# kernel backend instructions: sparkbench kernel-runs --particles 10000 --runs 10 (ci profile)"
     echo "# tolerance: ${CALLGRIND_TOLERANCE:-2}%"
@@ -525,26 +539,31 @@ cmd_perf_baseline() {
   cat "$CALLGRIND_TABLE"
 }
 
-# Records fresh headless captures and compares them with the committed baselines
-# (PERF_THRESHOLD, default 25%), then checks the kernels' instruction counts.
+# Records fresh headless captures (PERF_RUNS each) and compares them with the committed
+# baselines' runs (PERF_THRESHOLD, default 25%), then checks the kernels' instruction
+# counts.
 cmd_perf_check() {
   step "install tools" ensure_test_tools
   step "release build" cargo build --release --quiet --bin sparkbench
   step "ci build" cargo build --profile ci --quiet --all-targets
-  local entry scenario particles failed=0 fresh="$CARGO_TARGET_DIR/perf-check"
-  mkdir -p "$fresh"
+  local entry scenario particles runs failed=0 fresh="$CARGO_TARGET_DIR/perf-check"
+  perf_runs "$CARGO_TARGET_DIR/release/sparkbench" "$fresh"
   for entry in "${PERF_SET[@]}"; do
     read -r scenario particles <<<"$entry"
-    step "capture $scenario" perf_capture "$CARGO_TARGET_DIR/release/sparkbench" "$scenario" "$particles" \
-      "$fresh/headless-$scenario-$particles.json"
-    # One committed run a side: compare judges the counts and calls a change in the times
-    # inconclusive (exit 4) rather than guess; perf-history keeps repeated runs for times.
+    runs="headless-$scenario-$particles"
+    if ! compgen -G "tests/perf-baseline/$runs/*.json" >/dev/null; then
+      log "perf-check: no baseline runs in tests/perf-baseline/$runs/ (record them on this machine: ./build.sh perf-baseline)"
+      failed=1
+      continue
+    fi
+    # The baselines were recorded earlier, not interleaved with these runs: a change in
+    # the times that the runs cannot pin on the build is inconclusive (exit 4), not a failure.
     local status=0
-    "$CARGO_TARGET_DIR/release/sparkbench" compare "tests/perf-baseline/headless-$scenario-$particles.json" \
-      "$fresh/headless-$scenario-$particles.json" --threshold "${PERF_THRESHOLD:-25%}" || status=$?
+    "$CARGO_TARGET_DIR/release/sparkbench" compare "tests/perf-baseline/$runs" "$fresh/$runs" \
+      --threshold "${PERF_THRESHOLD:-25%}" || status=$?
     case "$status" in
       0) ;;
-      4) log "perf-check: $scenario's times moved, but one run a side cannot say why (not a failure)" ;;
+      4) log "perf-check: $scenario's times moved, but the runs cannot say it was the build (not a failure)" ;;
       *) failed=1 ;;
     esac
   done
@@ -559,7 +578,8 @@ cmd_perf_check() {
 cmd_perf_history() {
   local profile="${PERF_PROFILE:-release}" folder="${PERF_HISTORY:-$ROOT/perf-history}"
   step "$profile build" cargo build --profile "$profile" --quiet --bin sparkbench
-  local bin="$CARGO_TARGET_DIR/$profile/sparkbench" revision entry scenario particles run stamp
+  local bin revision entry scenario particles run stamp
+  bin="$(profile_dir "$profile")/sparkbench"
   revision="$(git rev-parse --short=12 HEAD)"
   if [ -n "$(git status --porcelain --untracked-files=no)" ]; then revision="$revision-dirty"; fi
   stamp="$(hostname)-$(date +%Y%m%dT%H%M%S)"

@@ -1,7 +1,8 @@
 //! How a person plays: the orbit camera (drag to turn, wheel or pinch to zoom), dragging
 //! the active attractor or emitter, and the keys, turned into camera components, simulation
 //! resources and scenario messages. Input the overlay is using is left to it, and the
-//! overlay's own key (H) is the overlay's.
+//! overlay's own key (H) is the overlay's. While a capture or capacity search runs, the
+//! keys and dragging leave the simulation alone (the camera still turns).
 //!
 //! | input | does |
 //! |---|---|
@@ -22,6 +23,7 @@ use bevy::transform::helper::TransformHelper;
 use bevy::window::PrimaryWindow;
 use bevy_egui::input::{egui_wants_any_keyboard_input, egui_wants_any_pointer_input};
 
+use crate::capture::nothing_measuring;
 use crate::scenario::{RestartScenario, Scenario, ScenarioChoice};
 use crate::sim::{Emitter, SimPause, SimSettings};
 
@@ -90,9 +92,14 @@ pub(super) fn plugin(app: &mut App) {
     app.add_systems(Startup, spawn_camera).add_systems(
         Update,
         (
-            (orbit_with_mouse, orbit_with_touch, drag_object)
+            (
+                orbit_with_mouse,
+                orbit_with_touch,
+                drag_object.run_if(nothing_measuring),
+            )
                 .run_if(not(egui_wants_any_pointer_input)),
-            keys.run_if(not(egui_wants_any_keyboard_input)),
+            keys.run_if(not(egui_wants_any_keyboard_input))
+                .run_if(nothing_measuring),
             reframe_on_scenario_change,
             apply_orbit,
         )

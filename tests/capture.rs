@@ -536,3 +536,68 @@ fn a_headless_capacity_search_writes_its_score_and_curve() {
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
     assert!(text(&refused).contains("0.5..=1000"), "{}", text(&refused));
 }
+
+/// `history DIR`: a folder of one real capture copied to eight revisions, in folders of
+/// their own, with frames 30% longer from the sixth commit on, plus a copy without a
+/// commit time and a file that is not a capture. The command names the step at the sixth
+/// revision, and the page marks it, leaves the untimed revision off and names the file it
+/// skipped.
+#[test]
+fn history_marks_a_step_change_across_a_folder_of_revisions() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (base, _) = headless_capture("history-base.json", "20000", &[]);
+    let folder = scratch("history");
+    let _ = std::fs::remove_dir_all(&folder);
+    let copy = |revision: &str, commit_time: Option<u64>, factor: f64| {
+        let mut copy = CaptureFile::read(&base).unwrap();
+        copy.environment.git_revision = Some(revision.to_owned());
+        copy.environment.commit_time = commit_time;
+        for sample in &mut copy.samples {
+            sample.frame_ms *= factor;
+        }
+        copy.summary = CaptureSummary::of(&copy.samples, copy.settings.budget_ms);
+        let dir = folder.join(revision);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("run-1.json"), copy.to_json()).unwrap();
+    };
+    for index in 0..8_u64 {
+        let factor = if index >= 5 { 1.3 } else { 1.0 };
+        copy(
+            &format!("{index}000000abcdef"),
+            Some(1_700_000_000 + index * 60),
+            factor,
+        );
+    }
+    copy("untimedabcdef", None, 2.0);
+    std::fs::write(folder.join("notes.json"), "{\"not\": \"a capture\"}").unwrap();
+
+    let page_path = scratch("history.html");
+    let output = sparkbench(&[
+        "history",
+        folder.to_str().unwrap(),
+        "-o",
+        page_path.to_str().unwrap(),
+    ]);
+    let said = text(&output);
+    assert!(output.status.success(), "{said}");
+    assert!(
+        said.contains("outside the trailing spread: frame p50 ms of fountain")
+            && said.contains("at 5000000abcdef"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("at 4000000abcdef"),
+        "nothing before the step: {said}"
+    );
+    assert!(said.contains("history of 9 captures in 1 series"), "{said}");
+    let page = std::fs::read_to_string(page_path).unwrap();
+    assert!(page.contains("class=\"outside\""), "{page}");
+    assert!(page.contains(">5000000</text>"), "revision labels: {page}");
+    assert!(page.contains("left off: untimed"), "{page}");
+    assert!(
+        page.contains("skipped ") && page.contains("notes.json"),
+        "{page}"
+    );
+}

@@ -230,6 +230,43 @@ fn a_rendered_capture_records_the_whole_frame() {
     assert!(gpu.iter().all(|&ms| ms > 0.0 && ms < 10_000.0), "{gpu:?}");
 }
 
+/// A rendered capacity search in a real window turns vsync off while it measures (frames
+/// waiting for the display would read as the refresh period) and says so in the capture;
+/// against a 0.5 ms budget it ends after its first window, the fewest particles over it.
+#[test]
+fn a_rendered_capacity_search_turns_vsync_off() {
+    std::fs::create_dir_all(shots_dir()).unwrap();
+    let out = shots_dir().join("capacity-desktop.json");
+    let _ = std::fs::remove_file(&out);
+    let output = run_sparkbench(&[
+        "capacity",
+        "--scenario",
+        "stress",
+        "--budget",
+        "0.5",
+        "--start",
+        "1000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "the search failed\n{log}");
+    let capture = sparkbench::capture::CaptureFile::read(&out).unwrap();
+    assert!(!capture.settings.headless);
+    let capacity = capture.capacity.expect("a score");
+    assert_eq!(
+        capacity.pacing.as_deref(),
+        Some("vsync off for the search (AutoNoVsync; the window had Fifo)")
+    );
+    assert_eq!(capacity.limit_ms, None, "the budget is the limit");
+    assert_eq!(capacity.curve.len(), 1, "{capacity:?}");
+    assert!(
+        capacity.describe().contains("even the fewest particles"),
+        "{}",
+        capacity.describe()
+    );
+}
+
 #[test]
 fn a_million_particles_render() {
     let (image, report) = screenshot("stress", "1000000", "3");

@@ -103,6 +103,28 @@ async function countDownload(body, totalBytes) {
 }
 
 /**
+ * Measures the display's refresh period from animation frames while the module downloads
+ * and compiles; the function returned stops and gives the median gap between frames in
+ * milliseconds (undefined with fewer than 5). A capacity search takes it into its limit,
+ * as frames here follow the display (src/capture/capacity.rs).
+ */
+function watchRefresh() {
+  const gaps = [];
+  let last;
+  let frame = requestAnimationFrame(function tick(now) {
+    if (last !== undefined && gaps.length < 240) gaps.push(now - last);
+    last = now;
+    frame = requestAnimationFrame(tick);
+  });
+  return () => {
+    cancelAnimationFrame(frame);
+    if (gaps.length < 5) return undefined;
+    gaps.sort((a, b) => a - b);
+    return gaps[Math.floor(gaps.length / 2)];
+  };
+}
+
+/**
  * Which bundle to run, with how many kernel workers, and why it runs on one thread if it
  * does: the threaded bundle (mt/) where the page is cross-origin isolated and the machine
  * has more than one core, with min(cores - 1, 7) workers, or `?workers=N` (0 to 7; 0 runs
@@ -155,6 +177,7 @@ async function main() {
     return;
   }
   document.body.dataset.state = 'loading';
+  const refreshPeriod = watchRefresh();
   const bundle = await chooseBundle();
   const build = bundle.build ?? await (await fetch('./build.json')).json();
   const module = await compileWithProgress(`${bundle.dir}/${build.wasm}`, build.wasm_bytes);
@@ -187,7 +210,7 @@ async function main() {
   window.sparkbench.threading = threading;
   mark('instantiated');
   // The Rust `start` function starts the app in the canvas.
-  bindings.start(threading.workers > 0 ? undefined : threading.why ?? undefined);
+  bindings.start(threading.workers > 0 ? undefined : threading.why ?? undefined, refreshPeriod());
   mark('app-started');
   $('loading').hidden = true;
   $('sparkbench-canvas').focus();

@@ -16,11 +16,19 @@
 //!    budget. The score is their mean, with a 95% confidence interval from their spread
 //!    (Student's t).
 //!
+//! Where frames follow the display whatever the app asks (the browser), a frame lasts
+//! whole refresh periods and a budget of one period would be decided by the timer's
+//! jitter. There a window fits when its p95 is within the budget plus half a period, the
+//! confirming pairs run at the bracket's two ends, and each interpolates the share of
+//! frames over that limit to 5% ([`CapacitySearch::limit_ms`]). Natively a rendered
+//! search turns vsync off instead.
+//!
 //! The search takes at most [`CapacityConfig::max_probes`] probes, so at most
 //! [`CapacityConfig::max_frames`] frames (9,360 with the defaults).
 
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
+use bevy::window::{PresentMode, PrimaryWindow};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -38,6 +46,8 @@ pub const SETTLE_MIN_FRAMES: u32 = 10;
 pub const SETTLE_MAX_FRAMES: u32 = 300;
 /// Share of the target alive that counts as filled.
 const FILLED: f64 = 0.9;
+/// How [`Capacity::pacing`] starts for a display-paced search.
+const DISPLAY_PACED: &str = "display-paced";
 /// Bisection stops when the higher count is at most this much of the lower.
 const BISECT_UNTIL: f64 = 1.1;
 /// The confirming windows' counts, as shares of the bisected count.
@@ -60,6 +70,10 @@ pub struct CapacityConfig {
     pub window: u32,
     /// Confirming pairs of windows (2 to 10).
     pub repeats: u32,
+    /// The display's refresh period, in milliseconds, where frames are display-paced
+    /// (the browser's `requestAnimationFrame`); `None` where frames run free (headless,
+    /// or vsync off). See [`CapacitySearch::limit_ms`].
+    pub refresh_ms: Option<f64>,
 }
 
 impl CapacityConfig {
@@ -72,6 +86,7 @@ impl CapacityConfig {
             start: 10_000,
             window: 60,
             repeats: 5,
+            refresh_ms: None,
         }
     }
 
@@ -145,6 +160,10 @@ pub struct CapacityProbe {
     pub p50_ms: f64,
     /// The window's 95th percentile frame time, in milliseconds.
     pub p95_ms: f64,
+    /// Share of the window's frames over [`CapacitySearch::limit_ms`] (display-paced
+    /// searches only: what their confirming pairs interpolate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missed: Option<f64>,
 }
 
 /// What a search found.
@@ -169,6 +188,15 @@ pub struct Capacity {
     /// budget, or its minimum does not), or why the interval is the whole confirming
     /// bracket; `None` for a plain result.
     pub note: Option<String>,
+    /// How a rendered search's frames were paced: vsync turned off for the search
+    /// natively, or the browser's display-paced frames. `None` headless (nothing is
+    /// presented) and in captures from before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pacing: Option<String>,
+    /// The p95 a window had to stay within, in milliseconds, where it was not the budget
+    /// (display-paced: [`CapacitySearch::limit_ms`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_ms: Option<f64>,
 }
 
 impl Capacity {
@@ -193,6 +221,15 @@ impl Capacity {
             line += "; ";
             line += note;
         }
+        // A display-paced limit changes what the number means, so it is said with it.
+        if let Some(pacing) = self
+            .pacing
+            .as_deref()
+            .filter(|p| p.starts_with(DISPLAY_PACED))
+        {
+            line += "; ";
+            line += pacing;
+        }
         line
     }
 }
@@ -205,12 +242,12 @@ enum Stage {
         within: Option<u32>,
         over: Option<u32>,
     },
-    /// Alternating windows at `counts[0]` and `counts[1]`; `low_p95` is the last window
-    /// at the lower count, waiting for its pair.
+    /// Alternating windows at `counts[0]` and `counts[1]`; `low` is the last window's
+    /// [`CapacitySearch::interpolated`] figure at the lower count, waiting for its pair.
     Confirm {
         counts: [u32; 2],
         pairs_left: u32,
-        low_p95: Option<f64>,
+        low: Option<f64>,
     },
 }
 
@@ -278,6 +315,16 @@ impl CapacitySearch {
         (self.frames_run, self.config.max_frames())
     }
 
+    /// The p95 frame time a window must stay within, in milliseconds: the budget, or where
+    /// frames are display-paced the budget plus half a refresh period. Display-paced
+    /// frames last whole periods give or take the timer's jitter (a 60 Hz display shows
+    /// 16.7 or 33.3 ms, never 20), so a budget of one period would be decided by jitter;
+    /// half a period over it tells a frame that kept up from one that missed the display.
+    #[must_use]
+    pub fn limit_ms(&self) -> f64 {
+        self.config.budget_ms + self.config.refresh_ms.map_or(0.0, |period| period / 2.0)
+    }
+
     /// Whether the next frame reported goes into a window (the probe has settled).
     #[must_use]
     pub fn measuring(&self) -> bool {
@@ -310,21 +357,26 @@ impl CapacitySearch {
             return Next::Continue;
         }
         self.window.sort_unstable_by(f64::total_cmp);
-        let p95_ms = percentile(&self.window, 95.0);
-        self.curve.push(CapacityProbe {
+        let limit_ms = self.limit_ms();
+        let probe = CapacityProbe {
             particles: self.probing,
             alive,
             p50_ms: percentile(&self.window, 50.0),
-            p95_ms,
-        });
+            p95_ms: percentile(&self.window, 95.0),
+            missed: self.config.refresh_ms.map(|_| {
+                let over = self.window.iter().filter(|&&ms| ms > limit_ms).count();
+                over as f64 / self.window.len() as f64
+            }),
+        };
+        self.curve.push(probe);
         self.window.clear();
         let next = match self.stage {
-            Stage::Search { within, over } => self.searched(within, over, p95_ms),
+            Stage::Search { within, over } => self.searched(within, over, probe.p95_ms),
             Stage::Confirm {
                 counts,
                 pairs_left,
-                low_p95,
-            } => self.confirmed(counts, pairs_left, low_p95, p95_ms),
+                low,
+            } => self.confirmed(counts, pairs_left, low, &probe),
         };
         if let Next::Probe(count) = next {
             self.probing = count;
@@ -336,7 +388,7 @@ impl CapacitySearch {
     /// After a ramp or bisection window at `self.probing` whose p95 was `p95_ms`.
     fn searched(&mut self, within: Option<u32>, over: Option<u32>, p95_ms: f64) -> Next {
         let count = self.probing;
-        let fits = p95_ms <= self.config.budget_ms;
+        let fits = p95_ms <= self.limit_ms();
         let (within, over) = if fits {
             (Some(count), over)
         } else {
@@ -362,34 +414,58 @@ impl CapacitySearch {
         }
     }
 
+    /// Confirms at 80% and 120% of the bracket's middle, or where frames are
+    /// display-paced at the bracket's own ends: the share of frames over the limit climbs
+    /// from none to all over a narrow range of counts, which a line through points 40%
+    /// apart would miss.
     fn start_confirming(&mut self, low: u32, high: u32) -> Next {
-        let middle = f64::from(geometric_middle(low, high));
-        let counts = CONFIRM_AT.map(|share| clamp_count(middle * share));
+        let counts = if self.config.refresh_ms.is_some() {
+            [low, high]
+        } else {
+            let middle = f64::from(geometric_middle(low, high));
+            CONFIRM_AT.map(|share| clamp_count(middle * share))
+        };
         self.stage = Stage::Confirm {
             counts,
             pairs_left: self.config.repeats,
-            low_p95: None,
+            low: None,
         };
         Next::Probe(counts[0])
     }
 
-    /// After a confirming window at `self.probing` whose p95 was `p95_ms`.
+    /// What a confirming pair interpolates, and the value it meets at the budget: the
+    /// window's p95 against the budget, or where frames are display-paced (their p95
+    /// jumps a whole period at once, so a line through two of them says nothing between)
+    /// the share of frames over [`CapacitySearch::limit_ms`] against 5%, the share a p95
+    /// within it allows.
+    fn interpolated(&self, probe: &CapacityProbe) -> (f64, f64) {
+        match probe.missed {
+            Some(missed) => (missed, 0.05),
+            None => (probe.p95_ms, self.config.budget_ms),
+        }
+    }
+
+    /// After a confirming window at `self.probing`, measured as `probe`.
     fn confirmed(
         &mut self,
         counts: [u32; 2],
         pairs_left: u32,
-        low_p95: Option<f64>,
-        p95_ms: f64,
+        low: Option<f64>,
+        probe: &CapacityProbe,
     ) -> Next {
-        let Some(low_p95) = low_p95 else {
+        let (value, target) = self.interpolated(probe);
+        let Some(low) = low else {
             self.stage = Stage::Confirm {
                 counts,
                 pairs_left,
-                low_p95: Some(p95_ms),
+                low: Some(value),
             };
             return Next::Probe(counts[1]);
         };
-        if let Some(estimate) = crossing(counts, [low_p95, p95_ms], self.config.budget_ms) {
+        // Display-paced windows with no frame over the limit at one end and every frame
+        // over at the other say only that the step lies between: no line to draw.
+        let step_only = probe.missed.is_some() && low <= 0.0 && value >= 1.0;
+        if let Some(estimate) = crossing(counts, [low, value], target).filter(|_| !step_only) {
             self.estimates.push(estimate);
         }
         let pairs_left = pairs_left - 1;
@@ -397,7 +473,7 @@ impl CapacitySearch {
             self.stage = Stage::Confirm {
                 counts,
                 pairs_left,
-                low_p95: None,
+                low: None,
             };
             return Next::Probe(counts[0]);
         }
@@ -417,8 +493,13 @@ impl CapacitySearch {
                 counts[0],
                 counts[1],
                 Some(format!(
-                    "the frame time did not rise with the count in {} of {} confirming pairs, \
+                    "the {} did not rise with the count in {} of {} confirming pairs, \
                      so the interval is the whole bracket",
+                    if self.config.refresh_ms.is_some() {
+                        "share of frames over the limit"
+                    } else {
+                        "frame time"
+                    },
                     self.config.repeats as usize - self.estimates.len(),
                     self.config.repeats
                 )),
@@ -443,6 +524,8 @@ impl CapacitySearch {
             frames_run: self.frames_run,
             curve: self.curve.clone(),
             note,
+            pacing: None,
+            limit_ms: self.config.refresh_ms.map(|_| self.limit_ms()),
         }
     }
 }
@@ -463,15 +546,15 @@ fn geometric_middle(low: u32, high: u32) -> u32 {
     clamp_count((f64::from(low) * f64::from(high)).sqrt())
 }
 
-/// The count at which the straight line through `(counts[i], p95_ms[i])` meets the budget;
-/// `None` when the p95 did not rise with the count (noise larger than the cost).
-fn crossing(counts: [u32; 2], p95_ms: [f64; 2], budget_ms: f64) -> Option<f64> {
-    let rise = p95_ms[1] - p95_ms[0];
+/// The count at which the straight line through `(counts[i], values[i])` meets `target`;
+/// `None` when the value did not rise with the count (noise larger than the cost).
+fn crossing(counts: [u32; 2], values: [f64; 2], target: f64) -> Option<f64> {
+    let rise = values[1] - values[0];
     if rise <= 0.0 {
         return None;
     }
     let run = f64::from(counts[1]) - f64::from(counts[0]);
-    Some(f64::from(counts[0]) + (budget_ms - p95_ms[0]) * run / rise)
+    Some(f64::from(counts[0]) + (target - values[0]) * run / rise)
 }
 
 /// Student's t for a two-sided 95% interval with 1 to 9 degrees of freedom.
@@ -500,6 +583,11 @@ pub struct CapacityRun {
     /// The scenario as it was before the search, restored after.
     before: Option<ScenarioChoice>,
     restore_wall_clock: bool,
+    /// How the frames are paced (see [`Capacity::pacing`]), once the search started in a
+    /// window.
+    pacing: Option<String>,
+    /// The window's present mode before the search turned vsync off, restored after.
+    present_mode_before: Option<PresentMode>,
     /// `FrameStats::frames` when the last frame was taken.
     last_frame: Option<u64>,
     /// The frames of the window being measured.
@@ -523,6 +611,8 @@ impl CapacityRun {
             headless,
             before: None,
             restore_wall_clock: false,
+            pacing: None,
+            present_mode_before: None,
             last_frame: None,
         }
     }
@@ -559,6 +649,15 @@ impl CapacityRun {
     }
 }
 
+/// Frames of this app follow the display whatever its present mode (the browser's
+/// `requestAnimationFrame`): `refresh_ms` is the display's period in milliseconds, where
+/// the page measured it before the app started.
+#[derive(Resource, Debug, Clone, Copy, PartialEq)]
+pub struct DisplayPaced {
+    /// The refresh period, in milliseconds.
+    pub refresh_ms: Option<f64>,
+}
+
 /// The last capacity score found in this app, for the overlay.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct LastCapacity(pub Option<Capacity>);
@@ -580,20 +679,56 @@ pub(super) fn plugin(app: &mut App) {
     );
 }
 
-/// Fixes the clock to one step a frame and restarts the scenario at the first count.
+/// Fixes the clock to one step a frame, paces the frames (see [`pace`]), and restarts
+/// the scenario at the first count.
 fn start_search(
     mut run: ResMut<CapacityRun>,
     mut choice: ResMut<ScenarioChoice>,
     mut restart: MessageWriter<RestartScenario>,
     mut strategy: ResMut<TimeUpdateStrategy>,
+    mut windows: Query<&mut Window, With<PrimaryWindow>>,
+    display_paced: Option<Res<DisplayPaced>>,
     stats: Res<FrameStats>,
 ) {
     run.restore_wall_clock = fix_one_step_a_frame(&mut strategy);
+    if let Ok(mut window) = windows.single_mut() {
+        pace(&mut run, &mut window, display_paced.as_deref().copied());
+    }
     run.before = Some(*choice);
     // The frame that started the search ran before the scenario restarted: not a probe's.
     run.last_frame = Some(stats.frames);
     choice.particles = run.search.probing();
     restart.write(RestartScenario);
+}
+
+/// A search measures frames start to start. With vsync on, a frame that is done early
+/// waits for the display, so every count that fits reads as the refresh period and a
+/// budget equal to it sits on the p95. Where frames follow the display whatever the
+/// present mode (`display_paced`: the browser), the search takes the refresh period
+/// into its limit ([`CapacitySearch::limit_ms`]); elsewhere the window's present mode
+/// goes to `AutoNoVsync` for the search (wgpu falls back to vsync where the surface
+/// offers nothing else), to be put back after. Either way the capture says which.
+fn pace(run: &mut CapacityRun, window: &mut Window, display_paced: Option<DisplayPaced>) {
+    let pacing = if let Some(DisplayPaced { refresh_ms }) = display_paced {
+        run.search.config.refresh_ms = refresh_ms;
+        match refresh_ms {
+            Some(period) => format!(
+                "{DISPLAY_PACED} at {period:.2} ms a refresh: a window fits when its p95 is \
+                 within the budget plus half a refresh ({:.2} ms)",
+                run.search.limit_ms()
+            ),
+            None => format!(
+                "{DISPLAY_PACED}, refresh period not measured: the budget is the limit, so \
+                 jitter decides a budget of one refresh"
+            ),
+        }
+    } else {
+        let before = window.present_mode;
+        window.present_mode = PresentMode::AutoNoVsync;
+        run.present_mode_before = Some(before);
+        format!("vsync off for the search (AutoNoVsync; the window had {before:?})")
+    };
+    run.pacing = Some(pacing);
 }
 
 /// Feeds each finished frame to the search and does what it asks: restarts the scenario
@@ -606,6 +741,7 @@ fn run_search(
     mut restart: MessageWriter<RestartScenario>,
     mut strategy: ResMut<TimeUpdateStrategy>,
     mut last: ResMut<LastCapacity>,
+    mut windows: Query<&mut Window, With<PrimaryWindow>>,
 ) {
     if !measured.take_new_frame(&mut run.last_frame) {
         return;
@@ -620,7 +756,11 @@ fn run_search(
             });
             restart.write(RestartScenario);
         }
-        Next::Done(capacity) => {
+        Next::Done(mut capacity) => {
+            capacity.pacing = run.pacing.take();
+            if let (Some(mode), Ok(mut window)) = (run.present_mode_before, windows.single_mut()) {
+                window.present_mode = mode;
+            }
             let samples = std::mem::take(&mut run.kept);
             let recorded = Recorded {
                 frames: u32::try_from(samples.len()).unwrap_or(u32::MAX),
@@ -660,6 +800,7 @@ pub(crate) mod tests {
             alive: u64::from(particles),
             p50_ms: p95_ms * 0.9,
             p95_ms,
+            missed: None,
         };
         Capacity {
             budget_ms: 1000.0 / 60.0,
@@ -674,6 +815,8 @@ pub(crate) mod tests {
                 probe(1_280_000, 31.0),
             ],
             note: None,
+            pacing: None,
+            limit_ms: None,
         }
     }
 
@@ -791,6 +934,62 @@ pub(crate) mod tests {
         );
         assert!(probes < config.max_probes());
         assert!(capacity.frames_run <= config.max_frames());
+    }
+
+    /// A search of display-paced frames: each lasts as many whole 60 Hz periods as its
+    /// work needs, plus up to 1 ms of timer jitter, the work being 1 ms + 0.5 µs a
+    /// particle + up to 6 ms of noise. Its p95 meets one period where 1 + 0.0005 n + 5.7
+    /// = 16.667 ms: n = 19,933. `refresh_ms` `None` judges the frames as if they ran free.
+    fn search_display_paced(refresh_ms: Option<f64>, seed: u64) -> Capacity {
+        let mut rng = Pcg32::seed_from_u64(seed);
+        let config = CapacityConfig {
+            refresh_ms,
+            ..CapacityConfig::new(BUDGET_MS)
+        };
+        let mut search = CapacitySearch::new(config);
+        loop {
+            let count = search.probing();
+            let work_ms = 1.0 + 5.0e-4 * f64::from(count) + rng.random_range(0.0..6.0);
+            let frame_ms = (work_ms / BUDGET_MS).ceil() * BUDGET_MS + rng.random_range(0.0..1.0);
+            if let Next::Done(capacity) = search.on_frame(frame_ms, u64::from(count)) {
+                return capacity;
+            }
+        }
+    }
+
+    /// Judged against the budget alone, display-paced frames never fit a budget of one
+    /// period (the jitter puts the p95 over it at any count); against the budget plus
+    /// half a period the search finds where the work meets the period.
+    #[test]
+    fn display_paced_frames_are_judged_against_half_a_refresh_over_the_budget() {
+        let paced = CapacityConfig {
+            refresh_ms: Some(16.0),
+            ..CapacityConfig::new(16.0)
+        };
+        assert!((CapacitySearch::new(paced).limit_ms() - 24.0).abs() < 1e-12);
+        let free = search_display_paced(None, 1);
+        assert_eq!(free.particles, MIN_PARTICLES, "{}", free.describe());
+        assert!(free.curve.iter().all(|probe| probe.missed.is_none()));
+        let mut inside = 0;
+        for seed in 0..20 {
+            let capacity = search_display_paced(Some(BUDGET_MS), seed);
+            assert!(
+                capacity.curve.iter().all(|probe| probe.missed.is_some()),
+                "{capacity:?}"
+            );
+            // Within the bisection's 10% bracket (measured: at most 7.3% off).
+            assert!(
+                capacity.particles.abs_diff(19_933) < 1_993,
+                "seed {seed}: {}",
+                capacity.describe()
+            );
+            inside += usize::from((capacity.low..=capacity.high).contains(&19_933));
+        }
+        // Measured: 19 of 20.
+        assert!(
+            inside >= 17,
+            "the answer inside the interval in {inside} of 20 seeds"
+        );
     }
 
     #[test]
@@ -950,6 +1149,65 @@ pub(crate) mod tests {
             .collect();
         assert_eq!(counts[..3], [1_050, 1_000, 1_000], "{counts:?}");
         assert_eq!(file.samples.len(), 5 * 60, "{counts:?}");
+    }
+
+    /// A search in an app with a window turns vsync off while it runs and puts the
+    /// window's present mode back after, and the capture says so; where frames are
+    /// display-paced (the browser) the window is left alone and the limit takes the
+    /// refresh period in.
+    #[test]
+    fn a_search_in_a_window_turns_vsync_off_or_takes_the_display_pacing_in() {
+        use bevy::window::{PresentMode, PrimaryWindow};
+
+        let search = |paced: Option<DisplayPaced>| {
+            let mut app = app_with_frames_costing(7.5e-4);
+            let window = app
+                .world_mut()
+                .spawn((
+                    Window {
+                        present_mode: PresentMode::Fifo,
+                        ..default()
+                    },
+                    PrimaryWindow,
+                ))
+                .id();
+            if let Some(paced) = paced {
+                app.insert_resource(paced);
+            }
+            let run = CapacityRun::new(CapacityConfig::new(BUDGET_MS), false);
+            let mut modes = Vec::new();
+            let file = super::super::run_headless(&mut app, run, |world| {
+                modes.push(world.get::<Window>(window).unwrap().present_mode);
+            });
+            let after = app.world().get::<Window>(window).unwrap().present_mode;
+            (file.capacity.unwrap(), modes, after)
+        };
+
+        let (capacity, modes, after) = search(None);
+        assert!(modes.iter().all(|&mode| mode == PresentMode::AutoNoVsync));
+        assert_eq!(after, PresentMode::Fifo, "put back");
+        assert_eq!(
+            capacity.pacing.as_deref(),
+            Some("vsync off for the search (AutoNoVsync; the window had Fifo)")
+        );
+        assert!(capacity.curve.iter().all(|probe| probe.missed.is_none()));
+
+        let (capacity, modes, after) = search(Some(DisplayPaced {
+            refresh_ms: Some(16.0),
+        }));
+        assert!(
+            modes
+                .iter()
+                .chain([&after])
+                .all(|&mode| mode == PresentMode::Fifo)
+        );
+        let pacing = capacity.pacing.unwrap_or_default();
+        assert!(
+            pacing.starts_with("display-paced at 16.00 ms a refresh")
+                && pacing.ends_with("half a refresh (24.67 ms)"),
+            "{pacing}"
+        );
+        assert!(capacity.curve.iter().all(|probe| probe.missed.is_some()));
     }
 
     /// The search in an app: the scenario restarts at each count it asks for, and the

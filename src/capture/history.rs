@@ -1,6 +1,7 @@
 //! History across commits: every capture in a folder, grouped into series (the same run,
 //! made the same way, on the same machine), each metric's value per git revision in
-//! commit order, and the points outside the trailing window's spread marked.
+//! commit order, and the points outside the trailing window's spread marked. Revisions
+//! without a commit time have no known place: see [`History::of`].
 //!
 //! A revision's value is the median over its captures in the series. A point is marked
 //! when it lies more than [`BAND`] spreads from the median of the [`TRAILING`] revisions
@@ -110,6 +111,12 @@ pub struct Series {
     pub machine: String,
     /// Each metric measured in the series and its points, oldest revision first.
     pub metrics: Vec<(Metric, Vec<Point>)>,
+    /// How the revisions were ordered: by commit time, or (when none of them has one) as
+    /// their captures were read.
+    pub by_commit_time: bool,
+    /// Revisions left off because they have no commit time while others in the series
+    /// do: their place among the commits is unknown.
+    pub untimed: Vec<String>,
 }
 
 /// Every series in a set of captures.
@@ -123,8 +130,9 @@ pub struct History {
 pub type Marked<'a> = (&'a Series, Metric, &'a Point);
 
 impl History {
-    /// The history of `captures`. Revisions are ordered by commit time, those without one
-    /// after the rest in the order first seen; captures without a revision count as
+    /// The history of `captures`. Revisions are ordered by commit time; in a series where
+    /// some have one, those without are left off and named, and a series where none has
+    /// one keeps the order its captures came in. Captures without a revision count as
     /// "unknown".
     #[must_use]
     pub fn of(captures: &[CaptureFile]) -> Self {
@@ -137,10 +145,15 @@ impl History {
         }
         let series = groups
             .into_iter()
-            .map(|((run, machine), captures)| Series {
-                run,
-                machine,
-                metrics: trends(&captures),
+            .map(|((run, machine), captures)| {
+                let order = RevisionOrder::of(&captures);
+                Series {
+                    run,
+                    machine,
+                    metrics: trends(&captures, &order.revisions),
+                    by_commit_time: order.by_commit_time,
+                    untimed: order.untimed.iter().map(|&r| r.to_owned()).collect(),
+                }
             })
             .collect();
         Self { series }
@@ -199,6 +212,20 @@ impl History {
                 escape(&series.run),
                 escape(&series.machine)
             );
+            if !series.by_commit_time {
+                page += "<p class=\"skipped\">no commit times here: revisions in the order \
+                         their files were read (by path)</p>";
+            }
+            if !series.untimed.is_empty() {
+                let names: Vec<String> = series.untimed.iter().map(|r| escape(&short(r))).collect();
+                let _ = write!(
+                    page,
+                    "<p class=\"skipped\">left off: {} (no commit time, so no known place \
+                     among the commits: made before captures recorded it, or outside a git \
+                     checkout)</p>",
+                    names.join(", ")
+                );
+            }
             for (metric, points) in &series.metrics {
                 let _ = write!(page, "<h3>{}</h3>", escape(&metric.name()));
                 page += &trend_chart(points);
@@ -257,23 +284,56 @@ fn revision_of(capture: &CaptureFile) -> &str {
         .unwrap_or("unknown")
 }
 
-/// Each metric's points over the revisions of one series.
-fn trends(captures: &[&CaptureFile]) -> Vec<(Metric, Vec<Point>)> {
-    // Each revision once, with its first capture's commit time and place in the list.
-    let mut revisions: Vec<(&str, Option<u64>, usize)> = Vec::new();
-    for (index, capture) in captures.iter().enumerate() {
-        let revision = revision_of(capture);
-        if !revisions.iter().any(|&(seen, ..)| seen == revision) {
-            revisions.push((revision, capture.environment.commit_time, index));
+/// The revisions of one series in the order a trend draws them.
+struct RevisionOrder<'a> {
+    /// Oldest first.
+    revisions: Vec<&'a str>,
+    /// Whether they are in commit-time order (else in the order their captures came).
+    by_commit_time: bool,
+    /// Revisions left off: without a commit time where others have one.
+    untimed: Vec<&'a str>,
+}
+
+impl<'a> RevisionOrder<'a> {
+    /// Each revision once, by its first capture's commit time. A capture has none when it
+    /// was made before captures recorded it or outside a git checkout; placed first or
+    /// last it would draw a step that did not happen, so such revisions are left off a
+    /// series that has timed ones, and a series with none keeps the captures' order.
+    fn of(captures: &[&'a CaptureFile]) -> Self {
+        let mut seen: Vec<(&'a str, Option<u64>)> = Vec::new();
+        for &capture in captures {
+            let revision = revision_of(capture);
+            if !seen.iter().any(|&(known, _)| known == revision) {
+                seen.push((revision, capture.environment.commit_time));
+            }
+        }
+        if seen.iter().all(|&(_, time)| time.is_none()) {
+            return Self {
+                revisions: seen.into_iter().map(|(revision, _)| revision).collect(),
+                by_commit_time: false,
+                untimed: Vec::new(),
+            };
+        }
+        let (mut timed, untimed): (Vec<_>, Vec<_>) =
+            seen.into_iter().partition(|&(_, time)| time.is_some());
+        // Stable: revisions with the same commit time keep the order they came in.
+        timed.sort_by_key(|&(_, time)| time);
+        Self {
+            revisions: timed.into_iter().map(|(revision, _)| revision).collect(),
+            by_commit_time: true,
+            untimed: untimed.into_iter().map(|(revision, _)| revision).collect(),
         }
     }
-    revisions.sort_by_key(|&(_, time, first)| (time.is_none(), time, first));
+}
+
+/// Each metric's points over `revisions` (oldest first) of one series.
+fn trends(captures: &[&CaptureFile], revisions: &[&str]) -> Vec<(Metric, Vec<Point>)> {
     Metric::all()
         .into_iter()
         .filter_map(|metric| {
             let mut points: Vec<Point> = revisions
                 .iter()
-                .filter_map(|&(revision, ..)| {
+                .filter_map(|&revision| {
                     let values: Vec<f64> = captures
                         .iter()
                         .filter(|capture| revision_of(capture) == revision)
@@ -481,6 +541,48 @@ mod tests {
                 "peak live heap MB"
             ]
         );
+    }
+
+    /// A capture without a commit time (made before captures recorded it) is left off a
+    /// series of timed revisions and named, not drawn as the newest (its 30 ms would be
+    /// a step); where no revision has a time, the captures' order is kept and said.
+    #[test]
+    fn revisions_without_a_commit_time_are_left_off_and_named() {
+        let mut captures = stepped_folder();
+        let mut older = sample_capture(&[30.0; 20]);
+        older.environment.git_revision = Some("olderrevabcdef".into());
+        captures.push(older);
+        let history = History::of(&captures);
+        let series = &history.series[0];
+        assert_eq!(history.series.len(), 1, "the same run on the same machine");
+        assert!(series.by_commit_time);
+        assert_eq!(series.untimed, ["olderrevabcdef"]);
+        let (_, points) = &series.metrics[0];
+        assert_eq!(points.len(), 10);
+        assert_eq!(points[9].revision, "rev09abcdef", "the newest commit last");
+        let page = history.to_html(&[]);
+        assert!(page.contains("left off: olderre (no commit time"), "{page}");
+        assert!(!page.contains("no commit times here"), "{page}");
+
+        for capture in &mut captures {
+            capture.environment.commit_time = None;
+        }
+        let history = History::of(&captures);
+        let series = &history.series[0];
+        assert!(!series.by_commit_time);
+        assert!(series.untimed.is_empty());
+        let revisions: Vec<&str> = series.metrics[0]
+            .1
+            .iter()
+            .map(|p| p.revision.as_str())
+            .collect();
+        assert_eq!(revisions.len(), 11);
+        assert_eq!(
+            [revisions[0], revisions[10]],
+            ["rev09abcdef", "olderrevabcdef"],
+            "as the captures came"
+        );
+        assert!(history.to_html(&[]).contains("no commit times here"));
     }
 
     #[test]

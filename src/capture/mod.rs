@@ -26,7 +26,7 @@ pub mod formats;
 pub mod history;
 pub mod report;
 
-pub use capacity::{Capacity, CapacityConfig, CapacityRun};
+pub use capacity::{Capacity, CapacityConfig, CapacityRun, DisplayPaced};
 pub use file::{CaptureFile, CaptureSettings, CaptureSummary, Environment, FrameSample};
 
 /// A capture in progress: frames still to skip, and the samples so far.
@@ -84,6 +84,17 @@ pub(super) fn plugin(app: &mut App) {
             .after(PerfSystems),
     )
     .add_plugins(capacity::plugin);
+}
+
+/// Run condition: true while no capture records and no capacity search runs. What a
+/// person does to the simulation (the keys, dragging an attractor, the overlay's controls)
+/// waits for it, so a capture or a search measures the run it started on.
+#[must_use]
+pub fn nothing_measuring(
+    recorder: Option<Res<CaptureRecorder>>,
+    search: Option<Res<CapacityRun>>,
+) -> bool {
+    recorder.is_none() && search.is_none()
 }
 
 /// A capture started in a running app (the overlay's button, the page's API) runs one
@@ -307,5 +318,30 @@ fn capture_file(recorder: Recorded, measured: &Measured, facts: &RunFacts) -> Ca
         samples: recorder.samples,
         checksum: format!("{:016x}", measured.pool.checksum()),
         capacity: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The keys, dragging and the overlay's controls wait while either kind of
+    /// measurement runs.
+    #[test]
+    fn nothing_measuring_is_false_while_a_capture_or_a_search_runs() {
+        let mut world = World::new();
+        let check = |world: &mut World| {
+            world
+                .run_system_cached(nothing_measuring)
+                .expect("the condition runs")
+        };
+        assert!(check(&mut world));
+        world.insert_resource(CaptureRecorder::new(5, 0, true));
+        assert!(!check(&mut world));
+        world.remove_resource::<CaptureRecorder>();
+        world.insert_resource(CapacityRun::new(CapacityConfig::new(16.0), true));
+        assert!(!check(&mut world));
+        world.remove_resource::<CapacityRun>();
+        assert!(check(&mut world));
     }
 }

@@ -173,8 +173,17 @@ fn phase_chart(capture: &CaptureFile, top_ms: f64) -> String {
 }
 
 /// Each window of a capacity search as a point (log particles across, p95 up), the budget
-/// as a dashed line, and the score with its interval as a band.
+/// (or a display-paced search's limit) as a dashed line, and the score with its interval
+/// as a band.
 fn capacity_chart(capacity: &Capacity) -> String {
+    let limit_ms = capacity.limit_ms.unwrap_or(capacity.budget_ms);
+    let limit_label = match capacity.limit_ms {
+        Some(limit) => format!(
+            "limit {limit:.2} ms: budget {:.2} + half a refresh",
+            capacity.budget_ms
+        ),
+        None => format!("budget {:.2} ms", capacity.budget_ms),
+    };
     let counts = || {
         capacity
             .curve
@@ -188,7 +197,7 @@ fn capacity_chart(capacity: &Capacity) -> String {
         .curve
         .iter()
         .map(|probe| probe.p95_ms)
-        .fold(capacity.budget_ms * 1.5, f64::max);
+        .fold(limit_ms * 1.5, f64::max);
     let x = |count: f64| (count.max(1.0).ln() - left) / (right - left) * (WIDTH - 8.0) + 4.0;
     let y = |ms: f64| CAPACITY_HEIGHT - 14.0 - ms / top_ms * (CAPACITY_HEIGHT - 30.0);
     let mut svg = format!("<svg width=\"{WIDTH}\" height=\"{CAPACITY_HEIGHT}\" role=\"img\">");
@@ -203,7 +212,7 @@ fn capacity_chart(capacity: &Capacity) -> String {
         x(f64::from(capacity.particles)),
     );
     for probe in &capacity.curve {
-        let colour = if probe.p95_ms > capacity.budget_ms {
+        let colour = if probe.p95_ms > limit_ms {
             "#e65046"
         } else {
             "#5ac86e"
@@ -220,12 +229,12 @@ fn capacity_chart(capacity: &Capacity) -> String {
     let _ = write!(
         svg,
         "<line x1=\"0\" x2=\"{WIDTH}\" y1=\"{0:.2}\" y2=\"{0:.2}\" stroke=\"#eee\" stroke-dasharray=\"5 3\"/>\
-         <text x=\"4\" y=\"{1:.2}\" fill=\"#eee\" font-size=\"11\">budget {2:.2} ms</text>\
+         <text x=\"4\" y=\"{1:.2}\" fill=\"#eee\" font-size=\"11\">{2}</text>\
          <text x=\"4\" y=\"{3}\" fill=\"#aaa\" font-size=\"11\">{4:.0}</text>\
          <text x=\"{5}\" y=\"{3}\" fill=\"#aaa\" font-size=\"11\" text-anchor=\"end\">{6:.0} particles</text></svg>",
-        y(capacity.budget_ms),
-        y(capacity.budget_ms) - 3.0,
-        capacity.budget_ms,
+        y(limit_ms),
+        y(limit_ms) - 3.0,
+        escape(&limit_label),
         CAPACITY_HEIGHT - 2.0,
         least,
         WIDTH - 4.0,
@@ -337,5 +346,27 @@ mod tests {
         );
         assert!(page.contains("95% interval 620800..659200"), "{page}");
         assert!(page.contains("holds 640000 particles"));
+    }
+
+    /// A display-paced search's windows are judged against its limit: against a budget
+    /// of 12 ms and a limit of 20 ms, the window of 16.0 ms is green and only the one of
+    /// 31.0 ms red.
+    #[test]
+    fn a_display_paced_search_is_drawn_against_its_limit() {
+        let capacity = Capacity {
+            budget_ms: 12.0,
+            limit_ms: Some(20.0),
+            ..super::super::capacity::tests::sample_capacity()
+        };
+        let chart = capacity_chart(&capacity);
+        assert!(
+            chart.contains("limit 20.00 ms: budget 12.00 + half a refresh"),
+            "{chart}"
+        );
+        assert_eq!(
+            chart.matches("fill=\"#e65046\"><title>").count(),
+            1,
+            "{chart}"
+        );
     }
 }

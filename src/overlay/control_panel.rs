@@ -59,15 +59,35 @@ pub struct Edits {
 pub const CAPTURE_FRAMES: u32 = 600;
 
 /// Draws the panel's widgets into `ui`. `particle_draft` holds the particle slider's value
-/// while it is dragged, so the scenario restarts once, when it is let go.
+/// while it is dragged, so the scenario restarts once, when it is let go. While a capture
+/// or capacity search runs, the settings are shown but locked: it measures the run it
+/// started on.
 pub fn show(
     ui: &mut egui::Ui,
     controlled: &mut Controlled,
     particle_draft: &mut Option<u32>,
 ) -> Edits {
     let mut edits = Edits::default();
-    scenario_row(ui, controlled, &mut edits);
-    particle_slider(ui, controlled, particle_draft, &mut edits);
+    let measuring = controlled.capture_progress.is_some() || controlled.capacity_progress.is_some();
+    ui.add_enabled_ui(!measuring, |ui| {
+        settings_rows(ui, controlled, particle_draft, &mut edits);
+    })
+    .response
+    .on_disabled_hover_text("locked until the capture or capacity search ends");
+    measuring_row(ui, controlled, &mut edits);
+    edits
+}
+
+/// Scenario, particles, spawn rate, forces, SIMD, kernel threads, pause / step / reset
+/// and the budget.
+fn settings_rows(
+    ui: &mut egui::Ui,
+    controlled: &mut Controlled,
+    particle_draft: &mut Option<u32>,
+    edits: &mut Edits,
+) {
+    scenario_row(ui, controlled, edits);
+    particle_slider(ui, controlled, particle_draft, edits);
     let settings = &mut *controlled.settings;
     edits.settings |= ui
         .add(egui::Slider::new(&mut settings.rate_scale, 0.0..=4.0).text("× spawn rate"))
@@ -105,8 +125,6 @@ pub fn show(
                 .changed();
         }
     });
-    measuring_row(ui, controlled, &mut edits);
-    edits
 }
 
 /// The Capture and Find capacity buttons, or the progress of the one running, and the

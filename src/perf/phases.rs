@@ -349,14 +349,18 @@ fn note_step_start(mut phases: ResMut<PhaseTimes>, step: Option<Res<StepReport>>
     }
 }
 
-/// The simulation's running cost totals when the last frame closed: step, then pack.
+/// The simulation's running cost totals and last starts when the last frame closed: step,
+/// then pack.
 #[derive(Default)]
-struct CountedSoFar([Cost; 2]);
+struct CountedSoFar([(Cost, Option<Instant>); 2]);
 
 /// Adds what the last frame's steps and pack cost (the growth of the simulation's running
 /// totals, with the last step's and pack's starts: a fixed schedule's first step was
 /// noted already, and the earliest is kept) and the render world's uploads to the frame in
-/// progress, then closes it at this frame's start.
+/// progress, then closes it at this frame's start. A step or pack ran in the frame when
+/// its report's start moved: its cost can be zero where the browser's clock is coarse
+/// (Firefox gives whole milliseconds to a page that is not cross-origin isolated, and a
+/// pack of 20,000 particles takes a fraction of one), and it still ran there.
 fn finish_frame(
     mut phases: ResMut<PhaseTimes>,
     frames: Res<super::FrameStats>,
@@ -375,14 +379,14 @@ fn finish_frame(
         .zip(&mut counted.0)
     {
         let (total, started) = report.unwrap_or_default();
-        let cost = total.since(*before);
-        if cost != Cost::default()
+        let (total_before, started_before) = *before;
+        if started != started_before
             && let Some(started) = started
         {
             phases.note_start(phase, started);
         }
-        phases.add_cost(phase, cost);
-        *before = total;
+        phases.add_cost(phase, total.since(total_before));
+        *before = (total, started);
     }
     let (started, elapsed, allocations) = uploads.collect_uploads();
     if let Some(started) = started {
@@ -593,6 +597,41 @@ mod tests {
             assert_eq!(phases.last_start_ms(phase), None, "{phase:?}");
             assert_eq!(phases.last_ms(phase), 0.0, "{phase:?}");
         }
+    }
+
+    /// A pack the clock saw take no time (Firefox gives a page that is not cross-origin
+    /// isolated whole milliseconds) still ran: its frame gets its start, with no time;
+    /// a frame whose report did not move gets none.
+    #[test]
+    fn a_pack_too_short_for_the_clock_still_starts_in_its_frame() {
+        let mut app = App::new();
+        app.init_resource::<PhaseTimes>()
+            .init_resource::<crate::perf::FrameStats>()
+            .init_resource::<RenderMeasurements>()
+            .init_resource::<PackReport>()
+            .add_systems(Update, finish_frame);
+        let pack_at = |app: &mut App| {
+            *app.world_mut().resource_mut::<PackReport>() = PackReport {
+                started: Some(Instant::now()),
+                packs: 1,
+                ..PackReport::default()
+            };
+        };
+        pack_at(&mut app);
+        app.update(); // the first frame: its start is not known
+        pack_at(&mut app);
+        app.update();
+        let phases = app.world().resource::<PhaseTimes>();
+        let start = phases.last_start_ms(Phase::Pack);
+        assert!(start.is_some_and(|ms| ms >= 0.0), "{start:?}");
+        assert_eq!(phases.last_ms(Phase::Pack), 0.0);
+        app.update();
+        let phases = app.world().resource::<PhaseTimes>();
+        assert_eq!(
+            phases.last_start_ms(Phase::Pack),
+            None,
+            "no pack in this frame"
+        );
     }
 
     #[test]

@@ -38,8 +38,9 @@ enum Asked {
     },
 }
 
-/// A call waiting for its capture: what it asked for and its promise.
+/// A call waiting for its capture: the call as written, what it asked for and its promise.
 struct Request {
+    call: String,
     asked: Asked,
     resolve: js_sys::Function,
     reject: js_sys::Function,
@@ -120,14 +121,14 @@ fn deliver_capture(mut commands: Commands, finished: Option<Res<FinishedCapture>
     }
 }
 
-/// Rejects every call still waiting or recording with `why`, and refuses later ones with
-/// it. The panic hook calls it: the app has stopped, so no capture would ever finish.
+/// Rejects every call still waiting or recording with `why` (after the call, as a refusal
+/// names it), and refuses later ones with it. The panic hook calls it: the app has
+/// stopped, so no capture would ever finish.
 pub(super) fn reject_all(why: &str) {
     let _ = STOPPED.try_with(|cell| {
         cell.try_borrow_mut()
             .map(|mut slot| *slot = Some(why.into()))
     });
-    let error = js_sys::Error::new(why);
     // A panic inside a borrow below would find the cell borrowed: reject what can be taken.
     let recording = RECORDING
         .try_with(|cell| cell.try_borrow_mut().ok().and_then(|mut slot| slot.take()))
@@ -142,6 +143,7 @@ pub(super) fn reject_all(why: &str) {
         .and_then(Result::ok)
         .unwrap_or_default();
     for request in recording.into_iter().chain(waiting) {
+        let error = js_sys::Error::new(&format!("{}: {why}", request.call));
         let _ = request.reject.call1(&JsValue::NULL, &error);
     }
 }
@@ -247,6 +249,7 @@ fn queue(call: &str, asked: Asked) -> js_sys::Promise {
         if let Some(asked) = asked.take() {
             WAITING.with_borrow_mut(|waiting| {
                 waiting.push_back(Request {
+                    call: call.to_owned(),
                     asked,
                     resolve,
                     reject,

@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use super::captures;
 use super::options::PlayOptions;
-use crate::capture::{CapacityConfig, CapacityRun, CaptureRecorder};
+use crate::capture::{CapacityConfig, CapacityRun, CaptureRecorder, DisplayPaced};
 use crate::input::OrbitCamera;
 use crate::overlay::OverlayRects;
 use crate::perf::{
@@ -23,6 +23,10 @@ use crate::sim::{
 
 /// Frames a capture asked for in the URL runs before it records.
 const CAPTURE_WARMUP: u32 = 60;
+
+/// Refresh periods taken as measured, in milliseconds (500 Hz to 5 Hz): outside it the
+/// loader saw something other than a display's refresh (a throttled tab).
+const REFRESH_RANGE_MS: core::ops::RangeInclusive<f64> = 2.0..=200.0;
 
 /// The figures `stats()` hands to JavaScript, copied from [`FrameStats`] each frame.
 #[derive(Clone, Copy, Default)]
@@ -164,10 +168,12 @@ fn publish_stats(
 /// `window.sparkbench` is set up by the loader, which calls this once the module is
 /// instantiated (and its workers, if any, are ready): starts the app in the page's canvas.
 /// `one_thread_because` is the loader's reason for running the kernels on one thread,
-/// which the overlay shows. (Not a wasm-bindgen start function,
+/// which the overlay shows; `refresh_ms` the display's refresh period as the loader
+/// measured it (animation frames while the module compiled), which a capacity search
+/// takes into its limit. (Not a wasm-bindgen start function,
 /// so the module can also be loaded without a page, in Node, for the memory checks.)
 #[wasm_bindgen]
-pub fn start(one_thread_because: Option<String>) {
+pub fn start(one_thread_because: Option<String>, refresh_ms: Option<f64>) {
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
         let stopped = format!("sparkbench stopped: {info}");
@@ -184,7 +190,10 @@ pub fn start(one_thread_because: Option<String>) {
     show_notice_on_page(&problems);
     let mut app = crate::app(crate::AppMode::Interactive);
     app.insert_resource(options.choice)
-        .insert_resource(KernelThreadsNote(one_thread_because));
+        .insert_resource(KernelThreadsNote(one_thread_because))
+        .insert_resource(DisplayPaced {
+            refresh_ms: refresh_ms.filter(|ms| REFRESH_RANGE_MS.contains(ms)),
+        });
     app.world_mut().resource_mut::<SimSettings>().use_simd = options.use_simd;
     if let Some(steps) = options.pause_at {
         app.world_mut()
