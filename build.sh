@@ -503,6 +503,7 @@ perf_capture() { # Args: binary scenario particles out
 # emptied first: compare judges a time only with three or more runs a side.
 perf_runs() { # Args: binary folder
   local entry scenario particles run runs
+  [ "${PERF_RUNS:-3}" -ge 3 ] || die "PERF_RUNS=${PERF_RUNS}: compare judges times only with 3 or more runs a side"
   for entry in "${PERF_SET[@]}"; do
     read -r scenario particles <<<"$entry"
     runs="$2/headless-$scenario-$particles"

@@ -255,8 +255,10 @@ fn a_rendered_capacity_search_turns_vsync_off() {
     assert!(!capture.settings.headless);
     let capacity = capture.capacity.expect("a score");
     assert_eq!(
-        capacity.pacing.as_deref(),
-        Some("vsync off for the search (AutoNoVsync; the window had Fifo)")
+        capacity.pacing,
+        Some(sparkbench::capture::Pacing::VsyncOff {
+            window_had: "Fifo".into()
+        })
     );
     assert_eq!(capacity.limit_ms, None, "the budget is the limit");
     assert_eq!(capacity.curve.len(), 1, "{capacity:?}");

@@ -46,8 +46,6 @@ pub const SETTLE_MIN_FRAMES: u32 = 10;
 pub const SETTLE_MAX_FRAMES: u32 = 300;
 /// Share of the target alive that counts as filled.
 const FILLED: f64 = 0.9;
-/// How [`Capacity::pacing`] starts for a display-paced search.
-const DISPLAY_PACED: &str = "display-paced";
 /// Bisection stops when the higher count is at most this much of the lower.
 const BISECT_UNTIL: f64 = 1.1;
 /// The confirming windows' counts, as shares of the bisected count.
@@ -188,11 +186,10 @@ pub struct Capacity {
     /// budget, or its minimum does not), or why the interval is the whole confirming
     /// bracket; `None` for a plain result.
     pub note: Option<String>,
-    /// How a rendered search's frames were paced: vsync turned off for the search
-    /// natively, or the browser's display-paced frames. `None` headless (nothing is
-    /// presented) and in captures from before it was recorded.
+    /// How a rendered search's frames were paced. `None` headless (nothing is presented)
+    /// and in captures from before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pacing: Option<String>,
+    pub pacing: Option<Pacing>,
     /// The p95 a window had to stay within, in milliseconds, where it was not the budget
     /// (display-paced: [`CapacitySearch::limit_ms`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -222,15 +219,69 @@ impl Capacity {
             line += note;
         }
         // A display-paced limit changes what the number means, so it is said with it.
-        if let Some(pacing) = self
-            .pacing
-            .as_deref()
-            .filter(|p| p.starts_with(DISPLAY_PACED))
-        {
+        if let Some(pacing @ Pacing::DisplayPaced { .. }) = &self.pacing {
             line += "; ";
-            line += pacing;
+            line += &pacing.describe(self.budget_ms, self.limit_ms);
         }
         line
+    }
+}
+
+/// How a rendered search's frames were paced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Pacing {
+    /// Natively: the window's present mode was set to `AutoNoVsync` for the search (wgpu
+    /// keeps vsync where the surface offers neither `Immediate` nor `Mailbox`).
+    VsyncOff {
+        /// The present mode the window had, put back after (`Fifo`, `AutoVsync`, ...).
+        window_had: String,
+    },
+    /// In the browser: frames follow the display whatever the app asks.
+    DisplayPaced {
+        /// The display's refresh period as the page measured it, in milliseconds;
+        /// `None` where the page gave none it could use.
+        refresh_ms: Option<f64>,
+    },
+}
+
+impl Pacing {
+    /// One line for people, for a search against `budget_ms` whose windows had to stay
+    /// within `limit_ms` (where it differed from the budget).
+    #[must_use]
+    pub fn describe(&self, budget_ms: f64, limit_ms: Option<f64>) -> String {
+        match (self, limit_ms) {
+            (Self::VsyncOff { window_had }, _) => {
+                format!("vsync off asked for the search (AutoNoVsync; the window had {window_had})")
+            }
+            (
+                Self::DisplayPaced {
+                    refresh_ms: Some(period),
+                },
+                Some(limit),
+            ) => {
+                // The whole refreshes a frame may last and still fit: a frame of exactly
+                // the limit is over it by its jitter.
+                let refreshes = (limit / period).ceil() - 1.0;
+                let counts_as = if refreshes < 1.0 {
+                    "no frame is that short, so every count is over it".to_owned()
+                } else {
+                    format!(
+                        "it counts as {refreshes:.0} refresh{} ({:.2} ms)",
+                        if refreshes > 1.0 { "es" } else { "" },
+                        refreshes * period
+                    )
+                };
+                format!(
+                    "display-paced at {period:.2} ms a refresh: frames last whole refreshes, \
+                     so a window fits when its p95 is within the {budget_ms:.2} ms budget \
+                     plus half a refresh ({limit:.2} ms): {counts_as}"
+                )
+            }
+            (Self::DisplayPaced { .. }, _) => "display-paced, with no refresh period from the \
+                page: the budget is the limit, so jitter decides a budget of one refresh"
+                .to_owned(),
+        }
     }
 }
 
@@ -275,6 +326,8 @@ pub struct CapacitySearch {
     curve: Vec<CapacityProbe>,
     /// Crossing estimates from the confirming pairs, in particles.
     estimates: Vec<f64>,
+    /// Display-paced confirming pairs that went from no frame over the limit to all.
+    step_pairs: u32,
     frames_run: u32,
 }
 
@@ -298,6 +351,7 @@ impl CapacitySearch {
             window: Vec::with_capacity(config.window as usize),
             curve: Vec::with_capacity(config.max_probes() as usize),
             estimates: Vec::with_capacity(config.repeats as usize),
+            step_pairs: 0,
             frames_run: 0,
             config,
         }
@@ -464,8 +518,9 @@ impl CapacitySearch {
         };
         // Display-paced windows with no frame over the limit at one end and every frame
         // over at the other say only that the step lies between: no line to draw.
-        let step_only = probe.missed.is_some() && low <= 0.0 && value >= 1.0;
-        if let Some(estimate) = crossing(counts, [low, value], target).filter(|_| !step_only) {
+        if probe.missed.is_some() && low <= 0.0 && value >= 1.0 {
+            self.step_pairs += 1;
+        } else if let Some(estimate) = crossing(counts, [low, value], target) {
             self.estimates.push(estimate);
         }
         let pairs_left = pairs_left - 1;
@@ -492,20 +547,38 @@ impl CapacitySearch {
                 geometric_middle(counts[0], counts[1]),
                 counts[0],
                 counts[1],
-                Some(format!(
-                    "the {} did not rise with the count in {} of {} confirming pairs, \
-                     so the interval is the whole bracket",
-                    if self.config.refresh_ms.is_some() {
-                        "share of frames over the limit"
-                    } else {
-                        "frame time"
-                    },
-                    self.config.repeats as usize - self.estimates.len(),
-                    self.config.repeats
-                )),
+                Some(self.no_crossing_note()),
             ),
         };
         self.finished(particles, low, high, note)
+    }
+
+    /// Why a search without two crossing estimates gives the whole confirming bracket.
+    fn no_crossing_note(&self) -> String {
+        let without = self.config.repeats as usize - self.estimates.len();
+        let steps = self.step_pairs as usize;
+        let mut why = Vec::new();
+        if steps > 0 {
+            why.push(format!(
+                "{steps} went from no frame over the limit to all: the step lies between the \
+                 two counts"
+            ));
+        }
+        if without > steps {
+            let what = if self.config.refresh_ms.is_some() {
+                "share of frames over the limit"
+            } else {
+                "frame time"
+            };
+            let which = if steps > 0 { "in the rest" } else { "in them" };
+            why.push(format!("{which} the {what} did not rise with the count"));
+        }
+        format!(
+            "no crossing in {without} of {} confirming pairs ({}), so the interval is the \
+             whole bracket",
+            self.config.repeats,
+            why.join("; ")
+        )
     }
 
     fn limit(&self, count: u32, why: String) -> Next {
@@ -585,7 +658,7 @@ pub struct CapacityRun {
     restore_wall_clock: bool,
     /// How the frames are paced (see [`Capacity::pacing`]), once the search started in a
     /// window.
-    pacing: Option<String>,
+    pacing: Option<Pacing>,
     /// The window's present mode before the search turned vsync off, restored after.
     present_mode_before: Option<PresentMode>,
     /// `FrameStats::frames` when the last frame was taken.
@@ -691,9 +764,11 @@ fn start_search(
     stats: Res<FrameStats>,
 ) {
     run.restore_wall_clock = fix_one_step_a_frame(&mut strategy);
-    if let Ok(mut window) = windows.single_mut() {
-        pace(&mut run, &mut window, display_paced.as_deref().copied());
-    }
+    pace(
+        &mut run,
+        windows.single_mut().ok(),
+        display_paced.as_deref().copied(),
+    );
     run.before = Some(*choice);
     // The frame that started the search ran before the scenario restarted: not a probe's.
     run.last_frame = Some(stats.frames);
@@ -705,30 +780,26 @@ fn start_search(
 /// waits for the display, so every count that fits reads as the refresh period and a
 /// budget equal to it sits on the p95. Where frames follow the display whatever the
 /// present mode (`display_paced`: the browser), the search takes the refresh period
-/// into its limit ([`CapacitySearch::limit_ms`]); elsewhere the window's present mode
-/// goes to `AutoNoVsync` for the search (wgpu falls back to vsync where the surface
-/// offers nothing else), to be put back after. Either way the capture says which.
-fn pace(run: &mut CapacityRun, window: &mut Window, display_paced: Option<DisplayPaced>) {
-    let pacing = if let Some(DisplayPaced { refresh_ms }) = display_paced {
-        run.search.config.refresh_ms = refresh_ms;
-        match refresh_ms {
-            Some(period) => format!(
-                "{DISPLAY_PACED} at {period:.2} ms a refresh: a window fits when its p95 is \
-                 within the budget plus half a refresh ({:.2} ms)",
-                run.search.limit_ms()
-            ),
-            None => format!(
-                "{DISPLAY_PACED}, refresh period not measured: the budget is the limit, so \
-                 jitter decides a budget of one refresh"
-            ),
+/// into its limit ([`CapacitySearch::limit_ms`]); elsewhere a window's present mode goes
+/// to `AutoNoVsync` for the search (wgpu keeps vsync where the surface offers nothing
+/// else), to be put back after. Headless, nothing is presented and nothing changes.
+fn pace(run: &mut CapacityRun, window: Option<Mut<Window>>, display_paced: Option<DisplayPaced>) {
+    run.pacing = match (display_paced, window) {
+        (Some(DisplayPaced { refresh_ms }), _) => {
+            run.search.config.refresh_ms = refresh_ms;
+            Some(Pacing::DisplayPaced { refresh_ms })
         }
-    } else {
-        let before = window.present_mode;
-        window.present_mode = PresentMode::AutoNoVsync;
-        run.present_mode_before = Some(before);
-        format!("vsync off for the search (AutoNoVsync; the window had {before:?})")
+        (None, Some(mut window)) => {
+            run.search.config.refresh_ms = None;
+            let before = window.present_mode;
+            window.present_mode = PresentMode::AutoNoVsync;
+            run.present_mode_before = Some(before);
+            Some(Pacing::VsyncOff {
+                window_had: format!("{before:?}"),
+            })
+        }
+        (None, None) => None,
     };
-    run.pacing = Some(pacing);
 }
 
 /// Feeds each finished frame to the search and does what it asks: restarts the scenario
@@ -1028,7 +1099,11 @@ pub(crate) mod tests {
             }
         };
         assert!(
-            capacity.note.as_deref().unwrap_or("").contains("in 5 of 5"),
+            capacity.note.as_deref()
+                == Some(
+                    "no crossing in 5 of 5 confirming pairs (in them the frame time did not \
+                     rise with the count), so the interval is the whole bracket"
+                ),
             "{capacity:?}"
         );
         assert!(capacity.low < capacity.particles && capacity.particles < capacity.high);
@@ -1187,9 +1262,12 @@ pub(crate) mod tests {
         assert!(modes.iter().all(|&mode| mode == PresentMode::AutoNoVsync));
         assert_eq!(after, PresentMode::Fifo, "put back");
         assert_eq!(
-            capacity.pacing.as_deref(),
-            Some("vsync off for the search (AutoNoVsync; the window had Fifo)")
+            capacity.pacing,
+            Some(Pacing::VsyncOff {
+                window_had: "Fifo".into()
+            })
         );
+        assert_eq!(capacity.limit_ms, None);
         assert!(capacity.curve.iter().all(|probe| probe.missed.is_none()));
 
         let (capacity, modes, after) = search(Some(DisplayPaced {
@@ -1201,13 +1279,61 @@ pub(crate) mod tests {
                 .chain([&after])
                 .all(|&mode| mode == PresentMode::Fifo)
         );
-        let pacing = capacity.pacing.unwrap_or_default();
-        assert!(
-            pacing.starts_with("display-paced at 16.00 ms a refresh")
-                && pacing.ends_with("half a refresh (24.67 ms)"),
-            "{pacing}"
+        assert_eq!(
+            capacity.pacing,
+            Some(Pacing::DisplayPaced {
+                refresh_ms: Some(16.0)
+            })
+        );
+        assert_eq!(
+            capacity.limit_ms,
+            Some(BUDGET_MS + 8.0),
+            "half a refresh over"
         );
         assert!(capacity.curve.iter().all(|probe| probe.missed.is_some()));
+        // Frames that cost a set time for a count: no frame over the limit below the
+        // step, all of them above, in every pair, so the interval is the bracket.
+        let described = capacity.describe();
+        assert!(
+            described.contains(
+                "no crossing in 5 of 5 confirming pairs (5 went from no frame over the limit \
+                 to all: the step lies between the two counts)"
+            ) && described.contains(
+                "display-paced at 16.00 ms a refresh: frames last whole refreshes, so a \
+                 window fits when its p95 is within the 16.67 ms budget plus half a refresh \
+                 (24.67 ms): it counts as 1 refresh (16.00 ms)"
+            ),
+            "{described}"
+        );
+    }
+
+    /// What a display-paced search's budget comes to: whole refreshes within the limit.
+    #[test]
+    fn a_display_paced_budget_is_said_in_whole_refreshes() {
+        let paced = Pacing::DisplayPaced {
+            refresh_ms: Some(16.0),
+        };
+        let said = |budget: f64| paced.describe(budget, Some(budget + 8.0));
+        assert!(
+            said(10.0).ends_with("it counts as 1 refresh (16.00 ms)"),
+            "{}",
+            said(10.0)
+        );
+        assert!(
+            said(40.0).ends_with("it counts as 2 refreshes (32.00 ms)"),
+            "{}",
+            said(40.0)
+        );
+        assert!(
+            said(0.5).ends_with("no frame is that short, so every count is over it"),
+            "{}",
+            said(0.5)
+        );
+        let unmeasured = Pacing::DisplayPaced { refresh_ms: None }.describe(16.0, None);
+        assert!(
+            unmeasured.contains("no refresh period from the page"),
+            "{unmeasured}"
+        );
     }
 
     /// The search in an app: the scenario restarts at each count it asks for, and the

@@ -26,7 +26,7 @@ use std::fmt::Write as _;
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg32;
 
-use super::capacity::Capacity;
+use super::capacity::{Capacity, Pacing};
 use super::file::CaptureFile;
 use crate::perf::{Phase, percentile};
 
@@ -326,13 +326,8 @@ fn run_differences(base: &CaptureFile, new: &CaptureFile) -> Vec<String> {
         (Some(_), None) | (None, Some(_)) => {
             differences.push("capacity search (one capture is one, the other is not)".into());
         }
-        (Some(base_search), Some(new_search))
-            if (base_search.budget_ms - new_search.budget_ms).abs() > 1e-9 =>
-        {
-            differences.push(format!(
-                "capacity budget ({:.2} ms vs {:.2} ms)",
-                base_search.budget_ms, new_search.budget_ms
-            ));
+        (Some(base_search), Some(new_search)) => {
+            differences.extend(search_differences(base_search, new_search));
         }
         // Two searches chose their own counts: their scores are what compares.
         (None, None) if b.particles != n.particles => {
@@ -342,6 +337,39 @@ fn run_differences(base: &CaptureFile, new: &CaptureFile) -> Vec<String> {
     }
     if b.seed != n.seed {
         differences.push(format!("seed ({} vs {})", b.seed, n.seed));
+    }
+    differences
+}
+
+/// How two capacity searches were judged, where it differs: the budget, how the frames
+/// were paced (vsync off, display-paced or not recorded) and the limit a window had to
+/// stay within (a display-paced search's depends on the display's refresh).
+fn search_differences(base: &Capacity, new: &Capacity) -> Vec<String> {
+    let mut differences = Vec::new();
+    if (base.budget_ms - new.budget_ms).abs() > 1e-9 {
+        differences.push(format!(
+            "capacity budget ({:.2} ms vs {:.2} ms)",
+            base.budget_ms, new.budget_ms
+        ));
+    }
+    let pacing = |search: &Capacity| match &search.pacing {
+        None => "not recorded",
+        Some(Pacing::VsyncOff { .. }) => "vsync off",
+        Some(Pacing::DisplayPaced { .. }) => "display-paced",
+    };
+    let limit = |search: &Capacity| search.limit_ms.unwrap_or(search.budget_ms);
+    if pacing(base) != pacing(new) {
+        differences.push(format!(
+            "capacity pacing ({} vs {})",
+            pacing(base),
+            pacing(new)
+        ));
+    } else if (limit(base) - limit(new)).abs() > 1e-9 {
+        differences.push(format!(
+            "capacity limit ({:.2} ms vs {:.2} ms)",
+            limit(base),
+            limit(new)
+        ));
     }
     differences
 }
@@ -1242,6 +1270,37 @@ mod tests {
         let error = compare(&one(base.clone()), &one(new.clone()), at(0.1)).unwrap_err();
         assert!(
             error.contains("capacity budget (16.67 ms vs 33.33 ms)"),
+            "{error}"
+        );
+        // Searches judged differently: vsync off against display-paced frames, and
+        // display-paced at 60 Hz against 120 Hz (limits of 25.00 and 20.83 ms).
+        let paced = |refresh_ms: f64| Capacity {
+            pacing: Some(Pacing::DisplayPaced {
+                refresh_ms: Some(refresh_ms),
+            }),
+            limit_ms: Some(1000.0 / 60.0 + refresh_ms / 2.0),
+            ..score(640_000, 20_000)
+        };
+        let refused = |base_search: Capacity, new_search: Capacity| {
+            let (mut base, mut new) = (base.clone(), new.clone());
+            base.capacity = Some(base_search);
+            new.capacity = Some(new_search);
+            compare(&one(base), &one(new), at(0.1)).unwrap_err()
+        };
+        let vsync_off = Capacity {
+            pacing: Some(Pacing::VsyncOff {
+                window_had: "Fifo".into(),
+            }),
+            ..score(640_000, 20_000)
+        };
+        let error = refused(vsync_off, paced(1000.0 / 60.0));
+        assert!(
+            error.contains("capacity pacing (vsync off vs display-paced)"),
+            "{error}"
+        );
+        let error = refused(paced(1000.0 / 60.0), paced(1000.0 / 120.0));
+        assert!(
+            error.contains("capacity limit (25.00 ms vs 20.83 ms)"),
             "{error}"
         );
         new.capacity = None;

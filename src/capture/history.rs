@@ -214,7 +214,7 @@ impl History {
             );
             if !series.by_commit_time {
                 page += "<p class=\"skipped\">no commit times here: revisions in the order \
-                         their files were read (by path)</p>";
+                         their captures came</p>";
             }
             if !series.untimed.is_empty() {
                 let names: Vec<String> = series.untimed.iter().map(|r| escape(&short(r))).collect();
@@ -295,7 +295,7 @@ struct RevisionOrder<'a> {
 }
 
 impl<'a> RevisionOrder<'a> {
-    /// Each revision once, by its first capture's commit time. A capture has none when it
+    /// Each revision once, by the first commit time its captures give. A capture has none when it
     /// was made before captures recorded it or outside a git checkout; placed first or
     /// last it would draw a step that did not happen, so such revisions are left off a
     /// series that has timed ones, and a series with none keeps the captures' order.
@@ -303,8 +303,10 @@ impl<'a> RevisionOrder<'a> {
         let mut seen: Vec<(&'a str, Option<u64>)> = Vec::new();
         for &capture in captures {
             let revision = revision_of(capture);
-            if !seen.iter().any(|&(known, _)| known == revision) {
-                seen.push((revision, capture.environment.commit_time));
+            let time = capture.environment.commit_time;
+            match seen.iter_mut().find(|(known, _)| *known == revision) {
+                Some((_, known_time)) => *known_time = known_time.or(time),
+                None => seen.push((revision, time)),
             }
         }
         if seen.iter().all(|&(_, time)| time.is_none()) {
@@ -552,6 +554,11 @@ mod tests {
         let mut older = sample_capture(&[30.0; 20]);
         older.environment.git_revision = Some("olderrevabcdef".into());
         captures.push(older);
+        // A capture of a timed revision that lacks the time, read first: the revision
+        // keeps the time its other captures give.
+        let mut same_revision = captures[0].clone();
+        same_revision.environment.commit_time = None;
+        captures.insert(0, same_revision);
         let history = History::of(&captures);
         let series = &history.series[0];
         assert_eq!(history.series.len(), 1, "the same run on the same machine");

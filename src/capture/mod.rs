@@ -26,7 +26,7 @@ pub mod formats;
 pub mod history;
 pub mod report;
 
-pub use capacity::{Capacity, CapacityConfig, CapacityRun, DisplayPaced};
+pub use capacity::{Capacity, CapacityConfig, CapacityRun, DisplayPaced, Pacing};
 pub use file::{CaptureFile, CaptureSettings, CaptureSummary, Environment, FrameSample};
 
 /// A capture in progress: frames still to skip, and the samples so far.

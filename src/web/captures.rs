@@ -10,7 +10,9 @@ use bevy::prelude::*;
 use wasm_bindgen::prelude::*;
 
 use super::options::MAX_CAPTURE_FRAMES;
-use crate::capture::{CapacityConfig, CapacityRun, CaptureRecorder, FinishedCapture};
+use crate::capture::{
+    CapacityConfig, CapacityRun, CaptureRecorder, FinishedCapture, nothing_measuring,
+};
 use crate::perf::FrameBudget;
 
 /// `capture(n)` calls that may wait for their turn at once; more are refused.
@@ -61,19 +63,18 @@ pub(super) fn plugin(app: &mut App) {
     // so a call's capture never starts beside another one; after the delivery of the
     // capture that finished this frame (chained: its commands are applied first), so that
     // one goes to whoever asked for it.
-    app.add_systems(Last, (deliver_capture, start_next_request).chain());
+    app.add_systems(
+        Last,
+        (
+            deliver_capture,
+            start_next_request.run_if(nothing_measuring),
+        )
+            .chain(),
+    );
 }
 
-/// Starts the oldest waiting call's capture or search once none is running.
-fn start_next_request(
-    mut commands: Commands,
-    recorder: Option<Res<CaptureRecorder>>,
-    search: Option<Res<CapacityRun>>,
-    budget: Res<FrameBudget>,
-) {
-    if recorder.is_some() || search.is_some() {
-        return;
-    }
+/// Starts the oldest waiting call's capture or search (run once none is running).
+fn start_next_request(mut commands: Commands, budget: Res<FrameBudget>) {
     if let Some(request) = WAITING.with_borrow_mut(VecDeque::pop_front) {
         match &request.asked {
             Asked::Capture(frames) => {

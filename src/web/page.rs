@@ -28,6 +28,30 @@ const CAPTURE_WARMUP: u32 = 60;
 /// loader saw something other than a display's refresh (a throttled tab).
 const REFRESH_RANGE_MS: core::ops::RangeInclusive<f64> = 2.0..=200.0;
 
+/// The loader's refresh period where it is one a display has; else `None`, said on the
+/// console.
+fn usable_refresh(measured: Option<f64>) -> Option<f64> {
+    let usable = measured.filter(|ms| REFRESH_RANGE_MS.contains(ms));
+    match (measured, usable) {
+        (Some(ms), None) => web_sys::console::warn_1(
+            &format!(
+                "sparkbench: a refresh period of {ms} ms is not a display's ({}..={} ms); \
+                 capacity searches use the budget alone",
+                REFRESH_RANGE_MS.start(),
+                REFRESH_RANGE_MS.end()
+            )
+            .into(),
+        ),
+        (None, _) => web_sys::console::warn_1(
+            &"sparkbench: the page measured no refresh period (too few animation frames \
+              before start); capacity searches use the budget alone"
+                .into(),
+        ),
+        (Some(_), Some(_)) => {}
+    }
+    usable
+}
+
 /// The figures `stats()` hands to JavaScript, copied from [`FrameStats`] each frame.
 #[derive(Clone, Copy, Default)]
 struct StatsSnapshot {
@@ -192,7 +216,7 @@ pub fn start(one_thread_because: Option<String>, refresh_ms: Option<f64>) {
     app.insert_resource(options.choice)
         .insert_resource(KernelThreadsNote(one_thread_because))
         .insert_resource(DisplayPaced {
-            refresh_ms: refresh_ms.filter(|ms| REFRESH_RANGE_MS.contains(ms)),
+            refresh_ms: usable_refresh(refresh_ms),
         });
     app.world_mut().resource_mut::<SimSettings>().use_simd = options.use_simd;
     if let Some(steps) = options.pause_at {
