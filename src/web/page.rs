@@ -32,22 +32,14 @@ const REFRESH_RANGE_MS: core::ops::RangeInclusive<f64> = 2.0..=200.0;
 /// console.
 fn usable_refresh(measured: Option<f64>) -> Option<f64> {
     let usable = measured.filter(|ms| REFRESH_RANGE_MS.contains(ms));
-    match (measured, usable) {
-        (Some(ms), None) => web_sys::console::warn_1(
+    if usable.is_none() {
+        web_sys::console::warn_1(
             &format!(
-                "sparkbench: a refresh period of {ms} ms is not a display's ({}..={} ms); \
-                 capacity searches use the budget alone",
-                REFRESH_RANGE_MS.start(),
-                REFRESH_RANGE_MS.end()
+                "sparkbench: no refresh period in 2..=200 ms from the loader ({measured:?}); \
+                 capacity searches use the budget alone"
             )
             .into(),
-        ),
-        (None, _) => web_sys::console::warn_1(
-            &"sparkbench: the page measured no refresh period (too few animation frames \
-              before start); capacity searches use the budget alone"
-                .into(),
-        ),
-        (Some(_), Some(_)) => {}
+        );
     }
     usable
 }
