@@ -499,14 +499,13 @@ perf_capture() { # Args: binary scenario particles out
   "$1" capture --headless --scenario "$2" --particles "$3" --seed 7 --frames 300 --warmup 60 --out "$4"
 }
 
-# Records PERF_RUNS (default 3) captures of each of PERF_SET into FOLDER/headless-S-N/,
-# emptied first: compare judges a time only with three or more runs a side.
-perf_runs() { # Args: binary folder
+# Records PERF_RUNS (default 3) captures of each of PERF_SET into
+# FOLDER/PREFIXheadless-S-N/, emptied first.
+perf_runs() { # Args: binary folder [prefix]
   local entry scenario particles run runs
-  [ "${PERF_RUNS:-3}" -ge 3 ] || die "PERF_RUNS=${PERF_RUNS}: compare judges times only with 3 or more runs a side"
   for entry in "${PERF_SET[@]}"; do
     read -r scenario particles <<<"$entry"
-    runs="$2/headless-$scenario-$particles"
+    runs="$2/${3:-}headless-$scenario-$particles"
     rm -rf "$runs" && mkdir -p "$runs"
     for run in $(seq 1 "${PERF_RUNS:-3}"); do
       step "capture $scenario ($run)" perf_capture "$1" "$scenario" "$particles" "$runs/run-$run.json"
@@ -515,6 +514,11 @@ perf_runs() { # Args: binary folder
 }
 
 # Where Cargo puts PROFILE's binaries: the dev profile's are in target/debug.
+# compare judges a time only with three or more runs a side: fewer would pass unjudged.
+need_three_runs() {
+  [ "${PERF_RUNS:-3}" -ge 3 ] || die "PERF_RUNS=${PERF_RUNS}: compare judges times only with 3 or more runs a side"
+}
+
 profile_dir() { # Args: profile
   if [ "$1" = dev ]; then echo "$CARGO_TARGET_DIR/debug"; else echo "$CARGO_TARGET_DIR/$1"; fi
 }
@@ -525,6 +529,7 @@ cmd_perf_baseline() {
   step "install tools" ensure_test_tools
   step "release build" cargo build --release --quiet --bin sparkbench
   step "ci build" cargo build --profile ci --quiet --all-targets
+  need_three_runs
   perf_runs "$CARGO_TARGET_DIR/release/sparkbench" tests/perf-baseline
   {
     echo "# kernel backend instructions: sparkbench kernel-runs --particles 10000 --runs 10 (ci profile)"
@@ -548,6 +553,7 @@ cmd_perf_check() {
   step "release build" cargo build --release --quiet --bin sparkbench
   step "ci build" cargo build --profile ci --quiet --all-targets
   local entry scenario particles runs failed=0 fresh="$CARGO_TARGET_DIR/perf-check"
+  need_three_runs
   perf_runs "$CARGO_TARGET_DIR/release/sparkbench" "$fresh"
   for entry in "${PERF_SET[@]}"; do
     read -r scenario particles <<<"$entry"
@@ -579,19 +585,11 @@ cmd_perf_check() {
 cmd_perf_history() {
   local profile="${PERF_PROFILE:-release}" folder="${PERF_HISTORY:-$ROOT/perf-history}"
   step "$profile build" cargo build --profile "$profile" --quiet --bin sparkbench
-  local bin revision entry scenario particles run stamp
+  local bin revision
   bin="$(profile_dir "$profile")/sparkbench"
   revision="$(git rev-parse --short=12 HEAD)"
   if [ -n "$(git status --porcelain --untracked-files=no)" ]; then revision="$revision-dirty"; fi
-  stamp="$(hostname)-$(date +%Y%m%dT%H%M%S)"
-  mkdir -p "$folder/$revision"
-  for entry in "${PERF_SET[@]}"; do
-    read -r scenario particles <<<"$entry"
-    for run in $(seq 1 "${PERF_RUNS:-3}"); do
-      step "capture $scenario ($run)" perf_capture "$bin" "$scenario" "$particles" \
-        "$folder/$revision/$stamp-$scenario-$particles-$run.json"
-    done
-  done
+  perf_runs "$bin" "$folder/$revision" "$(hostname)-$(date +%Y%m%dT%H%M%S)-"
   step "history" "$bin" history "$folder" -o "$folder/history.html"
   print_timings
 }

@@ -272,14 +272,7 @@ fn two_captures_of_this_build_compare_and_a_slower_copy_fails() {
         let _ = std::fs::remove_dir_all(folder);
         std::fs::create_dir_all(folder).unwrap();
         for (run, factor) in factors.into_iter().enumerate() {
-            let mut copy = CaptureFile::read(&base).unwrap();
-            for sample in &mut copy.samples {
-                sample.frame_ms *= factor;
-                for phase in &mut sample.phase_ms {
-                    *phase *= factor;
-                }
-            }
-            copy.summary = CaptureSummary::of(&copy.samples, copy.settings.budget_ms);
+            let copy = slower_copy(&base, factor, |_| {});
             std::fs::write(folder.join(format!("run-{run}.json")), copy.to_json()).unwrap();
         }
     }
@@ -316,6 +309,21 @@ fn two_captures_of_this_build_compare_and_a_slower_copy_fails() {
     assert!(written.status.success(), "{}", text(&written));
     let page = std::fs::read_to_string(report).unwrap();
     assert_eq!(page.matches("<section").count(), 2);
+}
+
+/// The capture at `base` with every frame and phase `factor` times as long (its summary
+/// made again from them), then changed by `edit`.
+fn slower_copy(base: &Path, factor: f64, edit: impl FnOnce(&mut CaptureFile)) -> CaptureFile {
+    let mut copy = CaptureFile::read(base).unwrap();
+    for sample in &mut copy.samples {
+        sample.frame_ms *= factor;
+        for phase in &mut sample.phase_ms {
+            *phase *= factor;
+        }
+    }
+    copy.summary = CaptureSummary::of(&copy.samples, copy.settings.budget_ms);
+    edit(&mut copy);
+    copy
 }
 
 /// `compare GOOD EDITED [extra]`, where EDITED is the capture at `good` changed by `edit`
@@ -551,13 +559,10 @@ fn history_marks_a_step_change_across_a_folder_of_revisions() {
     let folder = scratch("history");
     let _ = std::fs::remove_dir_all(&folder);
     let copy = |revision: &str, commit_time: Option<u64>, factor: f64| {
-        let mut copy = CaptureFile::read(&base).unwrap();
-        copy.environment.git_revision = Some(revision.to_owned());
-        copy.environment.commit_time = commit_time;
-        for sample in &mut copy.samples {
-            sample.frame_ms *= factor;
-        }
-        copy.summary = CaptureSummary::of(&copy.samples, copy.settings.budget_ms);
+        let copy = slower_copy(&base, factor, |copy| {
+            copy.environment.git_revision = Some(revision.to_owned());
+            copy.environment.commit_time = commit_time;
+        });
         let dir = folder.join(revision);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("run-1.json"), copy.to_json()).unwrap();

@@ -179,29 +179,38 @@ fn the_overlay_reports_live_figures() {
     assert!(panel > 280 * 280 / 2, "only {panel} overlay pixels");
 }
 
+/// Runs sparkbench with `args` and `--out` a file called `name` beside the screenshots;
+/// returns the capture it wrote, or fails with the run's log.
+fn run_to_capture(name: &str, args: &[&str]) -> sparkbench::capture::CaptureFile {
+    std::fs::create_dir_all(shots_dir()).unwrap();
+    let out = shots_dir().join(name);
+    let _ = std::fs::remove_file(&out);
+    let mut args = args.to_vec();
+    args.extend(["--out", out.to_str().unwrap()]);
+    let output = run_sparkbench(&args);
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{args:?} failed\n{log}");
+    sparkbench::capture::CaptureFile::read(&out).unwrap()
+}
+
 #[test]
 fn a_rendered_capture_records_the_whole_frame() {
-    std::fs::create_dir_all(shots_dir()).unwrap();
-    let out = shots_dir().join("capture-desktop.json");
-    let _ = std::fs::remove_file(&out);
-    let output = run_sparkbench(&[
-        "capture",
-        "--scenario",
-        "fountain",
-        "--particles",
-        "20000",
-        "--seed",
-        "7",
-        "--frames",
-        "40",
-        "--warmup",
-        "10",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let log = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(output.status.success(), "capture failed\n{log}");
-    let capture = sparkbench::capture::CaptureFile::read(&out).unwrap();
+    let capture = run_to_capture(
+        "capture-desktop.json",
+        &[
+            "capture",
+            "--scenario",
+            "fountain",
+            "--particles",
+            "20000",
+            "--seed",
+            "7",
+            "--frames",
+            "40",
+            "--warmup",
+            "10",
+        ],
+    );
     assert!(!capture.settings.headless);
     assert_eq!(capture.samples.len(), 40);
     assert!(
@@ -235,23 +244,18 @@ fn a_rendered_capture_records_the_whole_frame() {
 /// against a 0.5 ms budget it ends after its first window, the fewest particles over it.
 #[test]
 fn a_rendered_capacity_search_turns_vsync_off() {
-    std::fs::create_dir_all(shots_dir()).unwrap();
-    let out = shots_dir().join("capacity-desktop.json");
-    let _ = std::fs::remove_file(&out);
-    let output = run_sparkbench(&[
-        "capacity",
-        "--scenario",
-        "stress",
-        "--budget",
-        "0.5",
-        "--start",
-        "1000",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let log = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(output.status.success(), "the search failed\n{log}");
-    let capture = sparkbench::capture::CaptureFile::read(&out).unwrap();
+    let capture = run_to_capture(
+        "capacity-desktop.json",
+        &[
+            "capacity",
+            "--scenario",
+            "stress",
+            "--budget",
+            "0.5",
+            "--start",
+            "1000",
+        ],
+    );
     assert!(!capture.settings.headless);
     let capacity = capture.capacity.expect("a score");
     assert_eq!(

@@ -203,6 +203,13 @@ impl Capacity {
         f64::from(self.high - self.low) / 2.0 / f64::from(self.particles.max(1))
     }
 
+    /// The p95 each window had to stay within, in milliseconds: [`Capacity::limit_ms`]
+    /// where the search had one, else the budget.
+    #[must_use]
+    pub fn window_limit_ms(&self) -> f64 {
+        self.limit_ms.unwrap_or(self.budget_ms)
+    }
+
     /// One line for people: "holds 640000 particles (± 3.0%) within 16.67 ms".
     #[must_use]
     pub fn describe(&self) -> String {

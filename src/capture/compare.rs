@@ -357,18 +357,16 @@ fn search_differences(base: &Capacity, new: &Capacity) -> Vec<String> {
         Some(Pacing::VsyncOff { .. }) => "vsync off",
         Some(Pacing::DisplayPaced { .. }) => "display-paced",
     };
-    let limit = |search: &Capacity| search.limit_ms.unwrap_or(search.budget_ms);
+    let (base_limit, new_limit) = (base.window_limit_ms(), new.window_limit_ms());
     if pacing(base) != pacing(new) {
         differences.push(format!(
             "capacity pacing ({} vs {})",
             pacing(base),
             pacing(new)
         ));
-    } else if (limit(base) - limit(new)).abs() > 1e-9 {
+    } else if (base_limit - new_limit).abs() > 1e-9 {
         differences.push(format!(
-            "capacity limit ({:.2} ms vs {:.2} ms)",
-            limit(base),
-            limit(new)
+            "capacity limit ({base_limit:.2} ms vs {new_limit:.2} ms)"
         ));
     }
     differences

@@ -176,7 +176,7 @@ fn phase_chart(capture: &CaptureFile, top_ms: f64) -> String {
 /// (or a display-paced search's limit) as a dashed line, and the score with its interval
 /// as a band.
 fn capacity_chart(capacity: &Capacity) -> String {
-    let limit_ms = capacity.limit_ms.unwrap_or(capacity.budget_ms);
+    let limit_ms = capacity.window_limit_ms();
     let limit_label = match capacity.limit_ms {
         Some(limit) => format!(
             "limit {limit:.2} ms: budget {:.2} + half a refresh",
